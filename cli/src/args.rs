@@ -1,0 +1,158 @@
+//! Arguments shared by several commands: masks, region states, `--set` edits.
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Args;
+use pertouch_core::image_io::{self, LoadOptions, LoadedImage};
+use pertouch_core::mask::MaskSet;
+use pertouch_core::measure::LevelTables;
+use pertouch_core::params::{Attribute, RegionState, GLOBAL};
+use std::path::{Path, PathBuf};
+
+/// Region masks given as files.
+#[derive(Args, Debug, Clone, Default)]
+pub struct MaskArgs {
+    /// A region mask: NAME=FILE, a greyscale image where white is inside
+    /// (repeatable; any size with the photo's aspect ratio).
+    #[arg(long = "mask", value_name = "NAME=FILE")]
+    pub masks: Vec<String>,
+}
+
+impl MaskArgs {
+    pub fn load(&self) -> Result<MaskSet> {
+        let mut set = MaskSet::new();
+        for spec in &self.masks {
+            let (name, file) = spec
+                .split_once('=')
+                .ok_or_else(|| anyhow!("--mask expects NAME=FILE, got \"{spec}\""))?;
+            if name.trim().is_empty() {
+                bail!("--mask \"{spec}\": the region name is empty");
+            }
+            set.insert_file(name, Path::new(file))
+                .with_context(|| format!("loading mask \"{name}\""))?;
+        }
+        Ok(set)
+    }
+}
+
+/// A region state built from `--state` and `--set`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct StateArgs {
+    /// Region state as JSON text or a JSON file, e.g.
+    /// '{"global": {"brightness": 0.1}, "sky": {"temperature": -0.3}}'.
+    #[arg(long, value_name = "FILE|JSON")]
+    pub state: Option<String>,
+    /// One change: [REGION.]ATTRIBUTE=VALUE, e.g. sky.temperature=-0.3 or
+    /// contrast=+0.2 (no region means global). Synonyms work: saturation, warmth,
+    /// exposure; so do directions: sky.cool=0.2 is sky.temperature=-0.2. Applied after
+    /// --state, in order, with the reference update rules. Repeatable.
+    #[arg(long = "set", value_name = "EDIT", allow_hyphen_values = true)]
+    pub sets: Vec<String>,
+}
+
+impl StateArgs {
+    pub fn build(&self) -> Result<RegionState> {
+        let mut state = match &self.state {
+            None => RegionState::new(),
+            Some(s) if s.trim_start().starts_with('{') => RegionState::from_json(s)?,
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading --state file {path}"))?;
+                RegionState::from_json(&text).with_context(|| format!("in --state file {path}"))?
+            }
+        };
+        for spec in &self.sets {
+            let (region, attr, value) = parse_set(spec)?;
+            state.set(&region, attr, value)?;
+        }
+        Ok(state)
+    }
+}
+
+/// Parses `[REGION.]ATTRIBUTE=VALUE`.
+pub fn parse_set(spec: &str) -> Result<(String, Attribute, f32)> {
+    let (lhs, rhs) = spec
+        .split_once('=')
+        .ok_or_else(|| anyhow!("--set expects [REGION.]ATTRIBUTE=VALUE, got \"{spec}\""))?;
+    let (region, word) = match lhs.rsplit_once('.') {
+        Some((r, a)) => (r.trim(), a.trim()),
+        None => (GLOBAL, lhs.trim()),
+    };
+    let (attr, sign) = Attribute::parse_word(word).ok_or_else(|| {
+        anyhow!(
+            "--set \"{spec}\": unknown attribute \"{word}\" (use colorfulness, contrast, temperature or brightness)"
+        )
+    })?;
+    let value: f32 = rhs
+        .trim()
+        .trim_start_matches('+')
+        .parse()
+        .map_err(|_| anyhow!("--set \"{spec}\": \"{rhs}\" is not a number"))?;
+    if !value.is_finite() {
+        bail!("--set \"{spec}\": value must be finite");
+    }
+    if region.is_empty() {
+        bail!("--set \"{spec}\": empty region name");
+    }
+    Ok((region.to_string(), attr, sign * value))
+}
+
+/// Options for reading photos and tables.
+#[derive(Args, Debug, Clone)]
+pub struct InputArgs {
+    /// Refuse images larger than this many megapixels (protects against
+    /// decompression bombs).
+    #[arg(long, default_value_t = image_io::DEFAULT_MAX_MEGAPIXELS, value_name = "MP")]
+    pub max_megapixels: f64,
+    /// Level tables from `pertouch calibrate` instead of the built-in ones.
+    #[arg(long, value_name = "FILE")]
+    pub tables: Option<PathBuf>,
+}
+
+impl InputArgs {
+    pub fn load_image(&self, path: &Path) -> Result<LoadedImage> {
+        Ok(image_io::load(
+            path,
+            &LoadOptions {
+                max_megapixels: self.max_megapixels,
+            },
+        )?)
+    }
+
+    pub fn tables(&self) -> Result<LevelTables> {
+        match &self.tables {
+            Some(p) => Ok(LevelTables::load(p)?),
+            None => Ok(LevelTables::builtin().clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_parses_regions_synonyms_and_signs() {
+        assert_eq!(
+            parse_set("sky.temperature=+0.2").unwrap(),
+            ("sky".into(), Attribute::Temperature, 0.2)
+        );
+        assert_eq!(
+            parse_set("contrast=-0.1").unwrap(),
+            ("global".into(), Attribute::Contrast, -0.1)
+        );
+        assert_eq!(
+            parse_set("sky.cool=0.3").unwrap(),
+            ("sky".into(), Attribute::Temperature, -0.3)
+        );
+        assert!(parse_set("sky.hue=0.1")
+            .unwrap_err()
+            .to_string()
+            .contains("hue"));
+        assert!(parse_set("sky.brightness").is_err());
+        assert!(parse_set("brightness=lots")
+            .unwrap_err()
+            .to_string()
+            .contains("not a number"));
+        assert!(parse_set("brightness=NaN").is_err());
+    }
+}

@@ -1,0 +1,121 @@
+//! `pertouch retouch`.
+
+use crate::args::{InputArgs, MaskArgs, StateArgs};
+use crate::progress::Bar;
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use pertouch_core::image_io::{self, SaveOptions};
+use pertouch_core::render::{
+    Control, ParametricRenderer, RenderJob, RenderOptions, RenderReport, RenderRequest, Renderer,
+};
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct RetouchArgs {
+    /// The photo to retouch (PNG, JPEG, TIFF, WebP).
+    pub input: PathBuf,
+    /// Where to write the result; the format follows the extension. ICC profile and
+    /// EXIF are kept where the format allows; 16-bit input stays 16-bit in PNG/TIFF.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub state: StateArgs,
+    #[command(flatten)]
+    pub masks: MaskArgs,
+    #[command(flatten)]
+    pub input_opts: InputArgs,
+    /// Use masks exactly as given instead of snapping them to the photo's edges.
+    #[arg(long)]
+    pub no_refine: bool,
+    /// Write the measured report (levels before, targets, achieved) as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// JPEG quality (1-100).
+    #[arg(long, default_value_t = 92, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub jpeg_quality: u8,
+    /// Overwrite the input file if -o names it.
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
+    if !a.force && same_file(&a.input, &a.output) {
+        bail!(
+            "-o {} is the input photo; pass --force to overwrite it",
+            a.output.display()
+        );
+    }
+    image_io::OutputFormat::from_path(&a.output)?;
+    let state = a.state.build()?;
+    let masks = a.masks.load()?;
+    let loaded = a.input_opts.load_image(&a.input)?;
+    let renderer = ParametricRenderer::new(RenderOptions {
+        tables: a.input_opts.tables()?,
+        refine: (!a.no_refine).then(Default::default),
+        verify: true,
+    });
+    let bar = Bar::new(quiet);
+    let progress = |stage: &str, f: f32| bar.update(stage, f);
+    let ctl = Control {
+        cancel: None,
+        progress: Some(&progress),
+    };
+    let job = RenderJob {
+        source: &loaded.raster,
+        masks: &masks,
+        state: &state,
+    };
+    let out = renderer.render(&job, &RenderRequest::default(), &ctl)?;
+    bar.update("save", 1.0);
+    image_io::save(
+        &a.output,
+        &out.image,
+        &loaded.metadata,
+        &SaveOptions {
+            jpeg_quality: a.jpeg_quality,
+        },
+    )?;
+    bar.finish();
+    print_report(&out.report);
+    if let Some(p) = &a.report {
+        let json = serde_json::to_string_pretty(&out.report)?;
+        std::fs::write(p, json).with_context(|| format!("writing report {}", p.display()))?;
+    }
+    println!("wrote {}", a.output.display());
+    Ok(())
+}
+
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// Prints the per-region table of levels.
+pub fn print_report(r: &RenderReport) {
+    if r.edits.is_empty() {
+        println!("no edits: the photo is unchanged");
+        return;
+    }
+    println!(
+        "{:<12} {:<13} {:>7} {:>7} {:>7} {:>8} {:>6}",
+        "region", "attribute", "before", "change", "target", "achieved", "error"
+    );
+    for e in &r.edits {
+        let achieved = e.achieved.map_or("-".to_string(), |v| format!("{v:+.3}"));
+        println!(
+            "{:<12} {:<13} {:>+7.3} {:>+7.3} {:>+7.3} {:>8} {:>6.3}",
+            e.region,
+            e.attribute.name(),
+            e.before,
+            e.change,
+            e.target,
+            achieved,
+            e.error()
+        );
+        if let Some(n) = &e.note {
+            println!("    note: {n}");
+        }
+    }
+}

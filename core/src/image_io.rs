@@ -1,0 +1,498 @@
+//! Reading and writing photos: PNG, JPEG, TIFF (8/16-bit), WebP.
+//!
+//! EXIF orientation is applied to the pixels on load (and the tag reset on save);
+//! the ICC profile and EXIF block are carried to the output where the format can
+//! hold them. Dimensions are checked against a limit before any pixel is decoded,
+//! and saves go to a temporary file that is renamed into place, so a killed
+//! process never leaves a half-written photo under the target name.
+
+use crate::error::{Error, Result};
+use crate::raster::{Raster, Samples};
+use image::{DynamicImage, ImageDecoder, ImageEncoder, ImageReader, Limits};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// Default ceiling on decoded image size, in megapixels.
+pub const DEFAULT_MAX_MEGAPIXELS: f64 = 250.0;
+
+/// Options for [`load`].
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// Largest image accepted, in megapixels.
+    pub max_megapixels: f64,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            max_megapixels: DEFAULT_MAX_MEGAPIXELS,
+        }
+    }
+}
+
+/// Metadata carried from input to output.
+#[derive(Debug, Clone, Default)]
+pub struct Metadata {
+    /// Embedded ICC colour profile.
+    pub icc_profile: Option<Vec<u8>>,
+    /// Raw EXIF block (TIFF structure), orientation already reset to "normal".
+    pub exif: Option<Vec<u8>>,
+}
+
+/// A decoded photo with its metadata.
+#[derive(Debug, Clone)]
+pub struct LoadedImage {
+    pub raster: Raster,
+    pub metadata: Metadata,
+}
+
+/// Decodes `path`, applying EXIF orientation, within `opts`' limits.
+pub fn load(path: &Path, opts: &LoadOptions) -> Result<LoadedImage> {
+    let decode_err = |reason: String| Error::Decode {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let reader = ImageReader::open(path)
+        .map_err(|e| Error::io(path, e))?
+        .with_guessed_format()
+        .map_err(|e| Error::io(path, e))?;
+    if reader.format().is_none() {
+        return Err(decode_err(
+            "not a recognised image format (PNG, JPEG, TIFF or WebP)".into(),
+        ));
+    }
+    let mut decoder = reader
+        .into_decoder()
+        .map_err(|e| decode_err(e.to_string()))?;
+    let (w, h) = decoder.dimensions();
+    let megapixels = w as f64 * h as f64 / 1e6;
+    if megapixels > opts.max_megapixels {
+        return Err(Error::TooLarge {
+            path: path.to_path_buf(),
+            width: w,
+            height: h,
+            megapixels,
+            limit: opts.max_megapixels,
+        });
+    }
+    let mut limits = Limits::default();
+    // Room for the decoded pixels at 16-bit RGBA plus decoder working space.
+    limits.max_alloc = Some((w as u64 * h as u64 * 8).saturating_mul(2).max(64 << 20));
+    decoder
+        .set_limits(limits)
+        .map_err(|e| decode_err(e.to_string()))?;
+    let icc_profile = decoder.icc_profile().ok().flatten();
+    let mut exif = decoder.exif_metadata().ok().flatten();
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    if let Some(chunk) = exif.as_mut() {
+        let _ = image::metadata::Orientation::remove_from_exif_chunk(chunk);
+    }
+    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| decode_err(e.to_string()))?;
+    img.apply_orientation(orientation);
+    let raster = raster_from_dynamic(img);
+    Ok(LoadedImage {
+        raster,
+        metadata: Metadata { icc_profile, exif },
+    })
+}
+
+/// Converts any decoded image to an RGB(A) raster of matching depth.
+pub fn raster_from_dynamic(img: DynamicImage) -> Raster {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let has_alpha = img.color().has_alpha();
+    let ch = if has_alpha { 4 } else { 3 };
+    let samples = match img {
+        DynamicImage::ImageRgb8(b) => Samples::U8(b.into_raw()),
+        DynamicImage::ImageRgba8(b) => Samples::U8(b.into_raw()),
+        DynamicImage::ImageRgb16(b) => Samples::U16(b.into_raw()),
+        DynamicImage::ImageRgba16(b) => Samples::U16(b.into_raw()),
+        DynamicImage::ImageRgb32F(b) => Samples::F32(b.into_raw()),
+        DynamicImage::ImageRgba32F(b) => Samples::F32(b.into_raw()),
+        DynamicImage::ImageLuma16(_) | DynamicImage::ImageLumaA16(_) => {
+            if has_alpha {
+                Samples::U16(img.to_rgba16().into_raw())
+            } else {
+                Samples::U16(img.to_rgb16().into_raw())
+            }
+        }
+        other => {
+            if has_alpha {
+                Samples::U8(other.to_rgba8().into_raw())
+            } else {
+                Samples::U8(other.to_rgb8().into_raw())
+            }
+        }
+    };
+    // Lengths come from the decoder's own buffers, so they always fit.
+    Raster::new(w, h, ch, samples).expect("decoded buffer matches its dimensions")
+}
+
+/// Converts a raster to the `image` crate's type (for encoding and previews).
+pub fn raster_to_dynamic(r: &Raster) -> DynamicImage {
+    let (w, h) = (r.width() as u32, r.height() as u32);
+    let built = match (r.samples(), r.has_alpha()) {
+        (Samples::U8(v), false) => {
+            image::RgbImage::from_raw(w, h, v.clone()).map(DynamicImage::from)
+        }
+        (Samples::U8(v), true) => {
+            image::RgbaImage::from_raw(w, h, v.clone()).map(DynamicImage::from)
+        }
+        (Samples::U16(v), false) => {
+            image::ImageBuffer::<image::Rgb<u16>, _>::from_raw(w, h, v.clone())
+                .map(DynamicImage::from)
+        }
+        (Samples::U16(v), true) => {
+            image::ImageBuffer::<image::Rgba<u16>, _>::from_raw(w, h, v.clone())
+                .map(DynamicImage::from)
+        }
+        (Samples::F32(v), false) => {
+            image::Rgb32FImage::from_raw(w, h, v.clone()).map(DynamicImage::from)
+        }
+        (Samples::F32(v), true) => {
+            image::Rgba32FImage::from_raw(w, h, v.clone()).map(DynamicImage::from)
+        }
+    };
+    built.expect("raster invariants guarantee matching length")
+}
+
+/// Output format, chosen from the file extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    Png,
+    Jpeg,
+    Tiff,
+    WebP,
+}
+
+impl OutputFormat {
+    /// From the extension of `path`.
+    pub fn from_path(path: &Path) -> Result<Self> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_default();
+        match ext.as_str() {
+            "png" => Ok(OutputFormat::Png),
+            "jpg" | "jpeg" => Ok(OutputFormat::Jpeg),
+            "tif" | "tiff" => Ok(OutputFormat::Tiff),
+            "webp" => Ok(OutputFormat::WebP),
+            _ => Err(Error::Encode {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "unknown output extension \"{ext}\" (use .png, .jpg, .tif or .webp)"
+                ),
+            }),
+        }
+    }
+}
+
+/// Options for [`save`].
+#[derive(Debug, Clone)]
+pub struct SaveOptions {
+    /// JPEG quality, 1..=100.
+    pub jpeg_quality: u8,
+}
+
+impl Default for SaveOptions {
+    fn default() -> Self {
+        SaveOptions { jpeg_quality: 92 }
+    }
+}
+
+/// Encodes `raster` to `path` (format from the extension) with `metadata`,
+/// atomically: the file appears complete or not at all.
+///
+/// JPEG and WebP are 8-bit without alpha/with alpha respectively; deeper samples are
+/// reduced for them. PNG and TIFF keep 16-bit. Float rasters are written as 16-bit.
+pub fn save(path: &Path, raster: &Raster, metadata: &Metadata, opts: &SaveOptions) -> Result<()> {
+    let format = OutputFormat::from_path(path)?;
+    let enc_err = |reason: String| Error::Encode {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".pertouch-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(|e| Error::io(&dir, e))?;
+    {
+        let mut out = BufWriter::new(tmp.as_file_mut());
+        encode(&mut out, format, raster, metadata, opts).map_err(enc_err)?;
+        out.flush().map_err(|e| Error::io(path, e))?;
+    }
+    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
+
+fn encode<W: Write + std::io::Seek>(
+    out: &mut W,
+    format: OutputFormat,
+    raster: &Raster,
+    metadata: &Metadata,
+    opts: &SaveOptions,
+) -> std::result::Result<(), String> {
+    let img = raster_to_dynamic(raster);
+    let (w, h) = (img.width(), img.height());
+    let deep = !matches!(raster.samples(), Samples::U8(_));
+    let alpha = raster.has_alpha();
+    fn with_meta<E: ImageEncoder>(mut e: E, m: &Metadata) -> E {
+        // Formats that cannot hold a block simply decline it; the pixels still save.
+        if let Some(icc) = &m.icc_profile {
+            let _ = e.set_icc_profile(icc.clone());
+        }
+        if let Some(exif) = &m.exif {
+            let _ = e.set_exif_metadata(exif.clone());
+        }
+        e
+    }
+    let r = match format {
+        OutputFormat::Png => {
+            let enc = with_meta(image::codecs::png::PngEncoder::new(out), metadata);
+            match (deep, alpha) {
+                (false, false) => {
+                    enc.write_image(img.to_rgb8().as_raw(), w, h, image::ExtendedColorType::Rgb8)
+                }
+                (false, true) => enc.write_image(
+                    img.to_rgba8().as_raw(),
+                    w,
+                    h,
+                    image::ExtendedColorType::Rgba8,
+                ),
+                (true, false) => enc.write_image(
+                    bytes16(&img.to_rgb16()),
+                    w,
+                    h,
+                    image::ExtendedColorType::Rgb16,
+                ),
+                (true, true) => enc.write_image(
+                    bytes16(&img.to_rgba16()),
+                    w,
+                    h,
+                    image::ExtendedColorType::Rgba16,
+                ),
+            }
+        }
+        OutputFormat::Tiff => {
+            let enc = with_meta(image::codecs::tiff::TiffEncoder::new(out), metadata);
+            match (deep, alpha) {
+                (false, false) => {
+                    enc.write_image(img.to_rgb8().as_raw(), w, h, image::ExtendedColorType::Rgb8)
+                }
+                (false, true) => enc.write_image(
+                    img.to_rgba8().as_raw(),
+                    w,
+                    h,
+                    image::ExtendedColorType::Rgba8,
+                ),
+                (true, false) => enc.write_image(
+                    bytes16(&img.to_rgb16()),
+                    w,
+                    h,
+                    image::ExtendedColorType::Rgb16,
+                ),
+                (true, true) => enc.write_image(
+                    bytes16(&img.to_rgba16()),
+                    w,
+                    h,
+                    image::ExtendedColorType::Rgba16,
+                ),
+            }
+        }
+        OutputFormat::Jpeg => {
+            let enc = with_meta(
+                image::codecs::jpeg::JpegEncoder::new_with_quality(
+                    out,
+                    opts.jpeg_quality.clamp(1, 100),
+                ),
+                metadata,
+            );
+            enc.write_image(img.to_rgb8().as_raw(), w, h, image::ExtendedColorType::Rgb8)
+        }
+        OutputFormat::WebP => {
+            let enc = with_meta(
+                image::codecs::webp::WebPEncoder::new_lossless(out),
+                metadata,
+            );
+            if alpha {
+                enc.write_image(
+                    img.to_rgba8().as_raw(),
+                    w,
+                    h,
+                    image::ExtendedColorType::Rgba8,
+                )
+            } else {
+                enc.write_image(img.to_rgb8().as_raw(), w, h, image::ExtendedColorType::Rgb8)
+            }
+        }
+    };
+    r.map_err(|e| e.to_string())
+}
+
+/// 16-bit samples as native-endian bytes, as the encoders expect.
+fn bytes16<P: image::Pixel<Subpixel = u16>>(b: &image::ImageBuffer<P, Vec<u16>>) -> &[u8] {
+    use image::EncodableLayout;
+    b.as_raw().as_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gradient(w: usize, h: usize, ch: usize) -> Raster {
+        let mut v = Vec::with_capacity(w * h * ch);
+        for y in 0..h {
+            for x in 0..w {
+                v.push((x * 255 / w) as u8);
+                v.push((y * 255 / h) as u8);
+                v.push(128);
+                if ch == 4 {
+                    v.push(((x + y) % 256) as u8);
+                }
+            }
+        }
+        Raster::new(w, h, ch, Samples::U8(v)).unwrap()
+    }
+
+    #[test]
+    fn png_round_trip_keeps_alpha_and_icc() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.png");
+        let r = gradient(13, 7, 4);
+        let meta = Metadata {
+            icc_profile: Some(vec![1, 2, 3, 4]),
+            exif: None,
+        };
+        save(&p, &r, &meta, &SaveOptions::default()).unwrap();
+        let back = load(&p, &LoadOptions::default()).unwrap();
+        assert_eq!(back.raster, r);
+        assert_eq!(back.metadata.icc_profile, Some(vec![1, 2, 3, 4]));
+    }
+
+    #[test]
+    fn sixteen_bit_tiff_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.tif");
+        let v: Vec<u16> = (0..5 * 3 * 3).map(|i| (i * 1400) as u16).collect();
+        let r = Raster::new(5, 3, 3, Samples::U16(v)).unwrap();
+        save(&p, &r, &Metadata::default(), &SaveOptions::default()).unwrap();
+        let back = load(&p, &LoadOptions::default()).unwrap();
+        assert_eq!(back.raster, r);
+    }
+
+    #[test]
+    fn too_large_is_refused_before_decoding() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big.png");
+        save(
+            &p,
+            &gradient(400, 300, 3),
+            &Metadata::default(),
+            &SaveOptions::default(),
+        )
+        .unwrap();
+        let err = load(
+            &p,
+            &LoadOptions {
+                max_megapixels: 0.1,
+            },
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::TooLarge {
+                    width: 400,
+                    height: 300,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn corrupt_and_truncated_files_are_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let junk = dir.path().join("junk.png");
+        std::fs::write(&junk, b"this is not a picture at all").unwrap();
+        let e = load(&junk, &LoadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("junk.png"), "{e}");
+
+        let good = dir.path().join("good.png");
+        save(
+            &good,
+            &gradient(64, 64, 3),
+            &Metadata::default(),
+            &SaveOptions::default(),
+        )
+        .unwrap();
+        let bytes = std::fs::read(&good).unwrap();
+        let cut = dir.path().join("cut.png");
+        std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+        let e = load(&cut, &LoadOptions::default()).unwrap_err().to_string();
+        assert!(e.contains("cut.png"), "{e}");
+    }
+
+    #[test]
+    fn failed_save_leaves_existing_file_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("keep.xyz");
+        std::fs::write(&p, b"precious").unwrap();
+        assert!(save(
+            &p,
+            &gradient(4, 4, 3),
+            &Metadata::default(),
+            &SaveOptions::default()
+        )
+        .is_err());
+        assert_eq!(std::fs::read(&p).unwrap(), b"precious");
+        // No temporary files are left behind.
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn exif_orientation_is_applied_and_reset() {
+        // A minimal big-endian EXIF block with Orientation = 6 (rotate 90 CW).
+        let exif: Vec<u8> = vec![
+            b'M', b'M', 0, 42, 0, 0, 0, 8, // header, IFD0 at 8
+            0, 1, // one entry
+            0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, // orientation SHORT 6
+            0, 0, 0, 0, // no next IFD
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("o.jpg");
+        let r = gradient(40, 20, 3);
+        save(
+            &p,
+            &r,
+            &Metadata {
+                icc_profile: None,
+                exif: Some(exif),
+            },
+            &SaveOptions { jpeg_quality: 95 },
+        )
+        .unwrap();
+        let back = load(&p, &LoadOptions::default()).unwrap();
+        assert_eq!((back.raster.width(), back.raster.height()), (20, 40));
+        let chunk = back.metadata.exif.expect("exif kept");
+        assert_eq!(
+            image::metadata::Orientation::from_exif_chunk(&chunk),
+            Some(image::metadata::Orientation::NoTransforms)
+        );
+    }
+}

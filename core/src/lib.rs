@@ -1,0 +1,20 @@
+//! PerTouch core: region states and parameter maps, measured attributes, and the
+//! renderers every host (CLI, GIMP, OpenFX, Photoshop bridge) wraps.
+//!
+//! A pixel's journey: a host hands a [`raster::Raster`] and a [`params::RegionState`]
+//! of changes with [`mask::MaskSet`] region masks to a [`render::Renderer`]; the
+//! parametric renderer measures each region's current level ([`measure`]), turns
+//! changes into target levels, solves operator strengths on an analysis proxy, and
+//! renders the full-resolution result tile by tile.
+
+pub mod color;
+pub mod error;
+pub mod image_io;
+pub mod mask;
+pub mod measure;
+pub mod params;
+pub mod plane;
+pub mod raster;
+pub mod render;
+
+pub use error::{Error, Result};

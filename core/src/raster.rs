@@ -1,0 +1,193 @@
+//! Owned RGB/RGBA images in 8-bit, 16-bit or float samples, and the analysis
+//! downscale every measurement starts from.
+
+use crate::plane::{area_average, fit_long_side};
+use rayon::prelude::*;
+
+/// Sample storage; float samples are sRGB-encoded with 0..1 nominal range.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Samples {
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+    F32(Vec<f32>),
+}
+
+/// Bit depth of a raster's samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    U8,
+    U16,
+    F32,
+}
+
+/// An interleaved RGB (3 channels) or RGBA (4 channels) image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Raster {
+    width: usize,
+    height: usize,
+    channels: usize,
+    samples: Samples,
+}
+
+/// A sample type the renderer can read and write.
+pub trait Sample: Copy + Send + Sync + 'static {
+    /// Value in nominal [0, 1].
+    fn to_unit(self) -> f32;
+    /// From nominal [0, 1], rounded and clamped for integer types.
+    fn from_unit(v: f32) -> Self;
+}
+
+impl Sample for u8 {
+    fn to_unit(self) -> f32 {
+        self as f32 / 255.0
+    }
+    fn from_unit(v: f32) -> Self {
+        (v * 255.0 + 0.5).clamp(0.0, 255.0) as u8
+    }
+}
+
+impl Sample for u16 {
+    fn to_unit(self) -> f32 {
+        self as f32 / 65535.0
+    }
+    fn from_unit(v: f32) -> Self {
+        (v * 65535.0 + 0.5).clamp(0.0, 65535.0) as u16
+    }
+}
+
+impl Sample for f32 {
+    fn to_unit(self) -> f32 {
+        self
+    }
+    fn from_unit(v: f32) -> Self {
+        v
+    }
+}
+
+impl Raster {
+    /// Wraps interleaved samples; `None` unless channels is 3 or 4 and the length fits.
+    pub fn new(width: usize, height: usize, channels: usize, samples: Samples) -> Option<Self> {
+        let len = match &samples {
+            Samples::U8(v) => v.len(),
+            Samples::U16(v) => v.len(),
+            Samples::F32(v) => v.len(),
+        };
+        ((channels == 3 || channels == 4)
+            && width > 0
+            && height > 0
+            && len == width * height * channels)
+            .then_some(Raster {
+                width,
+                height,
+                channels,
+                samples,
+            })
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+    /// Height in pixels.
+    pub fn height(&self) -> usize {
+        self.height
+    }
+    /// 3 (RGB) or 4 (RGBA).
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+    /// True when the raster has an alpha channel.
+    pub fn has_alpha(&self) -> bool {
+        self.channels == 4
+    }
+    /// The samples.
+    pub fn samples(&self) -> &Samples {
+        &self.samples
+    }
+    /// The samples, mutably.
+    pub fn samples_mut(&mut self) -> &mut Samples {
+        &mut self.samples
+    }
+    /// Sample depth.
+    pub fn depth(&self) -> Depth {
+        match self.samples {
+            Samples::U8(_) => Depth::U8,
+            Samples::U16(_) => Depth::U16,
+            Samples::F32(_) => Depth::F32,
+        }
+    }
+
+    /// RGB of one pixel in 8-bit sRGB units (0..255, not rounded).
+    pub fn rgb255(&self, x: usize, y: usize) -> [f32; 3] {
+        let i = (y * self.width + x) * self.channels;
+        match &self.samples {
+            Samples::U8(v) => [v[i] as f32, v[i + 1] as f32, v[i + 2] as f32],
+            Samples::U16(v) => [
+                v[i] as f32 / 257.0,
+                v[i + 1] as f32 / 257.0,
+                v[i + 2] as f32 / 257.0,
+            ],
+            Samples::F32(v) => [
+                v[i].clamp(0.0, 1.0) * 255.0,
+                v[i + 1].clamp(0.0, 1.0) * 255.0,
+                v[i + 2].clamp(0.0, 1.0) * 255.0,
+            ],
+        }
+    }
+
+    /// Area-averaged RGB (8-bit sRGB units) at the analysis size: long side at most
+    /// `long_side`. Levels are measured here so that a level means the same thing at
+    /// every resolution, render scale and tile of the same photo.
+    pub fn analysis_rgb(&self, long_side: usize) -> RgbF32 {
+        let (w, h) = fit_long_side(self.width, self.height, long_side);
+        let sx = self.width as f64 / w as f64;
+        let sy = self.height as f64 / h as f64;
+        let mut data = vec![[0f32; 3]; w * h];
+        data.par_chunks_mut(w).enumerate().for_each(|(oy, row)| {
+            for (ox, o) in row.iter_mut().enumerate() {
+                if sx == 1.0 && sy == 1.0 {
+                    *o = self.rgb255(ox, oy);
+                    continue;
+                }
+                let (x0, y0) = (ox as f64 * sx, oy as f64 * sy);
+                for (c, oc) in o.iter_mut().enumerate() {
+                    *oc = area_average(
+                        x0,
+                        x0 + sx,
+                        y0,
+                        y0 + sy,
+                        (self.width, self.height),
+                        |x, y| self.rgb255(x, y)[c],
+                    ) as f32;
+                }
+            }
+        });
+        RgbF32 {
+            width: w,
+            height: h,
+            data,
+        }
+    }
+}
+
+/// A small RGB float image in 8-bit sRGB units (0..255): the analysis proxy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RgbF32 {
+    pub width: usize,
+    pub height: usize,
+    pub data: Vec<[f32; 3]>,
+}
+
+impl RgbF32 {
+    /// Converts 8-bit RGB pixels.
+    pub fn from_rgb8(width: usize, height: usize, rgb: &[u8]) -> Option<Self> {
+        (rgb.len() == width * height * 3).then(|| RgbF32 {
+            width,
+            height,
+            data: rgb
+                .chunks_exact(3)
+                .map(|p| [p[0] as f32, p[1] as f32, p[2] as f32])
+                .collect(),
+        })
+    }
+}

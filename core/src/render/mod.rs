@@ -1,0 +1,123 @@
+//! Renderers: turn a source photo, region masks and a region state of changes into
+//! the retouched photo. The API is shaped for hosts: requests carry a scale and a
+//! region of interest, work can be cancelled, progress is reported, and everything
+//! is `Send + Sync` so hosts may render from many threads.
+
+pub mod ops;
+pub mod parametric;
+pub mod refine;
+mod report;
+mod solve;
+
+pub use parametric::{ParametricRenderer, RenderOptions, RenderPlan};
+pub use report::{RegionReport, RenderReport};
+
+use crate::error::{Error, Result};
+use crate::mask::MaskSet;
+use crate::params::RegionState;
+use crate::raster::Raster;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// A cancellation flag shared between the caller and the work.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    /// A token that is not cancelled.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Asks the work to stop at its next check.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+    /// True once [`CancelToken::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Progress callback: a stage name and the fraction of that stage done (0..=1).
+pub type ProgressFn<'a> = dyn Fn(&str, f32) + Send + Sync + 'a;
+
+/// Cancellation and progress for one call.
+#[derive(Clone, Copy, Default)]
+pub struct Control<'a> {
+    pub cancel: Option<&'a CancelToken>,
+    pub progress: Option<&'a ProgressFn<'a>>,
+}
+
+impl Control<'_> {
+    /// Err(Cancelled) once cancellation was asked for.
+    pub fn check(&self) -> Result<()> {
+        match self.cancel {
+            Some(c) if c.is_cancelled() => Err(Error::Cancelled),
+            _ => Ok(()),
+        }
+    }
+    /// Reports progress, if anyone listens.
+    pub fn report(&self, stage: &str, fraction: f32) {
+        if let Some(p) = self.progress {
+            p(stage, fraction.clamp(0.0, 1.0));
+        }
+    }
+}
+
+/// A pixel rectangle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rect {
+    pub x: usize,
+    pub y: usize,
+    pub width: usize,
+    pub height: usize,
+}
+
+/// What to render: the whole frame or a region of interest, at a render scale.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RenderRequest {
+    /// Render scale in (0, 1]: 0.5 renders a half-size proxy of the frame.
+    pub scale: f32,
+    /// Region of interest in the scaled frame's pixels; `None` for the whole frame.
+    pub roi: Option<Rect>,
+}
+
+impl Default for RenderRequest {
+    fn default() -> Self {
+        RenderRequest {
+            scale: 1.0,
+            roi: None,
+        }
+    }
+}
+
+/// Everything a renderer needs to know about one edit.
+#[derive(Debug, Clone, Copy)]
+pub struct RenderJob<'a> {
+    /// The full-resolution source photo.
+    pub source: &'a Raster,
+    /// Rough masks of the named regions in `state`.
+    pub masks: &'a MaskSet,
+    /// Changes per region, in level units.
+    pub state: &'a RegionState,
+}
+
+/// A rendered image and what the renderer measured on the way.
+#[derive(Debug, Clone)]
+pub struct RenderOutput {
+    pub image: Raster,
+    pub report: RenderReport,
+}
+
+/// A way of turning a [`RenderJob`] into pixels.
+pub trait Renderer: Send + Sync {
+    /// Short identifier ("parametric", "diffusion").
+    fn name(&self) -> &'static str;
+    /// Renders `job` as `request` asks.
+    fn render(
+        &self,
+        job: &RenderJob<'_>,
+        request: &RenderRequest,
+        ctl: &Control<'_>,
+    ) -> Result<RenderOutput>;
+}

@@ -1,0 +1,914 @@
+//! The embedded default renderer: deterministic, full resolution, no model files.
+//!
+//! [`ParametricRenderer::plan`] analyses the photo once (analysis proxy, refined
+//! masks, current levels) and solves operator strengths; the resulting
+//! [`RenderPlan`] is immutable, `Send + Sync`, and renders any tile at any scale
+//! with [`RenderPlan::render_tile`]. Every output pixel depends only on its own
+//! source value and its normalised position, so tiles and full frames agree exactly.
+
+use super::ops::{apply_linear, Strength};
+use super::refine::{guide_value, RefineOptions, RefinedMask};
+use super::report::{RegionReport, RenderReport};
+use super::solve::{pixel_strength, solve, Proxy, RegionStrength, Unknown};
+use super::{Control, Rect, RenderJob, RenderOutput, RenderRequest, Renderer};
+use crate::color::{
+    decode_lut_u16, decode_lut_u8, linear_to_oklab, linear_to_srgb_fast, srgb_to_linear,
+};
+use crate::error::{Error, Result};
+use crate::measure::{measure_regions, LevelTables, RegionWeights};
+use crate::params::{Attribute, GLOBAL};
+use crate::plane::Plane;
+use crate::raster::{Raster, RgbF32, Sample, Samples};
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Options of the parametric renderer.
+#[derive(Debug, Clone)]
+pub struct RenderOptions {
+    /// Level tables (and the analysis resolution they imply).
+    pub tables: LevelTables,
+    /// Edge-aware mask refinement; `None` uses masks as given.
+    pub refine: Option<RefineOptions>,
+    /// Measure the full-resolution output and report achieved levels.
+    pub verify: bool,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            tables: LevelTables::builtin().clone(),
+            refine: Some(RefineOptions::default()),
+            verify: true,
+        }
+    }
+}
+
+/// The fast parametric renderer.
+#[derive(Debug, Clone, Default)]
+pub struct ParametricRenderer {
+    pub options: RenderOptions,
+}
+
+/// Difference between proxy prediction and full-resolution result worth a note.
+const PROXY_MISMATCH: f64 = 0.03;
+
+/// What the renderer measures a region's level on.
+#[derive(Debug, Clone)]
+struct Target {
+    region: String,
+    channel: usize,
+    /// Analysis-size weights; `None` for the whole frame.
+    weights: Option<Plane>,
+}
+
+/// A solved edit, ready to render tiles at any scale.
+#[derive(Debug, Clone)]
+pub struct RenderPlan {
+    masks: Vec<RefinedMask>,
+    global: Strength,
+    regions: Vec<RegionStrength>,
+    targets: Vec<Target>,
+    analysis_long_side: usize,
+    report: RenderReport,
+}
+
+impl ParametricRenderer {
+    /// A renderer with the given options.
+    pub fn new(options: RenderOptions) -> Self {
+        ParametricRenderer { options }
+    }
+
+    /// Analyses `job` and solves strengths. Cheap relative to a full render: all of it
+    /// runs on the analysis proxy.
+    pub fn plan(&self, job: &RenderJob<'_>, ctl: &Control<'_>) -> Result<RenderPlan> {
+        let src = job.source;
+        let tables = &self.options.tables;
+        job.masks.check_fits(src.width(), src.height())?;
+        // Every named region must have a mask: never a silent empty edit.
+        let named: Vec<(&str, &crate::params::AttributeValues)> = job
+            .state
+            .named_regions()
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        for (name, _) in &named {
+            if job.masks.get(name).is_none() {
+                return Err(Error::MissingRegion {
+                    region: name.to_string(),
+                    available: job.masks.available(),
+                });
+            }
+        }
+        ctl.report("analyse", 0.0);
+        let proxy_rgb = src.analysis_rgb(tables.analysis_long_side);
+        let guide = Plane::from_vec(
+            proxy_rgb.width,
+            proxy_rgb.height,
+            proxy_rgb
+                .data
+                .iter()
+                .map(|p| guide_value(p.map(|v| v / 255.0)))
+                .collect(),
+        )
+        .expect("sizes match");
+        ctl.check()?;
+        let mut masks = Vec::with_capacity(named.len());
+        let mut proxy_masks = Vec::with_capacity(named.len());
+        for (i, (name, _)) in named.iter().enumerate() {
+            let rough = job.masks.get(name).expect("checked above");
+            let refined = match &self.options.refine {
+                Some(o) => RefinedMask::refine(rough, &guide, o),
+                None => RefinedMask::unrefined(rough, &RefineOptions::default()),
+            };
+            proxy_masks.push(refined.to_plane(&guide));
+            masks.push(refined);
+            ctl.check()?;
+            ctl.report("refine masks", (i + 1) as f32 / named.len() as f32);
+        }
+
+        // Where each edit is measured: a named region on its refined mask; a global
+        // attribute on what no named region setting that attribute covers.
+        let mut targets = Vec::new();
+        let mut changes = Vec::new();
+        if let Some(g) = job.state.region(GLOBAL) {
+            for (attr, change) in g.iter() {
+                let c = attr.channel();
+                let covering: Vec<&Plane> = named
+                    .iter()
+                    .zip(&proxy_masks)
+                    .filter(|((_, v), _)| v.get(attr).is_some())
+                    .map(|(_, m)| m)
+                    .collect();
+                let weights = (!covering.is_empty()).then(|| {
+                    let mut w = Plane::filled(proxy_rgb.width, proxy_rgb.height, 1.0);
+                    for m in covering {
+                        w = w.zip_map(m, |a, b| a * (1.0 - b));
+                    }
+                    w
+                });
+                targets.push(Target {
+                    region: GLOBAL.into(),
+                    channel: c,
+                    weights,
+                });
+                changes.push(change as f64);
+            }
+        }
+        for ((name, values), m) in named.iter().zip(&proxy_masks) {
+            for (attr, change) in values.iter() {
+                targets.push(Target {
+                    region: name.to_string(),
+                    channel: attr.channel(),
+                    weights: Some(m.clone()),
+                });
+                changes.push(change as f64);
+            }
+        }
+
+        // Current levels, all targets in one pass.
+        let weights: Vec<RegionWeights<'_>> = targets
+            .iter()
+            .map(|t| {
+                t.weights
+                    .as_ref()
+                    .map_or(RegionWeights::Whole, RegionWeights::Mask)
+            })
+            .collect();
+        let before = measure_regions(&proxy_rgb, &weights);
+
+        // Contrast pivots: mean Oklab lightness of each region.
+        let mean_l = |w: Option<&Plane>| -> f32 {
+            let mut acc = 0f64;
+            let mut n = 0f64;
+            for (k, p) in proxy_rgb.data.iter().enumerate() {
+                let wk = w.map_or(1.0, |w| w.data()[k] as f64);
+                if wk > 0.0 {
+                    acc += wk * linear_to_oklab(p.map(|v| srgb_to_linear(v / 255.0)))[0] as f64;
+                    n += wk;
+                }
+            }
+            if n > 0.0 {
+                (acc / n) as f32
+            } else {
+                0.5
+            }
+        };
+        let mut global = Strength {
+            pivot: mean_l(None),
+            ..Strength::default()
+        };
+        let mut regions: Vec<RegionStrength> = named
+            .iter()
+            .zip(&proxy_masks)
+            .map(|((_, v), m)| RegionStrength {
+                values: std::array::from_fn(|c| v.get(Attribute::ALL[c]).map(|_| 0.0)),
+                pivot: if v.get(Attribute::Contrast).is_some() {
+                    mean_l(Some(m))
+                } else {
+                    0.5
+                },
+            })
+            .collect();
+
+        let mut edits = Vec::new();
+        let mut unknowns = Vec::new();
+        for (t, (change, before)) in targets.iter().zip(changes.iter().zip(&before)) {
+            let region_index = named.iter().position(|(n, _)| *n == t.region);
+            let attr = Attribute::ALL[t.channel];
+            let Some(b) = before else {
+                // Nothing of this region is in the photo: leave it untouched and say so.
+                if let Some(i) = region_index {
+                    regions[i].values[t.channel] = None;
+                }
+                edits.push(RegionReport {
+                    region: t.region.clone(),
+                    attribute: attr,
+                    before: 0.0,
+                    change: *change,
+                    target: 0.0,
+                    predicted: 0.0,
+                    achieved: None,
+                    note: Some(
+                        "the region's mask is empty in this photo; nothing was changed".into(),
+                    ),
+                });
+                continue;
+            };
+            let level = tables.table(attr).level(b.to_array()[t.channel]);
+            let wanted = level + change;
+            let target = wanted.clamp(-1.0, 1.0);
+            edits.push(RegionReport {
+                region: t.region.clone(),
+                attribute: attr,
+                before: level,
+                change: *change,
+                target,
+                predicted: level,
+                achieved: None,
+                note: (wanted != target).then(|| {
+                    format!("asked for level {wanted:+.3}, beyond the scale's end; aiming at {target:+.0}")
+                }),
+            });
+            unknowns.push((
+                edits.len() - 1,
+                Unknown {
+                    region: region_index,
+                    channel: t.channel,
+                    weights: t.weights.as_ref(),
+                    target,
+                },
+            ));
+        }
+        let proxy = Proxy::new(&proxy_rgb, &proxy_masks, tables);
+        let list: Vec<Unknown<'_>> = unknowns
+            .iter()
+            .map(|(_, u)| Unknown {
+                region: u.region,
+                channel: u.channel,
+                weights: u.weights,
+                target: u.target,
+            })
+            .collect();
+        let solved = solve(&proxy, &mut global, &mut regions, &list, ctl)?;
+        for ((edit_index, _), s) in unknowns.iter().zip(&solved) {
+            let e = &mut edits[*edit_index];
+            e.predicted = s.predicted;
+            if e.note.is_none() {
+                if s.at_limit {
+                    e.note = Some(format!(
+                        "the {} operator reached its limit at level {:+.3}",
+                        e.attribute, s.predicted
+                    ));
+                } else if (s.predicted - e.target).abs() > 2.0 * super::solve::TOLERANCE {
+                    e.note = Some(format!(
+                        "the closest level the {} operator reaches here is {:+.3}",
+                        e.attribute, s.predicted
+                    ));
+                }
+            }
+        }
+        Ok(RenderPlan {
+            masks,
+            global,
+            regions,
+            targets,
+            analysis_long_side: tables.analysis_long_side,
+            report: RenderReport {
+                renderer: "parametric".into(),
+                edits,
+            },
+        })
+    }
+}
+
+impl RenderPlan {
+    /// The plan's report (predicted levels; achieved levels once verified).
+    pub fn report(&self) -> &RenderReport {
+        &self.report
+    }
+
+    /// True when rendering changes nothing.
+    pub fn is_identity(&self) -> bool {
+        self.global.is_identity()
+            && self
+                .regions
+                .iter()
+                .all(|r| r.values.iter().all(|v| v.is_none_or(|x| x == 0.0)))
+    }
+
+    /// Mask value of named region `index` (paint order) for a pixel; for inspection views.
+    pub fn mask_value(&self, index: usize, u: f32, v: f32, rgb_unit: [f32; 3]) -> Option<f32> {
+        self.masks
+            .get(index)
+            .map(|m| m.value(u, v, guide_value(rgb_unit)))
+    }
+
+    /// Renders a tile. `tile` holds the source pixels of the rectangle at (`x0`, `y0`)
+    /// inside a frame of `frame_width` x `frame_height` at whatever scale the host
+    /// renders; the output has the tile's size, depth and channels (alpha copied).
+    pub fn render_tile(
+        &self,
+        tile: &Raster,
+        x0: usize,
+        y0: usize,
+        frame_width: usize,
+        frame_height: usize,
+        ctl: &Control<'_>,
+    ) -> Result<Raster> {
+        if frame_width == 0
+            || frame_height == 0
+            || x0 + tile.width() > frame_width
+            || y0 + tile.height() > frame_height
+        {
+            return Err(Error::InvalidRequest(format!(
+                "tile {}x{} at ({x0}, {y0}) does not fit a {frame_width}x{frame_height} frame",
+                tile.width(),
+                tile.height()
+            )));
+        }
+        let mut out = tile.clone();
+        if self.is_identity() {
+            return Ok(out);
+        }
+        let geom = Geometry {
+            x0,
+            y0,
+            fw: frame_width as f32,
+            fh: frame_height as f32,
+            width: tile.width(),
+            channels: tile.channels(),
+        };
+        match (tile.samples(), out.samples_mut()) {
+            (Samples::U8(s), Samples::U8(d)) => {
+                self.render_rows(s, d, &geom, |v: u8| decode_lut_u8()[v as usize], ctl)?
+            }
+            (Samples::U16(s), Samples::U16(d)) => {
+                self.render_rows(s, d, &geom, |v: u16| decode_lut_u16()[v as usize], ctl)?
+            }
+            (Samples::F32(s), Samples::F32(d)) => {
+                self.render_rows(s, d, &geom, |v: f32| srgb_to_linear(v.clamp(0.0, 1.0)), ctl)?
+            }
+            _ => unreachable!("clone has the same sample type"),
+        }
+        Ok(out)
+    }
+
+    fn render_rows<T: Sample>(
+        &self,
+        src: &[T],
+        dst: &mut [T],
+        g: &Geometry,
+        decode: impl Fn(T) -> f32 + Sync,
+        ctl: &Control<'_>,
+    ) -> Result<()> {
+        let row_len = g.width * g.channels;
+        let rows = src.len() / row_len.max(1);
+        const BAND: usize = 32;
+        let bands = rows.div_ceil(BAND);
+        let done = AtomicUsize::new(0);
+        dst.par_chunks_mut(row_len * BAND)
+            .enumerate()
+            .try_for_each(|(band, out)| -> Result<()> {
+                ctl.check()?;
+                let mut mv = vec![0f32; self.masks.len()];
+                for (r, orow) in out.chunks_mut(row_len).enumerate() {
+                    let y = band * BAND + r;
+                    let irow = &src[y * row_len..(y + 1) * row_len];
+                    let v = ((g.y0 + y) as f32 + 0.5) / g.fh;
+                    for x in 0..g.width {
+                        let px = &irow[x * g.channels..x * g.channels + 3];
+                        let unit = [px[0].to_unit(), px[1].to_unit(), px[2].to_unit()];
+                        let u = ((g.x0 + x) as f32 + 0.5) / g.fw;
+                        let gv = guide_value(unit);
+                        for (m, mask) in mv.iter_mut().zip(&self.masks) {
+                            *m = mask.value(u, v, gv);
+                        }
+                        let s = pixel_strength(&self.global, &self.regions, &mv);
+                        if s.is_identity() {
+                            continue;
+                        }
+                        let lin = [decode(px[0]), decode(px[1]), decode(px[2])];
+                        let c = apply_linear(lin, &s);
+                        let o = &mut orow[x * g.channels..x * g.channels + 3];
+                        for k in 0..3 {
+                            o[k] = T::from_unit(linear_to_srgb_fast(c[k]));
+                        }
+                    }
+                }
+                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                ctl.report("render", n as f32 / bands as f32);
+                Ok(())
+            })
+    }
+
+    /// Measures `output` (the full frame rendered from this plan) and records achieved
+    /// levels in the report.
+    pub fn verify(&mut self, output: &Raster, tables: &LevelTables) {
+        let rgb: RgbF32 = output.analysis_rgb(self.analysis_long_side);
+        let weights: Vec<RegionWeights<'_>> = self
+            .targets
+            .iter()
+            .map(|t| match &t.weights {
+                Some(w) if (w.width(), w.height()) == (rgb.width, rgb.height) => {
+                    RegionWeights::Mask(w)
+                }
+                _ => RegionWeights::Whole,
+            })
+            .collect();
+        let after = measure_regions(&rgb, &weights);
+        for (t, m) in self.targets.iter().zip(after) {
+            let attr = Attribute::ALL[t.channel];
+            if let (Some(m), Some(e)) = (
+                m,
+                self.report
+                    .edits
+                    .iter_mut()
+                    .find(|e| e.region == t.region && e.attribute == attr),
+            ) {
+                if e.note.as_deref().is_some_and(|n| n.contains("empty")) {
+                    continue;
+                }
+                let achieved = tables.table(attr).level(m.to_array()[t.channel]);
+                e.achieved = Some(achieved);
+                if e.note.is_none() && (achieved - e.predicted).abs() > PROXY_MISMATCH {
+                    e.note = Some(format!(
+                        "the full-resolution result ({achieved:+.3}) differs from the analysis proxy's prediction ({:+.3}): fine texture responds differently",
+                        e.predicted
+                    ));
+                }
+            }
+        }
+    }
+}
+
+struct Geometry {
+    x0: usize,
+    y0: usize,
+    fw: f32,
+    fh: f32,
+    width: usize,
+    channels: usize,
+}
+
+/// Area-resamples a raster to `width` x `height` (for render scales below 1).
+pub fn resample(src: &Raster, width: usize, height: usize) -> Raster {
+    if (width, height) == (src.width(), src.height()) {
+        return src.clone();
+    }
+    let img = crate::image_io::raster_to_dynamic(src);
+    let resized = img.resize_exact(
+        width as u32,
+        height as u32,
+        image::imageops::FilterType::Triangle,
+    );
+    crate::image_io::raster_from_dynamic(resized)
+}
+
+/// Copies a rectangle out of a raster.
+pub fn crop(src: &Raster, r: Rect) -> Result<Raster> {
+    if r.width == 0 || r.height == 0 || r.x + r.width > src.width() || r.y + r.height > src.height()
+    {
+        return Err(Error::InvalidRequest(format!(
+            "region of interest {}x{} at ({}, {}) is outside the {}x{} frame",
+            r.width,
+            r.height,
+            r.x,
+            r.y,
+            src.width(),
+            src.height()
+        )));
+    }
+    let ch = src.channels();
+    fn cut<T: Copy>(v: &[T], w: usize, ch: usize, r: Rect) -> Vec<T> {
+        let mut out = Vec::with_capacity(r.width * r.height * ch);
+        for y in r.y..r.y + r.height {
+            out.extend_from_slice(&v[(y * w + r.x) * ch..(y * w + r.x + r.width) * ch]);
+        }
+        out
+    }
+    let samples = match src.samples() {
+        Samples::U8(v) => Samples::U8(cut(v, src.width(), ch, r)),
+        Samples::U16(v) => Samples::U16(cut(v, src.width(), ch, r)),
+        Samples::F32(v) => Samples::F32(cut(v, src.width(), ch, r)),
+    };
+    Ok(Raster::new(r.width, r.height, ch, samples).expect("crop keeps invariants"))
+}
+
+impl Renderer for ParametricRenderer {
+    fn name(&self) -> &'static str {
+        "parametric"
+    }
+
+    fn render(
+        &self,
+        job: &RenderJob<'_>,
+        request: &RenderRequest,
+        ctl: &Control<'_>,
+    ) -> Result<RenderOutput> {
+        if !(request.scale > 0.0 && request.scale <= 1.0) {
+            return Err(Error::InvalidRequest(format!(
+                "render scale {} is not in (0, 1]",
+                request.scale
+            )));
+        }
+        let mut plan = self.plan(job, ctl)?;
+        let src = job.source;
+        let fw = ((src.width() as f32 * request.scale).round() as usize).max(1);
+        let fh = ((src.height() as f32 * request.scale).round() as usize).max(1);
+        let frame = resample(src, fw, fh);
+        let roi = request.roi.unwrap_or(Rect {
+            x: 0,
+            y: 0,
+            width: fw,
+            height: fh,
+        });
+        let tile = crop(&frame, roi)?;
+        let image = plan.render_tile(&tile, roi.x, roi.y, fw, fh, ctl)?;
+        let full_frame = request.scale == 1.0 && request.roi.is_none();
+        if self.options.verify && full_frame {
+            ctl.report("verify", 0.0);
+            plan.verify(&image, &self.options.tables);
+            ctl.report("verify", 1.0);
+        }
+        Ok(RenderOutput {
+            image,
+            report: plan.report,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mask::MaskSet;
+    use crate::params::RegionState;
+    use crate::render::CancelToken;
+
+    /// A textured synthetic photo: bright blue "sky" on top, green-brown texture below.
+    fn photo(w: usize, h: usize) -> Raster {
+        let mut v = Vec::with_capacity(w * h * 4);
+        for y in 0..h {
+            for x in 0..w {
+                let n = ((x * 7919 + y * 104_729) % 97) as f32 / 97.0;
+                let (r, g, b) = if y < h / 3 {
+                    (90.0 + 20.0 * n, 140.0 + 20.0 * n, 220.0 + 20.0 * n)
+                } else {
+                    (80.0 + 60.0 * n, 110.0 + 50.0 * n, 40.0 + 30.0 * n)
+                };
+                v.extend_from_slice(&[r as u8, g as u8, b as u8, ((x + y) % 256) as u8]);
+            }
+        }
+        Raster::new(w, h, 4, Samples::U8(v)).unwrap()
+    }
+
+    fn sky_mask(w: usize, h: usize) -> MaskSet {
+        let mut m = MaskSet::new();
+        m.insert(
+            "sky",
+            Plane::from_vec(
+                w,
+                h,
+                (0..w * h)
+                    .map(|k| if k / w < h / 3 { 1.0 } else { 0.0 })
+                    .collect(),
+            )
+            .unwrap(),
+        );
+        m
+    }
+
+    fn u8s(r: &Raster) -> &[u8] {
+        match r.samples() {
+            Samples::U8(v) => v,
+            _ => panic!("8-bit expected"),
+        }
+    }
+
+    #[test]
+    fn empty_state_is_the_identity() {
+        let img = photo(64, 48);
+        let state = RegionState::new();
+        let job = RenderJob {
+            source: &img,
+            masks: &MaskSet::new(),
+            state: &state,
+        };
+        let out = ParametricRenderer::default()
+            .render(&job, &RenderRequest::default(), &Control::default())
+            .unwrap();
+        assert_eq!(out.image, img);
+        assert!(out.report.edits.is_empty());
+    }
+
+    #[test]
+    fn renders_are_deterministic_and_keep_alpha() {
+        let img = photo(96, 64);
+        let masks = sky_mask(96, 64);
+        let state = RegionState::from_json(
+            r#"{"global": {"contrast": 0.2}, "sky": {"temperature": -0.3, "brightness": 0.2}}"#,
+        )
+        .unwrap();
+        let job = RenderJob {
+            source: &img,
+            masks: &masks,
+            state: &state,
+        };
+        let r = ParametricRenderer::default();
+        let a = r
+            .render(&job, &RenderRequest::default(), &Control::default())
+            .unwrap();
+        let b = r
+            .render(&job, &RenderRequest::default(), &Control::default())
+            .unwrap();
+        assert_eq!(a.image, b.image);
+        assert_ne!(a.image, img);
+        let (s, d) = (u8s(&img), u8s(&a.image));
+        assert!(
+            s.iter().skip(3).step_by(4).eq(d.iter().skip(3).step_by(4)),
+            "alpha untouched"
+        );
+        for e in &a.report.edits {
+            assert!(e.error() < 0.05, "{e:?}");
+        }
+    }
+
+    #[test]
+    fn tiles_match_the_full_frame_exactly() {
+        let (w, h) = (90, 70);
+        let img = photo(w, h);
+        let masks = sky_mask(w, h);
+        let state = RegionState::from_json(
+            r#"{"sky": {"colorfulness": 0.3}, "global": {"brightness": -0.2}}"#,
+        )
+        .unwrap();
+        let job = RenderJob {
+            source: &img,
+            masks: &masks,
+            state: &state,
+        };
+        let plan = ParametricRenderer::default()
+            .plan(&job, &Control::default())
+            .unwrap();
+        let full = plan
+            .render_tile(&img, 0, 0, w, h, &Control::default())
+            .unwrap();
+        for (tx, ty, tw, th) in [
+            (0, 0, 45, 35),
+            (45, 0, 45, 35),
+            (0, 35, 45, 35),
+            (45, 35, 45, 35),
+            (13, 7, 31, 50),
+        ] {
+            let rect = Rect {
+                x: tx,
+                y: ty,
+                width: tw,
+                height: th,
+            };
+            let tile = plan
+                .render_tile(
+                    &crop(&img, rect).unwrap(),
+                    tx,
+                    ty,
+                    w,
+                    h,
+                    &Control::default(),
+                )
+                .unwrap();
+            assert_eq!(tile, crop(&full, rect).unwrap(), "tile at ({tx}, {ty})");
+        }
+    }
+
+    #[test]
+    fn half_scale_render_matches_full_render_downscaled() {
+        let (w, h) = (128, 96);
+        let img = photo(w, h);
+        let masks = sky_mask(w, h);
+        let state = RegionState::from_json(r#"{"sky": {"brightness": 0.3}}"#).unwrap();
+        let job = RenderJob {
+            source: &img,
+            masks: &masks,
+            state: &state,
+        };
+        let r = ParametricRenderer::default();
+        let full = r
+            .render(&job, &RenderRequest::default(), &Control::default())
+            .unwrap()
+            .image;
+        let half = r
+            .render(
+                &job,
+                &RenderRequest {
+                    scale: 0.5,
+                    roi: None,
+                },
+                &Control::default(),
+            )
+            .unwrap()
+            .image;
+        assert_eq!((half.width(), half.height()), (64, 48));
+        // A proxy of the edit, not of the source: the mean levels agree closely.
+        let a = full.analysis_rgb(64);
+        let b = half.analysis_rgb(64);
+        let diff: f32 = a
+            .data
+            .iter()
+            .zip(&b.data)
+            .map(|(p, q)| (0..3).map(|c| (p[c] - q[c]).abs()).sum::<f32>())
+            .sum::<f32>()
+            / (a.data.len() * 3) as f32;
+        assert!(diff < 3.0, "mean difference {diff}/255");
+    }
+
+    #[test]
+    fn sixteen_bit_and_float_render_like_eight_bit() {
+        let img8 = photo(64, 48);
+        let to16 = Raster::new(
+            64,
+            48,
+            4,
+            Samples::U16(u8s(&img8).iter().map(|&v| v as u16 * 257).collect()),
+        )
+        .unwrap();
+        let tof = Raster::new(
+            64,
+            48,
+            4,
+            Samples::F32(u8s(&img8).iter().map(|&v| v as f32 / 255.0).collect()),
+        )
+        .unwrap();
+        let state = RegionState::from_json(r#"{"global": {"temperature": 0.3}}"#).unwrap();
+        let masks = MaskSet::new();
+        let r = ParametricRenderer::default();
+        let render = |src: &Raster| {
+            r.render(
+                &RenderJob {
+                    source: src,
+                    masks: &masks,
+                    state: &state,
+                },
+                &RenderRequest::default(),
+                &Control::default(),
+            )
+            .unwrap()
+            .image
+        };
+        let o8 = render(&img8);
+        let o16 = render(&to16);
+        let of = render(&tof);
+        for k in 0..64 * 48 {
+            let (x, y) = (k % 64, k / 64);
+            let (a, b, c) = (o8.rgb255(x, y), o16.rgb255(x, y), of.rgb255(x, y));
+            for ch in 0..3 {
+                assert!(
+                    (a[ch] - b[ch]).abs() <= 1.0 && (a[ch] - c[ch]).abs() <= 1.0,
+                    "pixel {k}"
+                );
+            }
+        }
+        assert!(matches!(o16.samples(), Samples::U16(_)));
+    }
+
+    #[test]
+    fn missing_region_is_a_clear_error() {
+        let img = photo(32, 32);
+        let state = RegionState::from_json(r#"{"face": {"brightness": 0.3}}"#).unwrap();
+        let job = RenderJob {
+            source: &img,
+            masks: &sky_mask(32, 32),
+            state: &state,
+        };
+        let err = ParametricRenderer::default()
+            .plan(&job, &Control::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("\"face\"") && err.contains("sky"), "{err}");
+    }
+
+    #[test]
+    fn empty_region_is_reported_not_rendered() {
+        let img = photo(32, 32);
+        let mut masks = MaskSet::new();
+        masks.insert("lake", Plane::filled(32, 32, 0.0));
+        let state = RegionState::from_json(r#"{"lake": {"brightness": 0.3}}"#).unwrap();
+        let job = RenderJob {
+            source: &img,
+            masks: &masks,
+            state: &state,
+        };
+        let out = ParametricRenderer::default()
+            .render(&job, &RenderRequest::default(), &Control::default())
+            .unwrap();
+        assert_eq!(out.image, img);
+        assert!(out.report.edits[0]
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("empty")));
+    }
+
+    #[test]
+    fn cancellation_stops_the_render() {
+        let img = photo(64, 64);
+        let state = RegionState::from_json(r#"{"global": {"brightness": 0.3}}"#).unwrap();
+        let job = RenderJob {
+            source: &img,
+            masks: &MaskSet::new(),
+            state: &state,
+        };
+        let token = CancelToken::new();
+        token.cancel();
+        let ctl = Control {
+            cancel: Some(&token),
+            progress: None,
+        };
+        let err = ParametricRenderer::default()
+            .render(&job, &RenderRequest::default(), &ctl)
+            .unwrap_err();
+        assert!(matches!(err, Error::Cancelled));
+    }
+
+    #[test]
+    fn progress_reaches_the_end_of_each_stage() {
+        let img = photo(64, 64);
+        let state = RegionState::from_json(r#"{"global": {"brightness": 0.3}}"#).unwrap();
+        let job = RenderJob {
+            source: &img,
+            masks: &MaskSet::new(),
+            state: &state,
+        };
+        let seen = std::sync::Mutex::new(Vec::<(String, f32)>::new());
+        let cb = |s: &str, f: f32| seen.lock().unwrap().push((s.to_string(), f));
+        let ctl = Control {
+            cancel: None,
+            progress: Some(&cb),
+        };
+        ParametricRenderer::default()
+            .render(&job, &RenderRequest::default(), &ctl)
+            .unwrap();
+        let seen = seen.into_inner().unwrap();
+        for stage in ["solve", "render", "verify"] {
+            assert!(
+                seen.iter().any(|(s, f)| s == stage && *f == 1.0),
+                "{stage} completes: {seen:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_requests_are_errors() {
+        let img = photo(32, 32);
+        let state = RegionState::new();
+        let job = RenderJob {
+            source: &img,
+            masks: &MaskSet::new(),
+            state: &state,
+        };
+        let r = ParametricRenderer::default();
+        assert!(r
+            .render(
+                &job,
+                &RenderRequest {
+                    scale: 0.0,
+                    roi: None
+                },
+                &Control::default()
+            )
+            .is_err());
+        let roi = Some(Rect {
+            x: 30,
+            y: 0,
+            width: 10,
+            height: 10,
+        });
+        assert!(r
+            .render(
+                &job,
+                &RenderRequest { scale: 1.0, roi },
+                &Control::default()
+            )
+            .is_err());
+        let plan = r.plan(&job, &Control::default()).unwrap();
+        assert!(plan
+            .render_tile(&img, 10, 10, 32, 32, &Control::default())
+            .is_err());
+    }
+}
