@@ -1,1 +1,106 @@
-fn main() {}
+//! Benchmarks on a 24-megapixel photo (6000 x 4000, upscaled from a shared sample).
+//!
+//! Run: `cargo bench -p pertouch-core --bench core`. Results and the gegl comparison
+//! are in docs/BENCHMARKS.md.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use pertouch_core::image_io::{load, raster_from_dynamic, raster_to_dynamic, LoadOptions};
+use pertouch_core::mask::MaskSet;
+use pertouch_core::measure::{measure_regions, LevelTables, RegionWeights};
+use pertouch_core::params::RegionState;
+use pertouch_core::plane::Plane;
+use pertouch_core::raster::Raster;
+use pertouch_core::render::{Control, ParametricRenderer, RenderJob, RenderRequest, Renderer};
+use std::hint::black_box;
+use std::path::PathBuf;
+
+const W: usize = 6000;
+const H: usize = 4000;
+
+fn photo_24mp() -> Raster {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples/dune.jpg");
+    let src = load(&path, &LoadOptions::default()).expect("shared sample photo");
+    let big = raster_to_dynamic(&src.raster).resize_exact(
+        W as u32,
+        H as u32,
+        image::imageops::FilterType::Triangle,
+    );
+    raster_from_dynamic(big)
+}
+
+/// Eight full-resolution soft masks: bands, blocks and a radial falloff.
+fn masks_24mp(n: usize) -> Vec<Plane> {
+    (0..n)
+        .map(|i| {
+            let data = (0..W * H)
+                .map(|k| {
+                    let (x, y) = ((k % W) as f32 / W as f32, (k / W) as f32 / H as f32);
+                    match i % 4 {
+                        0 => (y < (i as f32 + 1.0) / 10.0) as u8 as f32,
+                        1 => (x > 0.1 * i as f32) as u8 as f32,
+                        2 => (1.0 - ((x - 0.5).powi(2) + (y - 0.5).powi(2)).sqrt() * 2.0)
+                            .clamp(0.0, 1.0),
+                        _ => ((x + y) * 0.5 > 0.05 * i as f32) as u8 as f32,
+                    }
+                })
+                .collect();
+            Plane::from_vec(W, H, data).expect("sizes match")
+        })
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let img = photo_24mp();
+    let masks = masks_24mp(8);
+    let tables = LevelTables::builtin();
+    let mut g = c.benchmark_group("24mp");
+    g.sample_size(10);
+
+    g.bench_function("measure_4_attributes_8_regions", |b| {
+        b.iter(|| {
+            let rgb = img.analysis_rgb(tables.analysis_long_side);
+            let planes: Vec<Plane> = masks
+                .iter()
+                .map(|m| m.resized(rgb.width, rgb.height))
+                .collect();
+            let weights: Vec<RegionWeights<'_>> = planes.iter().map(RegionWeights::Mask).collect();
+            let levels: Vec<_> = measure_regions(&rgb, &weights)
+                .into_iter()
+                .flatten()
+                .map(|m| tables.levels(&m))
+                .collect();
+            black_box(levels)
+        })
+    });
+
+    let mut set = MaskSet::new();
+    for (name, m) in ["sky", "water", "dune"]
+        .iter()
+        .zip(masks_24mp(3).into_iter().map(|m| m.resized(1536, 1024)))
+    {
+        set.insert(name, m);
+    }
+    let state = RegionState::from_json(
+        r#"{"global": {"contrast": 0.1}, "sky": {"temperature": -0.2, "colorfulness": 0.2}, "water": {"brightness": 0.15}, "dune": {"temperature": 0.2}}"#,
+    )
+    .expect("valid state");
+    let renderer = ParametricRenderer::default();
+    g.bench_function("retouch_3_regions", |b| {
+        b.iter(|| {
+            let job = RenderJob {
+                source: &img,
+                masks: &set,
+                state: &state,
+            };
+            black_box(
+                renderer
+                    .render(&job, &RenderRequest::default(), &Control::default())
+                    .expect("renders"),
+            )
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -79,6 +79,19 @@ impl Plane {
         a + (b - a) * ty
     }
 
+    /// Interpolates between the two rows around normalised height `v` (as
+    /// [`Plane::sample_normalized`] does) into `out`, which must be `width` long.
+    pub fn lerp_row_normalized(&self, v: f32, out: &mut [f32]) {
+        let fy = (v * self.height as f32 - 0.5).clamp(0.0, (self.height - 1) as f32);
+        let y0 = fy as usize;
+        let y1 = (y0 + 1).min(self.height - 1);
+        let t = fy - y0 as f32;
+        let (r0, r1) = (self.row(y0), self.row(y1));
+        for ((o, &a), &b) in out.iter_mut().zip(r0).zip(r1) {
+            *o = a + (b - a) * t;
+        }
+    }
+
     /// Resamples to `width` x `height`: area averaging when shrinking, bilinear when growing.
     pub fn resized(&self, width: usize, height: usize) -> Plane {
         if width == self.width && height == self.height {
@@ -101,24 +114,10 @@ impl Plane {
     }
 
     fn area_downsample(&self, width: usize, height: usize) -> Plane {
-        let sx = self.width as f64 / width as f64;
-        let sy = self.height as f64 / height as f64;
-        let mut out = Plane::filled(width, height, 0.0);
-        out.data
-            .par_chunks_mut(width)
-            .enumerate()
-            .for_each(|(oy, row)| {
-                let y0 = oy as f64 * sy;
-                let y1 = y0 + sy;
-                for (ox, o) in row.iter_mut().enumerate() {
-                    let x0 = ox as f64 * sx;
-                    let x1 = x0 + sx;
-                    *o = area_average(x0, x1, y0, y1, (self.width, self.height), |x, y| {
-                        self.at(x, y)
-                    }) as f32;
-                }
-            });
-        out
+        let data = area_downsample::<1>(self.width, self.height, width, height, |y, out| {
+            out.copy_from_slice(self.row(y))
+        });
+        Plane::from_vec(width, height, data).expect("sizes match")
     }
 
     /// Mean over a (2r+1) x (2r+1) window, windows clipped at the borders
@@ -200,38 +199,87 @@ impl Plane {
     }
 }
 
-/// Exact area average of the source pixels covering the rectangle [x0, x1) x [y0, y1)
-/// in source pixel units, weighting partially covered pixels by their overlap.
-pub(crate) fn area_average(
-    x0: f64,
-    x1: f64,
-    y0: f64,
-    y1: f64,
-    (w, h): (usize, usize),
-    f: impl Fn(usize, usize) -> f32,
-) -> f64 {
-    let mut acc = 0.0;
-    let mut wsum = 0.0;
-    let mut y = y0.floor() as usize;
-    while (y as f64) < y1 && y < h {
-        let wy = (y1.min(y as f64 + 1.0) - y0.max(y as f64)).max(0.0);
-        let mut x = x0.floor() as usize;
-        while (x as f64) < x1 && x < w {
-            let wx = (x1.min(x as f64 + 1.0) - x0.max(x as f64)).max(0.0);
-            let w = wx * wy;
-            if w > 0.0 {
-                acc += w * f(x, y) as f64;
-                wsum += w;
+/// One output column's span of source columns: first, last (inclusive) and the
+/// fractional coverage of the two end pixels.
+#[derive(Clone, Copy)]
+struct Span {
+    first: usize,
+    last: usize,
+    w_first: f32,
+    w_last: f32,
+}
+
+fn spans(src: usize, dst: usize) -> Vec<Span> {
+    let s = src as f64 / dst as f64;
+    (0..dst)
+        .map(|o| {
+            let a = o as f64 * s;
+            let b = ((o + 1) as f64 * s).min(src as f64);
+            let first = a.floor() as usize;
+            let last = ((b.ceil() as usize).max(first + 1) - 1).min(src - 1);
+            let w_first = ((first + 1) as f64).min(b) - a;
+            let w_last = if last > first {
+                b - last as f64
+            } else {
+                w_first
+            };
+            Span {
+                first,
+                last,
+                w_first: w_first as f32,
+                w_last: w_last as f32,
             }
-            x += 1;
-        }
-        y += 1;
-    }
-    if wsum > 0.0 {
-        acc / wsum
-    } else {
-        0.0
-    }
+        })
+        .collect()
+}
+
+/// Exact area-averaging downsample of a `C`-channel image, `fetch_row(y, buf)` filling
+/// `buf` with source row `y` (`src_w * C` floats). Separable and O(source pixels):
+/// each output row accumulates its few weighted source rows, each output column its
+/// weighted span of source columns. Output rows are computed in parallel.
+pub(crate) fn area_downsample<const C: usize>(
+    src_w: usize,
+    src_h: usize,
+    dst_w: usize,
+    dst_h: usize,
+    fetch_row: impl Fn(usize, &mut [f32]) + Sync,
+) -> Vec<f32> {
+    let cols = spans(src_w, dst_w);
+    let rows = spans(src_h, dst_h);
+    let area = (src_w as f64 / dst_w as f64 * src_h as f64 / dst_h as f64) as f32;
+    let mut out = vec![0f32; dst_w * dst_h * C];
+    out.par_chunks_mut(dst_w * C)
+        .zip(rows.par_iter())
+        .for_each(|(orow, r)| {
+            let mut buf = vec![0f32; src_w * C];
+            let mut acc = vec![0f32; src_w * C];
+            for y in r.first..=r.last {
+                let wy = if y == r.first {
+                    r.w_first
+                } else if y == r.last {
+                    r.w_last
+                } else {
+                    1.0
+                };
+                fetch_row(y, &mut buf);
+                for (a, &v) in acc.iter_mut().zip(&buf) {
+                    *a += wy * v;
+                }
+            }
+            for (o, c) in orow.chunks_exact_mut(C).zip(&cols) {
+                for (k, ok) in o.iter_mut().enumerate() {
+                    let mut sum = c.w_first * acc[c.first * C + k];
+                    if c.last > c.first {
+                        for x in c.first + 1..c.last {
+                            sum += acc[x * C + k];
+                        }
+                        sum += c.w_last * acc[c.last * C + k];
+                    }
+                    *ok = sum / area;
+                }
+            }
+        });
+    out
 }
 
 /// Size that fits `width` x `height` into `long_side` keeping the aspect ratio; never enlarges.

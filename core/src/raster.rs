@@ -1,8 +1,7 @@
 //! Owned RGB/RGBA images in 8-bit, 16-bit or float samples, and the analysis
 //! downscale every measurement starts from.
 
-use crate::plane::{area_average, fit_long_side};
-use rayon::prelude::*;
+use crate::plane::{area_downsample, fit_long_side};
 
 /// Sample storage; float samples are sRGB-encoded with 0..1 nominal range.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +34,10 @@ pub trait Sample: Copy + Send + Sync + 'static {
     fn to_unit(self) -> f32;
     /// From nominal [0, 1], rounded and clamped for integer types.
     fn from_unit(v: f32) -> Self;
+    /// The 8-bit value, for samples that are 8-bit (lookup-table fast paths).
+    fn as_u8(self) -> Option<u8> {
+        None
+    }
 }
 
 impl Sample for u8 {
@@ -43,6 +46,9 @@ impl Sample for u8 {
     }
     fn from_unit(v: f32) -> Self {
         (v * 255.0 + 0.5).clamp(0.0, 255.0) as u8
+    }
+    fn as_u8(self) -> Option<u8> {
+        Some(self)
     }
 }
 
@@ -140,32 +146,47 @@ impl Raster {
     /// every resolution, render scale and tile of the same photo.
     pub fn analysis_rgb(&self, long_side: usize) -> RgbF32 {
         let (w, h) = fit_long_side(self.width, self.height, long_side);
-        let sx = self.width as f64 / w as f64;
-        let sy = self.height as f64 / h as f64;
-        let mut data = vec![[0f32; 3]; w * h];
-        data.par_chunks_mut(w).enumerate().for_each(|(oy, row)| {
-            for (ox, o) in row.iter_mut().enumerate() {
-                if sx == 1.0 && sy == 1.0 {
-                    *o = self.rgb255(ox, oy);
-                    continue;
+        let ch = self.channels;
+        let n = self.width;
+        let flat = area_downsample::<3>(self.width, self.height, w, h, |y, out| {
+            let at = y * n * ch;
+            match &self.samples {
+                Samples::U8(v) => {
+                    for (o, p) in out
+                        .chunks_exact_mut(3)
+                        .zip(v[at..at + n * ch].chunks_exact(ch))
+                    {
+                        o.copy_from_slice(&[p[0] as f32, p[1] as f32, p[2] as f32]);
+                    }
                 }
-                let (x0, y0) = (ox as f64 * sx, oy as f64 * sy);
-                for (c, oc) in o.iter_mut().enumerate() {
-                    *oc = area_average(
-                        x0,
-                        x0 + sx,
-                        y0,
-                        y0 + sy,
-                        (self.width, self.height),
-                        |x, y| self.rgb255(x, y)[c],
-                    ) as f32;
+                Samples::U16(v) => {
+                    for (o, p) in out
+                        .chunks_exact_mut(3)
+                        .zip(v[at..at + n * ch].chunks_exact(ch))
+                    {
+                        o.copy_from_slice(&[
+                            p[0] as f32 / 257.0,
+                            p[1] as f32 / 257.0,
+                            p[2] as f32 / 257.0,
+                        ]);
+                    }
+                }
+                Samples::F32(v) => {
+                    for (o, p) in out
+                        .chunks_exact_mut(3)
+                        .zip(v[at..at + n * ch].chunks_exact(ch))
+                    {
+                        for k in 0..3 {
+                            o[k] = p[k].clamp(0.0, 1.0) * 255.0;
+                        }
+                    }
                 }
             }
         });
         RgbF32 {
             width: w,
             height: h,
-            data,
+            data: flat.chunks_exact(3).map(|p| [p[0], p[1], p[2]]).collect(),
         }
     }
 }

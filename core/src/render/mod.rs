@@ -3,6 +3,8 @@
 //! region of interest, work can be cancelled, progress is reported, and everything
 //! is `Send + Sync` so hosts may render from many threads.
 
+pub(crate) mod blend;
+pub mod lut3d;
 pub mod ops;
 pub mod parametric;
 pub mod refine;

@@ -6,14 +6,14 @@
 //! with [`RenderPlan::render_tile`]. Every output pixel depends only on its own
 //! source value and its normalised position, so tiles and full frames agree exactly.
 
-use super::ops::{apply_linear, Strength};
+use super::blend::{blend, split_masks, Combinations};
+use super::lut3d::LutSet;
+use super::ops::{lightness_of_luminance, PreparedCache, Strength};
 use super::refine::{guide_value, RefineOptions, RefinedMask};
 use super::report::{RegionReport, RenderReport};
 use super::solve::{pixel_strength, solve, Proxy, RegionStrength, Unknown};
 use super::{Control, Rect, RenderJob, RenderOutput, RenderRequest, Renderer};
-use crate::color::{
-    decode_lut_u16, decode_lut_u8, linear_to_oklab, linear_to_srgb_fast, srgb_to_linear,
-};
+use crate::color::{decode_lut_u16, decode_lut_u8, linear_to_srgb_fast, luminance, srgb_to_linear};
 use crate::error::{Error, Result};
 use crate::measure::{measure_regions, LevelTables, RegionWeights};
 use crate::params::{Attribute, GLOBAL};
@@ -65,6 +65,11 @@ struct Target {
 #[derive(Debug, Clone)]
 pub struct RenderPlan {
     masks: Vec<RefinedMask>,
+    /// Baked transforms for 8-bit pixels fully inside or outside each region.
+    /// Transforms of each combination of regions fully in or out.
+    combos: Combinations,
+    /// The same, baked into tables for 8-bit pixels (on first use).
+    luts: LutSet,
     global: Strength,
     regions: Vec<RegionStrength>,
     targets: Vec<Target>,
@@ -99,7 +104,9 @@ impl ParametricRenderer {
             }
         }
         ctl.report("analyse", 0.0);
+        let t0 = std::time::Instant::now();
         let proxy_rgb = src.analysis_rgb(tables.analysis_long_side);
+        tracing::debug!(elapsed = ?t0.elapsed(), "analysis proxy");
         let guide = Plane::from_vec(
             proxy_rgb.width,
             proxy_rgb.height,
@@ -175,14 +182,16 @@ impl ParametricRenderer {
             .collect();
         let before = measure_regions(&proxy_rgb, &weights);
 
-        // Contrast pivots: mean Oklab lightness of each region.
+        // Contrast pivots: mean lightness of each region.
         let mean_l = |w: Option<&Plane>| -> f32 {
             let mut acc = 0f64;
             let mut n = 0f64;
             for (k, p) in proxy_rgb.data.iter().enumerate() {
                 let wk = w.map_or(1.0, |w| w.data()[k] as f64);
                 if wk > 0.0 {
-                    acc += wk * linear_to_oklab(p.map(|v| srgb_to_linear(v / 255.0)))[0] as f64;
+                    acc += wk
+                        * lightness_of_luminance(luminance(p.map(|v| srgb_to_linear(v / 255.0))))
+                            as f64;
                     n += wk;
                 }
             }
@@ -268,7 +277,9 @@ impl ParametricRenderer {
                 target: u.target,
             })
             .collect();
+        let t1 = std::time::Instant::now();
         let solved = solve(&proxy, &mut global, &mut regions, &list, ctl)?;
+        tracing::debug!(elapsed = ?t1.elapsed(), unknowns = list.len(), "solved");
         for ((edit_index, _), s) in unknowns.iter().zip(&solved) {
             let e = &mut edits[*edit_index];
             e.predicted = s.predicted;
@@ -287,6 +298,8 @@ impl ParametricRenderer {
             }
         }
         Ok(RenderPlan {
+            luts: LutSet::new(masks.len()),
+            combos: Combinations::new(&global, &regions),
             masks,
             global,
             regions,
@@ -389,25 +402,60 @@ impl RenderPlan {
             .enumerate()
             .try_for_each(|(band, out)| -> Result<()> {
                 ctl.check()?;
+                let mut rows: Vec<_> = self
+                    .masks
+                    .iter()
+                    .map(|m| m.row_evaluator(g.x0, g.width, g.fw as usize))
+                    .collect();
                 let mut mv = vec![0f32; self.masks.len()];
+                let mut cache = PreparedCache::default();
                 for (r, orow) in out.chunks_mut(row_len).enumerate() {
                     let y = band * BAND + r;
                     let irow = &src[y * row_len..(y + 1) * row_len];
                     let v = ((g.y0 + y) as f32 + 0.5) / g.fh;
+                    for (m, row) in self.masks.iter().zip(rows.iter_mut()) {
+                        m.load_row(v, row);
+                    }
                     for x in 0..g.width {
                         let px = &irow[x * g.channels..x * g.channels + 3];
-                        let unit = [px[0].to_unit(), px[1].to_unit(), px[2].to_unit()];
-                        let u = ((g.x0 + x) as f32 + 0.5) / g.fw;
-                        let gv = guide_value(unit);
-                        for (m, mask) in mv.iter_mut().zip(&self.masks) {
-                            *m = mask.value(u, v, gv);
+                        if !self.masks.is_empty() {
+                            let gv =
+                                guide_value([px[0].to_unit(), px[1].to_unit(), px[2].to_unit()]);
+                            for (m, row) in mv.iter_mut().zip(&rows) {
+                                *m = row.value(x, gv);
+                            }
+                        }
+                        if let Some(split) = split_masks(&mv) {
+                            let c = match (px[0].as_u8(), px[1].as_u8(), px[2].as_u8()) {
+                                // 8-bit: each combination's baked table.
+                                (Some(r), Some(gr), Some(b)) => {
+                                    blend(&split, |key| self.table_lookup(key, [r, gr, b]))
+                                }
+                                // Deeper samples: each combination's exact transform.
+                                _ => {
+                                    let lin = [decode(px[0]), decode(px[1]), decode(px[2])];
+                                    let unit = [px[0].to_unit(), px[1].to_unit(), px[2].to_unit()];
+                                    blend(&split, |key| match self.combos.get(key) {
+                                        Some(p) => p.apply(lin).map(linear_to_srgb_fast),
+                                        None => unit,
+                                    })
+                                }
+                            };
+                            if split.soft_count == 0 && self.combos.get(split.key).is_none() {
+                                continue;
+                            }
+                            let o = &mut orow[x * g.channels..x * g.channels + 3];
+                            for k in 0..3 {
+                                o[k] = T::from_unit(c[k]);
+                            }
+                            continue;
                         }
                         let s = pixel_strength(&self.global, &self.regions, &mv);
                         if s.is_identity() {
                             continue;
                         }
                         let lin = [decode(px[0]), decode(px[1]), decode(px[2])];
-                        let c = apply_linear(lin, &s);
+                        let c = cache.get(&s).apply(lin);
                         let o = &mut orow[x * g.channels..x * g.channels + 3];
                         for k in 0..3 {
                             o[k] = T::from_unit(linear_to_srgb_fast(c[k]));
@@ -418,6 +466,21 @@ impl RenderPlan {
                 ctl.report("render", n as f32 / bands as f32);
                 Ok(())
             })
+    }
+
+    /// Output of combination `key` for an 8-bit pixel: from its baked table, or
+    /// exactly where the combination is not bakeable.
+    #[inline]
+    fn table_lookup(&self, key: usize, rgb8: [u8; 3]) -> [f32; 3] {
+        if let Some(table) = self.luts.get(key, || self.combos.get(key).copied()) {
+            return table.lookup(rgb8);
+        }
+        match self.combos.get(key) {
+            Some(p) => p
+                .apply(rgb8.map(|v| decode_lut_u8()[v as usize]))
+                .map(linear_to_srgb_fast),
+            None => rgb8.map(|v| v as f32 / 255.0),
+        }
     }
 
     /// Measures `output` (the full frame rendered from this plan) and records achieved
@@ -530,7 +593,9 @@ impl Renderer for ParametricRenderer {
                 request.scale
             )));
         }
+        let t0 = std::time::Instant::now();
         let mut plan = self.plan(job, ctl)?;
+        tracing::debug!(elapsed = ?t0.elapsed(), "planned");
         let src = job.source;
         let fw = ((src.width() as f32 * request.scale).round() as usize).max(1);
         let fh = ((src.height() as f32 * request.scale).round() as usize).max(1);
@@ -542,11 +607,15 @@ impl Renderer for ParametricRenderer {
             height: fh,
         });
         let tile = crop(&frame, roi)?;
+        let t1 = std::time::Instant::now();
         let image = plan.render_tile(&tile, roi.x, roi.y, fw, fh, ctl)?;
+        tracing::debug!(elapsed = ?t1.elapsed(), "rendered");
         let full_frame = request.scale == 1.0 && request.roi.is_none();
         if self.options.verify && full_frame {
             ctl.report("verify", 0.0);
+            let t2 = std::time::Instant::now();
             plan.verify(&image, &self.options.tables);
+            tracing::debug!(elapsed = ?t2.elapsed(), "verified");
             ctl.report("verify", 1.0);
         }
         Ok(RenderOutput {

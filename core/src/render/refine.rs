@@ -88,10 +88,62 @@ impl RefinedMask {
     /// Mask value at normalised position (u, v) for a pixel whose guide value is `guide`.
     #[inline]
     pub fn value(&self, u: f32, v: f32, guide: f32) -> f32 {
-        let q = self.a.sample_normalized(u, v) * guide + self.b.sample_normalized(u, v);
-        ((q - SNAP) / (1.0 - 2.0 * SNAP)).clamp(0.0, 1.0)
+        snap(self.a.sample_normalized(u, v) * guide + self.b.sample_normalized(u, v))
     }
 
+    /// Prepares fast evaluation along one row: the coefficients interpolated at
+    /// normalised height `v`, and per-column interpolation positions for a row of
+    /// `width` pixels starting at `x0` in a frame `frame_width` wide.
+    pub fn row_evaluator(&self, x0: usize, width: usize, frame_width: usize) -> RowEvaluator {
+        let gw = self.a.width();
+        let columns = (0..width)
+            .map(|x| {
+                let u = ((x0 + x) as f32 + 0.5) / frame_width as f32;
+                let fx = (u * gw as f32 - 0.5).clamp(0.0, (gw - 1) as f32);
+                let i0 = fx as usize;
+                (i0 as u32, (i0 + 1).min(gw - 1) as u32, fx - i0 as f32)
+            })
+            .collect();
+        RowEvaluator {
+            columns,
+            a: vec![0.0; gw],
+            b: vec![0.0; gw],
+        }
+    }
+
+    /// Loads the coefficients of normalised height `v` into `row`.
+    pub fn load_row(&self, v: f32, row: &mut RowEvaluator) {
+        self.a.lerp_row_normalized(v, &mut row.a);
+        self.b.lerp_row_normalized(v, &mut row.b);
+    }
+}
+
+/// A refined mask prepared for one row of a tile (see [`RefinedMask::row_evaluator`]).
+#[derive(Debug, Clone)]
+pub struct RowEvaluator {
+    columns: Vec<(u32, u32, f32)>,
+    a: Vec<f32>,
+    b: Vec<f32>,
+}
+
+impl RowEvaluator {
+    /// Mask value at column `x` of the row for a pixel with guide value `guide`.
+    #[inline]
+    pub fn value(&self, x: usize, guide: f32) -> f32 {
+        let (i0, i1, t) = self.columns[x];
+        let (i0, i1) = (i0 as usize, i1 as usize);
+        let a = self.a[i0] + (self.a[i1] - self.a[i0]) * t;
+        let b = self.b[i0] + (self.b[i1] - self.b[i0]) * t;
+        snap(a * guide + b)
+    }
+}
+
+#[inline]
+fn snap(q: f32) -> f32 {
+    ((q - SNAP) / (1.0 - 2.0 * SNAP)).clamp(0.0, 1.0)
+}
+
+impl RefinedMask {
     /// The mask rasterised at `guide`'s size.
     pub fn to_plane(&self, guide: &Plane) -> Plane {
         let (w, h) = (guide.width(), guide.height());

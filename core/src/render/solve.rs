@@ -7,7 +7,8 @@
 //! so each unknown is solved in turn with a bracketed secant (Illinois) search, and
 //! the sweep is repeated until all targets hold together.
 
-use super::ops::{apply_linear, Strength};
+use super::blend::{blend, split_masks, Combinations};
+use super::ops::{PreparedCache, Strength};
 use crate::color::{linear_to_srgb_fast, srgb_to_linear};
 use crate::error::Result;
 use crate::measure::{measure, LevelTables, RegionWeights};
@@ -103,12 +104,14 @@ impl<'a> Proxy<'a> {
         weights: Option<&Plane>,
     ) -> RgbF32 {
         let n = self.rgb.data.len();
+        let combos = Combinations::new(global, regions);
         let mut out = self.rgb.clone();
         out.data
             .par_chunks_mut(4096)
             .enumerate()
             .for_each(|(chunk, px)| {
                 let mut mv = vec![0f32; self.masks.len()];
+                let mut cache = PreparedCache::default();
                 for (j, o) in px.iter_mut().enumerate() {
                     let k = chunk * 4096 + j;
                     if k >= n {
@@ -122,11 +125,21 @@ impl<'a> Proxy<'a> {
                     for (v, m) in mv.iter_mut().zip(self.masks) {
                         *v = m.data()[k];
                     }
+                    if let Some(split) = split_masks(&mv) {
+                        // The renderer's blending model, with exact transforms.
+                        let unit = self.rgb.data[k].map(|v| v / 255.0);
+                        let c = blend(&split, |key| match combos.get(key) {
+                            Some(p) => p.apply(self.linear[k]).map(linear_to_srgb_fast),
+                            None => unit,
+                        });
+                        *o = c.map(|v| v * 255.0);
+                        continue;
+                    }
                     let s = pixel_strength(global, regions, &mv);
                     if s.is_identity() {
                         continue;
                     }
-                    let c = apply_linear(self.linear[k], &s);
+                    let c = cache.get(&s).apply(self.linear[k]);
                     *o = c.map(|v| linear_to_srgb_fast(v) * 255.0);
                 }
             });
@@ -188,41 +201,42 @@ pub(crate) fn solve(
         unknowns.len()
     ];
     for sweep in 0..MAX_SWEEPS {
+        // A sweep in which every unknown already sat on its target (its first
+        // evaluation) means the later ones did not disturb the earlier: done.
+        let mut all_held = true;
         for (i, u) in unknowns.iter().enumerate() {
             ctl.check()?;
-            solved[i] = solve_one(proxy, global, regions, u);
+            let (s, held) = solve_one(proxy, global, regions, u);
+            solved[i] = s;
+            all_held &= held || s.at_limit;
             ctl.report(
                 "solve",
                 (sweep * unknowns.len() + i + 1) as f32 / (MAX_SWEEPS * unknowns.len()) as f32,
             );
         }
-        if unknowns.len() == 1 {
+        if unknowns.len() == 1 || (all_held && sweep > 0) {
             break;
         }
-        // Later unknowns may have moved earlier ones: re-measure all.
-        let mut worst = 0f64;
+    }
+    // Final predictions with everything in place.
+    if unknowns.len() > 1 {
         for (i, u) in unknowns.iter().enumerate() {
             if let Some(l) = proxy.level(global, regions, u.weights, u.channel) {
                 solved[i].predicted = l;
-                if !solved[i].at_limit {
-                    worst = worst.max((l - u.target).abs());
-                }
             }
-        }
-        if worst < TOLERANCE * 1.5 {
-            break;
         }
     }
     ctl.report("solve", 1.0);
     Ok(solved)
 }
 
+/// Solves one unknown with the others fixed; also says whether it already held.
 fn solve_one(
     proxy: &Proxy<'_>,
     global: &mut Strength,
     regions: &mut [RegionStrength],
     u: &Unknown<'_>,
-) -> Solved {
+) -> (Solved, bool) {
     let (lo, hi) = LIMITS[u.channel];
     let eval = |x: f32, g: &mut Strength, r: &mut [RegionStrength]| -> f64 {
         set(g, r, u, x);
@@ -246,7 +260,7 @@ fn solve_one(
         }
     };
     if f0.abs() < TOLERANCE {
-        return finish(best, global, regions);
+        return (finish(best, global, regions), true);
     }
     // Bracket the root, stepping against the error and growing the step.
     let mut a = (x0, f0);
@@ -262,7 +276,7 @@ fn solve_one(
         evals += 1;
         consider(xb, fb, &mut best);
         if fb.abs() < TOLERANCE {
-            return finish(best, global, regions);
+            return (finish(best, global, regions), false);
         }
         if fb.signum() != a.1.signum() {
             b = Some((xb, fb));
@@ -270,7 +284,7 @@ fn solve_one(
         }
         if xb <= lo || xb >= hi {
             // The target lies beyond what the operator can do.
-            return finish(best, global, regions);
+            return (finish(best, global, regions), false);
         }
         // Secant extrapolation when it points the right way, else double the step.
         let slope = (fb - a.1) / (xb - a.0) as f64;
@@ -287,7 +301,7 @@ fn solve_one(
         a = (xb, fb);
     }
     let Some(mut b) = b else {
-        return finish(best, global, regions);
+        return (finish(best, global, regions), false);
     };
     // Illinois false position inside the bracket.
     let mut side = 0;
@@ -318,5 +332,5 @@ fn solve_one(
             side = 1;
         }
     }
-    finish(best, global, regions)
+    (finish(best, global, regions), false)
 }
