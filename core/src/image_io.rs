@@ -217,11 +217,12 @@ pub fn save(path: &Path, raster: &Raster, metadata: &Metadata, opts: &SaveOption
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".pertouch-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(|e| Error::io(&dir, e))?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".pertouch-").suffix(".tmp");
+    if let Some(p) = output_permissions(path) {
+        builder.permissions(p);
+    }
+    let mut tmp = builder.tempfile_in(&dir).map_err(|e| Error::io(&dir, e))?;
     {
         let mut out = BufWriter::new(tmp.as_file_mut());
         encode(&mut out, format, raster, metadata, opts).map_err(enc_err)?;
@@ -230,6 +231,24 @@ pub fn save(path: &Path, raster: &Raster, metadata: &Metadata, opts: &SaveOption
     tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())
+}
+
+/// Permissions for a saved photo: those of the file it replaces, else (on Unix) the
+/// usual 0644, since temporary files are created private and a photo should not stay
+/// so. Elsewhere the folder's defaults apply.
+fn output_permissions(path: &Path) -> Option<std::fs::Permissions> {
+    if let Ok(meta) = std::fs::metadata(path) {
+        return Some(meta.permissions());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        Some(std::fs::Permissions::from_mode(0o644))
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
 }
 
 fn encode<W: Write + std::io::Seek>(
@@ -306,16 +325,7 @@ fn encode<W: Write + std::io::Seek>(
                 ),
             }
         }
-        OutputFormat::Jpeg => {
-            let enc = with_meta(
-                image::codecs::jpeg::JpegEncoder::new_with_quality(
-                    out,
-                    opts.jpeg_quality.clamp(1, 100),
-                ),
-                metadata,
-            );
-            enc.write_image(img.to_rgb8().as_raw(), w, h, image::ExtendedColorType::Rgb8)
-        }
+        OutputFormat::Jpeg => return encode_jpeg(out, &img, metadata, opts.jpeg_quality),
         OutputFormat::WebP => {
             let enc = with_meta(
                 image::codecs::webp::WebPEncoder::new_lossless(out),
@@ -334,6 +344,44 @@ fn encode<W: Write + std::io::Seek>(
         }
     };
     r.map_err(|e| e.to_string())
+}
+
+/// JPEG through `jpeg-encoder` (SIMD, several times faster than the `image`
+/// crate's encoder on large photos), with the ICC profile and EXIF block.
+fn encode_jpeg<W: Write>(
+    out: &mut W,
+    img: &DynamicImage,
+    metadata: &Metadata,
+    quality: u8,
+) -> std::result::Result<(), String> {
+    let (w, h) = (img.width(), img.height());
+    let (w16, h16) = match (u16::try_from(w), u16::try_from(h)) {
+        (Ok(a), Ok(b)) => (a, b),
+        _ => {
+            return Err(format!(
+                "{w} x {h} is larger than JPEG allows (65535 per side)"
+            ))
+        }
+    };
+    let mut enc = jpeg_encoder::Encoder::new(out, quality.clamp(1, 100));
+    if let Some(exif) = &metadata.exif {
+        let mut segment = b"Exif\0\0".to_vec();
+        segment.extend_from_slice(exif);
+        // An EXIF block too large for one segment is dropped, not the photo.
+        if let Err(e) = enc.add_app_segment(1, &segment) {
+            tracing::warn!("EXIF not written: {e}");
+        }
+    }
+    if let Some(icc) = &metadata.icc_profile {
+        enc.add_icc_profile(icc).map_err(|e| e.to_string())?;
+    }
+    enc.encode(
+        img.to_rgb8().as_raw(),
+        w16,
+        h16,
+        jpeg_encoder::ColorType::Rgb,
+    )
+    .map_err(|e| e.to_string())
 }
 
 /// 16-bit samples as native-endian bytes, as the encoders expect.
@@ -374,6 +422,37 @@ mod tests {
         let back = load(&p, &LoadOptions::default()).unwrap();
         assert_eq!(back.raster, r);
         assert_eq!(back.metadata.icc_profile, Some(vec![1, 2, 3, 4]));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn saved_photos_are_readable_and_keep_replaced_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.jpg");
+        save(
+            &p,
+            &gradient(8, 8, 3),
+            &Metadata::default(),
+            &SaveOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o644
+        );
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
+        save(
+            &p,
+            &gradient(8, 8, 3),
+            &Metadata::default(),
+            &SaveOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ use crate::params::{Attribute, GLOBAL};
 use crate::plane::Plane;
 use crate::raster::{Raster, RgbF32, Sample, Samples};
 use rayon::prelude::*;
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Options of the parametric renderer.
@@ -267,6 +268,17 @@ impl ParametricRenderer {
                 },
             ));
         }
+        // Solve order: region by region (global first); inside a region the
+        // attributes that move the others most go first, colourfulness last
+        // (cooling a blue sky raises its colourfulness; saturating barely shifts
+        // brightness or temperature), so each sweep disturbs little of what it fixed.
+        const ORDER: [usize; 4] = [3, 1, 2, 0];
+        unknowns.sort_by_key(|(_, u)| {
+            (
+                u.region.map_or(0, |i| i + 1),
+                ORDER.iter().position(|&c| c == u.channel),
+            )
+        });
         let proxy = Proxy::new(&proxy_rgb, &proxy_masks, tables);
         let list: Vec<Unknown<'_>> = unknowns
             .iter()
@@ -279,7 +291,7 @@ impl ParametricRenderer {
             .collect();
         let t1 = std::time::Instant::now();
         let solved = solve(&proxy, &mut global, &mut regions, &list, ctl)?;
-        tracing::debug!(elapsed = ?t1.elapsed(), unknowns = list.len(), "solved");
+        tracing::debug!(elapsed = ?t1.elapsed(), unknowns = list.len(), evaluations = proxy.evaluations.load(std::sync::atomic::Ordering::Relaxed), "solved");
         for ((edit_index, _), s) in unknowns.iter().zip(&solved) {
             let e = &mut edits[*edit_index];
             e.predicted = s.predicted;
@@ -599,18 +611,28 @@ impl Renderer for ParametricRenderer {
         let src = job.source;
         let fw = ((src.width() as f32 * request.scale).round() as usize).max(1);
         let fh = ((src.height() as f32 * request.scale).round() as usize).max(1);
-        let frame = resample(src, fw, fh);
+        let full_frame = request.scale == 1.0 && request.roi.is_none();
+        // The full frame renders straight from the source; proxies and regions of
+        // interest from a resampled / cropped copy.
+        let frame = if request.scale == 1.0 {
+            Cow::Borrowed(src)
+        } else {
+            Cow::Owned(resample(src, fw, fh))
+        };
         let roi = request.roi.unwrap_or(Rect {
             x: 0,
             y: 0,
             width: fw,
             height: fh,
         });
-        let tile = crop(&frame, roi)?;
+        let tile = if full_frame {
+            frame
+        } else {
+            Cow::Owned(crop(&frame, roi)?)
+        };
         let t1 = std::time::Instant::now();
         let image = plan.render_tile(&tile, roi.x, roi.y, fw, fh, ctl)?;
         tracing::debug!(elapsed = ?t1.elapsed(), "rendered");
-        let full_frame = request.scale == 1.0 && request.roi.is_none();
         if self.options.verify && full_frame {
             ctl.report("verify", 0.0);
             let t2 = std::time::Instant::now();

@@ -19,7 +19,7 @@ use crate::render::Control;
 use rayon::prelude::*;
 
 /// Level tolerance the solver aims for.
-pub(crate) const TOLERANCE: f64 = 0.004;
+pub(crate) const TOLERANCE: f64 = 0.01;
 const MAX_SWEEPS: usize = 5;
 const MAX_EVALS_1D: usize = 14;
 
@@ -79,6 +79,8 @@ pub(crate) struct Proxy<'a> {
     /// Refined masks of the named regions at the proxy's size.
     pub masks: &'a [Plane],
     pub tables: &'a LevelTables,
+    /// Proxy renders so far (for the debug log).
+    pub evaluations: std::sync::atomic::AtomicUsize,
 }
 
 impl<'a> Proxy<'a> {
@@ -93,6 +95,7 @@ impl<'a> Proxy<'a> {
             linear,
             masks,
             tables,
+            evaluations: Default::default(),
         }
     }
 
@@ -103,6 +106,8 @@ impl<'a> Proxy<'a> {
         regions: &[RegionStrength],
         weights: Option<&Plane>,
     ) -> RgbF32 {
+        self.evaluations
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let n = self.rgb.data.len();
         let combos = Combinations::new(global, regions);
         let mut out = self.rgb.clone();
@@ -200,26 +205,52 @@ pub(crate) fn solve(
         };
         unknowns.len()
     ];
+    // Level change per unit strength, learnt per unknown and reused by later sweeps.
+    let mut slopes: Vec<f64> = unknowns
+        .iter()
+        .map(|u| 1.0 / GAIN[u.channel] as f64)
+        .collect();
+    // Unknowns of one region are measured together and solved jointly.
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (i, u) in unknowns.iter().enumerate() {
+        match groups.last_mut() {
+            Some(g) if unknowns[g[0]].region == u.region => g.push(i),
+            _ => groups.push(vec![i]),
+        }
+    }
+    let mut converged = false;
     for sweep in 0..MAX_SWEEPS {
-        // A sweep in which every unknown already sat on its target (its first
+        // A sweep in which every unknown already sat near its target (its first
         // evaluation) means the later ones did not disturb the earlier: done.
         let mut all_held = true;
-        for (i, u) in unknowns.iter().enumerate() {
+        for (gi, group) in groups.iter().enumerate() {
             ctl.check()?;
-            let (s, held) = solve_one(proxy, global, regions, u);
-            solved[i] = s;
-            all_held &= held || s.at_limit;
+            if let [i] = group[..] {
+                let (s, held) = solve_one(proxy, global, regions, &unknowns[i], &mut slopes[i]);
+                solved[i] = s;
+                all_held &= held || s.at_limit;
+            } else {
+                let members: Vec<&Unknown<'_>> = group.iter().map(|&i| &unknowns[i]).collect();
+                let (results, held) = solve_group(proxy, global, regions, &members);
+                for (&i, s) in group.iter().zip(results) {
+                    solved[i] = s;
+                    all_held &= held || s.at_limit;
+                }
+            }
             ctl.report(
                 "solve",
-                (sweep * unknowns.len() + i + 1) as f32 / (MAX_SWEEPS * unknowns.len()) as f32,
+                (sweep * groups.len() + gi + 1) as f32 / (MAX_SWEEPS * groups.len()) as f32,
             );
         }
-        if unknowns.len() == 1 || (all_held && sweep > 0) {
+        tracing::trace!(sweep, all_held, residuals = ?solved.iter().zip(unknowns).map(|(s, u)| s.predicted - u.target).collect::<Vec<_>>(), "solver sweep");
+        if groups.len() == 1 || (all_held && sweep > 0) {
+            converged = true;
             break;
         }
     }
-    // Final predictions with everything in place.
-    if unknowns.len() > 1 {
+    // A sweep in which everything held already measured the final state; otherwise
+    // measure it now, with everything in place.
+    if !converged {
         for (i, u) in unknowns.iter().enumerate() {
             if let Some(l) = proxy.level(global, regions, u.weights, u.channel) {
                 solved[i].predicted = l;
@@ -230,12 +261,167 @@ pub(crate) fn solve(
     Ok(solved)
 }
 
+/// Residuals (level - target) of all unknowns of one region after one proxy render.
+fn group_residuals(
+    proxy: &Proxy<'_>,
+    global: &Strength,
+    regions: &[RegionStrength],
+    group: &[&Unknown<'_>],
+) -> Vec<f64> {
+    let img = proxy.render(global, regions, group[0].weights);
+    let w = group[0]
+        .weights
+        .map_or(RegionWeights::Whole, RegionWeights::Mask);
+    match measure(&img, w) {
+        Some(m) => group
+            .iter()
+            .map(|u| {
+                proxy
+                    .tables
+                    .table(Attribute::ALL[u.channel])
+                    .level(m.to_array()[u.channel])
+                    - u.target
+            })
+            .collect(),
+        None => vec![0.0; group.len()],
+    }
+}
+
+/// Solves `a x = b` for a small square system (Gaussian elimination with partial
+/// pivoting); `None` when it is (nearly) singular.
+fn solve_linear(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
+    let n = b.len();
+    for c in 0..n {
+        let p = (c..n).max_by(|&i, &j| a[i][c].abs().total_cmp(&a[j][c].abs()))?;
+        if a[p][c].abs() < 1e-9 {
+            return None;
+        }
+        a.swap(c, p);
+        b.swap(c, p);
+        for r in c + 1..n {
+            let f = a[r][c] / a[c][c];
+            let (top, rest) = a.split_at_mut(r);
+            for (x, p) in rest[0][c..].iter_mut().zip(&top[c][c..]) {
+                *x -= f * p;
+            }
+            b[r] -= f * b[c];
+        }
+    }
+    let mut x = vec![0.0; n];
+    for r in (0..n).rev() {
+        let s: f64 = (r + 1..n).map(|k| a[r][k] * x[k]).sum();
+        x[r] = (b[r] - s) / a[r][r];
+    }
+    Some(x)
+}
+
+/// Solves all attributes of one region jointly (they share one measurement and can
+/// pull on each other hard: cooling a blue sky raises its colourfulness, saturating
+/// it cools it): a Newton step from a finite-difference Jacobian, then Broyden
+/// updates, one proxy render per step. Also says whether it already held.
+fn solve_group(
+    proxy: &Proxy<'_>,
+    global: &mut Strength,
+    regions: &mut [RegionStrength],
+    group: &[&Unknown<'_>],
+) -> (Vec<Solved>, bool) {
+    const MAX_STEPS: usize = 8;
+    const PROBE: f32 = 0.3;
+    let k = group.len();
+    let worst = |f: &[f64]| f.iter().fold(0f64, |m, v| m.max(v.abs()));
+    let set_all = |g: &mut Strength, r: &mut [RegionStrength], x: &[f32]| {
+        for (u, &v) in group.iter().zip(x) {
+            set(g, r, u, v);
+        }
+    };
+    let mut x: Vec<f32> = group.iter().map(|u| get(global, regions, u)).collect();
+    let mut f = group_residuals(proxy, global, regions, group);
+    let held = worst(&f) < 2.0 * TOLERANCE;
+    let mut best = (x.clone(), f.clone());
+    if worst(&f) >= TOLERANCE {
+        // Jacobian by forward differences, probing toward the inside of the limits.
+        let mut jac = vec![vec![0.0; k]; k];
+        for j in 0..k {
+            let (lo, hi) = LIMITS[group[j].channel];
+            let h = if x[j] + PROBE <= hi { PROBE } else { -PROBE };
+            let mut xp = x.clone();
+            xp[j] = (x[j] + h).clamp(lo, hi);
+            set_all(global, regions, &xp);
+            let fp = group_residuals(proxy, global, regions, group);
+            for i in 0..k {
+                jac[i][j] = (fp[i] - f[i]) / (xp[j] - x[j]) as f64;
+            }
+            if worst(&fp) < worst(&best.1) {
+                best = (xp.clone(), fp);
+            }
+        }
+        for _ in 0..MAX_STEPS {
+            let neg: Vec<f64> = f.iter().map(|v| -v).collect();
+            // Fall back to each attribute's own slope if the coupled system is singular.
+            let dx = solve_linear(jac.clone(), neg.clone()).unwrap_or_else(|| {
+                (0..k)
+                    .map(|i| {
+                        if jac[i][i].abs() > 1e-6 {
+                            neg[i] / jac[i][i]
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect()
+            });
+            let x1: Vec<f32> = (0..k)
+                .map(|i| {
+                    let (lo, hi) = LIMITS[group[i].channel];
+                    (x[i] + (dx[i] as f32).clamp(-2.0, 2.0)).clamp(lo, hi)
+                })
+                .collect();
+            set_all(global, regions, &x1);
+            let f1 = group_residuals(proxy, global, regions, group);
+            if worst(&f1) < worst(&best.1) {
+                best = (x1.clone(), f1.clone());
+            }
+            if worst(&f1) < TOLERANCE {
+                break;
+            }
+            // Broyden's update: J += ((df - J dx) dx^T) / |dx|^2.
+            let step: Vec<f64> = (0..k).map(|i| (x1[i] - x[i]) as f64).collect();
+            let norm: f64 = step.iter().map(|v| v * v).sum();
+            if norm < 1e-12 {
+                break;
+            }
+            for i in 0..k {
+                let predicted: f64 = (0..k).map(|j| jac[i][j] * step[j]).sum();
+                let err = (f1[i] - f[i]) - predicted;
+                for j in 0..k {
+                    jac[i][j] += err * step[j] / norm;
+                }
+            }
+            x = x1;
+            f = f1;
+        }
+    }
+    set_all(global, regions, &best.0);
+    let results = group
+        .iter()
+        .zip(best.0.iter().zip(&best.1))
+        .map(|(u, (&xi, &fi))| {
+            let (lo, hi) = LIMITS[u.channel];
+            Solved {
+                predicted: fi + u.target,
+                at_limit: (xi <= lo || xi >= hi) && fi.abs() >= TOLERANCE,
+            }
+        })
+        .collect();
+    (results, held)
+}
+
 /// Solves one unknown with the others fixed; also says whether it already held.
 fn solve_one(
     proxy: &Proxy<'_>,
     global: &mut Strength,
     regions: &mut [RegionStrength],
     u: &Unknown<'_>,
+    slope: &mut f64,
 ) -> (Solved, bool) {
     let (lo, hi) = LIMITS[u.channel];
     let eval = |x: f32, g: &mut Strength, r: &mut [RegionStrength]| -> f64 {
@@ -259,12 +445,15 @@ fn solve_one(
             at_limit: (best.0 <= lo || best.0 >= hi) && best.1.abs() >= TOLERANCE,
         }
     };
+    // Held: the others' moves left this one close enough that the sweep may stop.
+    let held = f0.abs() < 2.0 * TOLERANCE;
+    tracing::trace!(channel = u.channel, region = ?u.region, f0, held, "unknown start");
     if f0.abs() < TOLERANCE {
-        return (finish(best, global, regions), true);
+        return (finish(best, global, regions), held);
     }
     // Bracket the root, stepping against the error and growing the step.
     let mut a = (x0, f0);
-    let mut step = (-(f0 as f32) * GAIN[u.channel]).clamp(-2.0, 2.0);
+    let mut step = (-f0 / *slope).clamp(-2.0, 2.0) as f32;
     if step.abs() < 0.02 {
         step = 0.02 * -(f0.signum() as f32);
     }
@@ -275,8 +464,12 @@ fn solve_one(
         let fb = eval(xb, global, regions);
         evals += 1;
         consider(xb, fb, &mut best);
+        let local = (fb - a.1) / (xb - a.0) as f64;
+        if local > 1e-4 && local.is_finite() {
+            *slope = local;
+        }
         if fb.abs() < TOLERANCE {
-            return (finish(best, global, regions), false);
+            return (finish(best, global, regions), held);
         }
         if fb.signum() != a.1.signum() {
             b = Some((xb, fb));
@@ -284,12 +477,11 @@ fn solve_one(
         }
         if xb <= lo || xb >= hi {
             // The target lies beyond what the operator can do.
-            return (finish(best, global, regions), false);
+            return (finish(best, global, regions), held);
         }
         // Secant extrapolation when it points the right way, else double the step.
-        let slope = (fb - a.1) / (xb - a.0) as f64;
-        let next = if slope > 1e-6 {
-            (-fb / slope) as f32 * 1.3
+        let next = if local > 1e-6 {
+            (-fb / local) as f32 * 1.3
         } else {
             step * 2.0
         };
@@ -301,7 +493,7 @@ fn solve_one(
         a = (xb, fb);
     }
     let Some(mut b) = b else {
-        return (finish(best, global, regions), false);
+        return (finish(best, global, regions), held);
     };
     // Illinois false position inside the bracket.
     let mut side = 0;
@@ -332,5 +524,20 @@ fn solve_one(
             side = 1;
         }
     }
-    (finish(best, global, regions), false)
+    (finish(best, global, regions), held)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::solve_linear;
+
+    #[test]
+    fn small_linear_systems() {
+        let x = solve_linear(vec![vec![0.0, 2.0], vec![3.0, 1.0]], vec![4.0, 5.0]).unwrap();
+        assert!(
+            (x[0] - 1.0).abs() < 1e-12 && (x[1] - 2.0).abs() < 1e-12,
+            "{x:?}"
+        );
+        assert!(solve_linear(vec![vec![1.0, 2.0], vec![2.0, 4.0]], vec![1.0, 2.0]).is_none());
+    }
 }
