@@ -73,32 +73,53 @@ fn bench(c: &mut Criterion) {
         })
     });
 
-    let mut set = MaskSet::new();
-    for (name, m) in ["sky", "water", "dune"]
-        .iter()
-        .zip(masks_24mp(3).into_iter().map(|m| m.resized(1536, 1024)))
-    {
-        set.insert(name, m);
-    }
     let state = RegionState::from_json(
         r#"{"global": {"contrast": 0.1}, "sky": {"temperature": -0.2, "colorfulness": 0.2}, "water": {"brightness": 0.15}, "dune": {"temperature": 0.2}}"#,
     )
     .expect("valid state");
     let renderer = ParametricRenderer::default();
-    g.bench_function("retouch_3_regions", |b| {
-        b.iter(|| {
-            let job = RenderJob {
-                source: &img,
-                masks: &set,
-                state: &state,
-            };
-            black_box(
-                renderer
-                    .render(&job, &RenderRequest::default(), &Control::default())
-                    .expect("renders"),
-            )
-        })
-    });
+    // Rough horizontal bands at a quarter of the size, as in build/bench-vs-gegl.sh.
+    let mut bands = MaskSet::new();
+    for (name, (a, b)) in [
+        ("sky", (0, 300)),
+        ("water", (300, 600)),
+        ("dune", (600, 1024)),
+    ] {
+        let data = (0..1536 * 1024)
+            .map(|k| ((a..b).contains(&(k / 1536)) as u8) as f32)
+            .collect();
+        bands.insert(
+            name,
+            Plane::from_vec(1536, 1024, data).expect("sizes match"),
+        );
+    }
+    // Overlapping soft masks: a top band, a right-hand block, a radial falloff.
+    let mut soft = MaskSet::new();
+    for (name, m) in ["sky", "water", "dune"]
+        .iter()
+        .zip(masks_24mp(3).into_iter().map(|m| m.resized(1536, 1024)))
+    {
+        soft.insert(name, m);
+    }
+    for (label, masks) in [
+        ("retouch_3_regions_bands", &bands),
+        ("retouch_3_regions_overlapping_soft", &soft),
+    ] {
+        g.bench_function(label, |b| {
+            b.iter(|| {
+                let job = RenderJob {
+                    source: &img,
+                    masks,
+                    state: &state,
+                };
+                black_box(
+                    renderer
+                        .render(&job, &RenderRequest::default(), &Control::default())
+                        .expect("renders"),
+                )
+            })
+        });
+    }
     g.finish();
 }
 

@@ -49,6 +49,19 @@ pub fn linear_to_srgb_fast(v: f32) -> f32 {
     lut[i] + (lut[i + 1] - lut[i]) * t
 }
 
+/// Linear light in [0, 1] to the nearest 8-bit sRGB code, through a 64 K table
+/// indexed by the linear value (error at most 0.05 of a code, near black).
+#[inline]
+pub fn linear_to_srgb_u8(v: f32) -> u8 {
+    static LUT: OnceLock<Vec<u8>> = OnceLock::new();
+    let lut = LUT.get_or_init(|| {
+        (0..65536)
+            .map(|i| (linear_to_srgb(i as f32 / 65535.0) * 255.0 + 0.5) as u8)
+            .collect()
+    });
+    lut[(v.clamp(0.0, 1.0) * 65535.0 + 0.5) as usize]
+}
+
 /// Decode table for 8-bit sRGB samples.
 pub fn decode_lut_u8() -> &'static [f32; 256] {
     static LUT: OnceLock<[f32; 256]> = OnceLock::new();
@@ -194,6 +207,25 @@ mod tests {
                 (linear_to_srgb_fast(v) - linear_to_srgb(v)).abs() < 2e-5,
                 "{v}"
             );
+        }
+    }
+
+    #[test]
+    fn eight_bit_encoding_rounds_like_the_exact_curve() {
+        let mut off = 0;
+        for i in 0..=100_000 {
+            let v = i as f32 / 100_000.0;
+            let exact = linear_to_srgb(v) * 255.0;
+            let got = linear_to_srgb_u8(v) as f32;
+            assert!((got - exact).abs() <= 0.56, "{v}: {got} vs {exact}");
+            off += (got != (exact + 0.5).floor()) as usize;
+        }
+        assert!(
+            off < 500,
+            "{off} of 100001 round differently from the exact curve"
+        );
+        for code in 0..=255u8 {
+            assert_eq!(linear_to_srgb_u8(srgb_to_linear(code as f32 / 255.0)), code);
         }
     }
 

@@ -38,6 +38,11 @@ pub trait Sample: Copy + Send + Sync + 'static {
     fn as_u8(self) -> Option<u8> {
         None
     }
+    /// From a linear-light value in [0, 1], sRGB-encoded.
+    #[inline]
+    fn from_linear(v: f32) -> Self {
+        Self::from_unit(crate::color::linear_to_srgb_fast(v))
+    }
 }
 
 impl Sample for u8 {
@@ -49,6 +54,10 @@ impl Sample for u8 {
     }
     fn as_u8(self) -> Option<u8> {
         Some(self)
+    }
+    #[inline]
+    fn from_linear(v: f32) -> Self {
+        crate::color::linear_to_srgb_u8(v)
     }
 }
 

@@ -4,8 +4,8 @@
 //! Every combination of named regions fully in or fully out of a pixel has one colour
 //! transform (the strengths rasterised with those hard mask values). A pixel whose
 //! mask values are all 0 or 1 gets its combination's transform; a pixel with one or
-//! two soft mask values gets the multilinear blend of the transforms around it, like
-//! layer masks in an editor. Pixels where three or more masks are soft fall back to
+//! two soft mask values gets the multilinear blend, in linear light, of the transforms
+//! around it, like layer masks in an editor. Pixels where three or more masks are soft fall back to
 //! blending the strengths themselves (the parameter-map rule), which is rare.
 
 use super::ops::{Prepared, Strength};

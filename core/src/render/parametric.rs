@@ -13,7 +13,7 @@ use super::refine::{guide_value, RefineOptions, RefinedMask};
 use super::report::{RegionReport, RenderReport};
 use super::solve::{pixel_strength, solve, Proxy, RegionStrength, Unknown};
 use super::{Control, Rect, RenderJob, RenderOutput, RenderRequest, Renderer};
-use crate::color::{decode_lut_u16, decode_lut_u8, linear_to_srgb_fast, luminance, srgb_to_linear};
+use crate::color::{decode_lut_u16, decode_lut_u8, luminance, srgb_to_linear};
 use crate::error::{Error, Result};
 use crate::measure::{measure_regions, LevelTables, RegionWeights};
 use crate::params::{Attribute, GLOBAL};
@@ -446,10 +446,9 @@ impl RenderPlan {
                                 // Deeper samples: each combination's exact transform.
                                 _ => {
                                     let lin = [decode(px[0]), decode(px[1]), decode(px[2])];
-                                    let unit = [px[0].to_unit(), px[1].to_unit(), px[2].to_unit()];
                                     blend(&split, |key| match self.combos.get(key) {
-                                        Some(p) => p.apply(lin).map(linear_to_srgb_fast),
-                                        None => unit,
+                                        Some(p) => p.apply(lin),
+                                        None => lin,
                                     })
                                 }
                             };
@@ -458,7 +457,7 @@ impl RenderPlan {
                             }
                             let o = &mut orow[x * g.channels..x * g.channels + 3];
                             for k in 0..3 {
-                                o[k] = T::from_unit(c[k]);
+                                o[k] = T::from_linear(c[k]);
                             }
                             continue;
                         }
@@ -470,7 +469,7 @@ impl RenderPlan {
                         let c = cache.get(&s).apply(lin);
                         let o = &mut orow[x * g.channels..x * g.channels + 3];
                         for k in 0..3 {
-                            o[k] = T::from_unit(linear_to_srgb_fast(c[k]));
+                            o[k] = T::from_linear(c[k]);
                         }
                     }
                 }
@@ -480,18 +479,13 @@ impl RenderPlan {
             })
     }
 
-    /// Output of combination `key` for an 8-bit pixel: from its baked table, or
-    /// exactly where the combination is not bakeable.
+    /// Output of combination `key` for an 8-bit pixel, in linear light, from its
+    /// baked table.
     #[inline]
     fn table_lookup(&self, key: usize, rgb8: [u8; 3]) -> [f32; 3] {
-        if let Some(table) = self.luts.get(key, || self.combos.get(key).copied()) {
-            return table.lookup(rgb8);
-        }
-        match self.combos.get(key) {
-            Some(p) => p
-                .apply(rgb8.map(|v| decode_lut_u8()[v as usize]))
-                .map(linear_to_srgb_fast),
-            None => rgb8.map(|v| v as f32 / 255.0),
+        match self.luts.get(key, || self.combos.get(key).copied()) {
+            Some(table) => table.lookup(rgb8),
+            None => rgb8.map(|v| decode_lut_u8()[v as usize]),
         }
     }
 

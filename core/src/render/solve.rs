@@ -132,12 +132,12 @@ impl<'a> Proxy<'a> {
                     }
                     if let Some(split) = split_masks(&mv) {
                         // The renderer's blending model, with exact transforms.
-                        let unit = self.rgb.data[k].map(|v| v / 255.0);
+                        let lin = self.linear[k];
                         let c = blend(&split, |key| match combos.get(key) {
-                            Some(p) => p.apply(self.linear[k]).map(linear_to_srgb_fast),
-                            None => unit,
+                            Some(p) => p.apply(lin),
+                            None => lin,
                         });
-                        *o = c.map(|v| v * 255.0);
+                        *o = c.map(|v| linear_to_srgb_fast(v) * 255.0);
                         continue;
                     }
                     let s = pixel_strength(global, regions, &mv);
