@@ -48,7 +48,9 @@ pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
     image_io::OutputFormat::from_path(&a.output)?;
     let state = a.state.build()?;
     let masks = a.masks.load()?;
+    let t = std::time::Instant::now();
     let loaded = a.input_opts.load_image(&a.input)?;
+    tracing::debug!(elapsed = ?t.elapsed(), "loaded");
     let renderer = ParametricRenderer::new(RenderOptions {
         tables: a.input_opts.tables()?,
         refine: (!a.no_refine).then(Default::default),
@@ -67,6 +69,7 @@ pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
     };
     let out = renderer.render(&job, &RenderRequest::default(), &ctl)?;
     bar.update("save", 1.0);
+    let t = std::time::Instant::now();
     image_io::save(
         &a.output,
         &out.image,
@@ -75,6 +78,7 @@ pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
             jpeg_quality: a.jpeg_quality,
         },
     )?;
+    tracing::debug!(elapsed = ?t.elapsed(), "saved");
     bar.finish();
     print_report(&out.report);
     if let Some(p) = &a.report {

@@ -258,6 +258,10 @@ fn encode<W: Write + std::io::Seek>(
     metadata: &Metadata,
     opts: &SaveOptions,
 ) -> std::result::Result<(), String> {
+    if format == OutputFormat::Jpeg {
+        // Straight from the raster: no intermediate copies of a large photo.
+        return encode_jpeg(out, raster, metadata, opts.jpeg_quality);
+    }
     let img = raster_to_dynamic(raster);
     let (w, h) = (img.width(), img.height());
     let deep = !matches!(raster.samples(), Samples::U8(_));
@@ -325,7 +329,7 @@ fn encode<W: Write + std::io::Seek>(
                 ),
             }
         }
-        OutputFormat::Jpeg => return encode_jpeg(out, &img, metadata, opts.jpeg_quality),
+        OutputFormat::Jpeg => unreachable!("handled above"),
         OutputFormat::WebP => {
             let enc = with_meta(
                 image::codecs::webp::WebPEncoder::new_lossless(out),
@@ -350,11 +354,11 @@ fn encode<W: Write + std::io::Seek>(
 /// crate's encoder on large photos), with the ICC profile and EXIF block.
 fn encode_jpeg<W: Write>(
     out: &mut W,
-    img: &DynamicImage,
+    raster: &Raster,
     metadata: &Metadata,
     quality: u8,
 ) -> std::result::Result<(), String> {
-    let (w, h) = (img.width(), img.height());
+    let (w, h) = (raster.width(), raster.height());
     let (w16, h16) = match (u16::try_from(w), u16::try_from(h)) {
         (Ok(a), Ok(b)) => (a, b),
         _ => {
@@ -375,13 +379,18 @@ fn encode_jpeg<W: Write>(
     if let Some(icc) = &metadata.icc_profile {
         enc.add_icc_profile(icc).map_err(|e| e.to_string())?;
     }
-    enc.encode(
-        img.to_rgb8().as_raw(),
-        w16,
-        h16,
-        jpeg_encoder::ColorType::Rgb,
-    )
-    .map_err(|e| e.to_string())
+    let converted;
+    let (data, colour): (&[u8], _) = match (raster.samples(), raster.has_alpha()) {
+        (Samples::U8(v), false) => (v, jpeg_encoder::ColorType::Rgb),
+        // JPEG has no alpha: the encoder drops the fourth channel itself.
+        (Samples::U8(v), true) => (v, jpeg_encoder::ColorType::Rgba),
+        _ => {
+            converted = raster_to_dynamic(raster).to_rgb8();
+            (converted.as_raw(), jpeg_encoder::ColorType::Rgb)
+        }
+    };
+    enc.encode(data, w16, h16, colour)
+        .map_err(|e| e.to_string())
 }
 
 /// 16-bit samples as native-endian bytes, as the encoders expect.

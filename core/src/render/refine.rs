@@ -108,13 +108,28 @@ impl RefinedMask {
             columns,
             a: vec![0.0; gw],
             b: vec![0.0; gw],
+            constant: None,
         }
     }
 
-    /// Loads the coefficients of normalised height `v` into `row`.
+    /// Loads the coefficients of normalised height `v` into `row`, and notes when the
+    /// mask is the same (0 or 1) for every pixel of the row whatever its guide value.
     pub fn load_row(&self, v: f32, row: &mut RowEvaluator) {
         self.a.lerp_row_normalized(v, &mut row.a);
         self.b.lerp_row_normalized(v, &mut row.b);
+        // q = a * guide + b with guide in [0, 1]: its extremes are b and a + b.
+        let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+        for (&a, &b) in row.a.iter().zip(&row.b) {
+            lo = lo.min(b).min(a + b);
+            hi = hi.max(b).max(a + b);
+        }
+        row.constant = if hi <= SNAP {
+            Some(0.0)
+        } else if lo >= 1.0 - SNAP {
+            Some(1.0)
+        } else {
+            None
+        };
     }
 }
 
@@ -124,12 +139,17 @@ pub struct RowEvaluator {
     columns: Vec<(u32, u32, f32)>,
     a: Vec<f32>,
     b: Vec<f32>,
+    /// The mask's value along the whole row, when it does not vary.
+    constant: Option<f32>,
 }
 
 impl RowEvaluator {
     /// Mask value at column `x` of the row for a pixel with guide value `guide`.
     #[inline]
     pub fn value(&self, x: usize, guide: f32) -> f32 {
+        if let Some(c) = self.constant {
+            return c;
+        }
         let (i0, i1, t) = self.columns[x];
         let (i0, i1) = (i0 as usize, i1 as usize);
         let a = self.a[i0] + (self.a[i1] - self.a[i0]) * t;
