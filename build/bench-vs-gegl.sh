@@ -31,6 +31,8 @@ state='{"global": {"contrast": 0.1}, "sky": {"temperature": -0.2, "colorfulness"
 hyperfine --warmup 1 --runs "${RUNS:-5}" --export-markdown "$work/result.md" \
   -n "pertouch retouch: 3 regions + global, measured and verified" \
   "target/release/pertouch retouch $work/big.jpg -o $work/out.jpg --mask sky=$work/sky.png --mask water=$work/water.png --mask dune=$work/dune.png --state '$state' -q" \
+  -n "pertouch retouch: the same four attributes, global only" \
+  "target/release/pertouch retouch $work/big.jpg -o $work/out-global.jpg --set colorfulness=0.2 --set contrast=0.15 --set brightness=0.05 --set temperature=0.2 -q" \
   -n "gegl: saturation, brightness-contrast, color-temperature (global)" \
   "gegl $work/big.jpg -o $work/gegl.jpg -- saturation scale=1.2 brightness-contrast contrast=1.15 brightness=0.05 color-temperature original-temperature=6500 intended-temperature=5000"
 cat "$work/result.md"

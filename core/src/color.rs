@@ -49,17 +49,21 @@ pub fn linear_to_srgb_fast(v: f32) -> f32 {
     lut[i] + (lut[i + 1] - lut[i]) * t
 }
 
-/// Linear light in [0, 1] to the nearest 8-bit sRGB code, through a 64 K table
-/// indexed by the linear value (error at most 0.05 of a code, near black).
+/// Entries of the 8-bit encode table: small enough to stay in L1 cache.
+const ENCODE_U8_SIZE: usize = 16384;
+
+/// Linear light in [0, 1] to an 8-bit sRGB code through a 16 K table indexed by the
+/// linear value: the nearest code, or its neighbour for values within a fraction of a
+/// code of a rounding boundary (at most 0.75 of a code off; exact at every code).
 #[inline]
 pub fn linear_to_srgb_u8(v: f32) -> u8 {
     static LUT: OnceLock<Vec<u8>> = OnceLock::new();
     let lut = LUT.get_or_init(|| {
-        (0..65536)
-            .map(|i| (linear_to_srgb(i as f32 / 65535.0) * 255.0 + 0.5) as u8)
+        (0..ENCODE_U8_SIZE)
+            .map(|i| (linear_to_srgb(i as f32 / (ENCODE_U8_SIZE - 1) as f32) * 255.0 + 0.5) as u8)
             .collect()
     });
-    lut[(v.clamp(0.0, 1.0) * 65535.0 + 0.5) as usize]
+    lut[(v.clamp(0.0, 1.0) * (ENCODE_U8_SIZE - 1) as f32 + 0.5) as usize]
 }
 
 /// Decode table for 8-bit sRGB samples.
@@ -217,7 +221,7 @@ mod tests {
             let v = i as f32 / 100_000.0;
             let exact = linear_to_srgb(v) * 255.0;
             let got = linear_to_srgb_u8(v) as f32;
-            assert!((got - exact).abs() <= 0.56, "{v}: {got} vs {exact}");
+            assert!((got - exact).abs() <= 0.75, "{v}: {got} vs {exact}");
             off += (got != (exact + 0.5).floor()) as usize;
         }
         assert!(

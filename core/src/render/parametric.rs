@@ -428,6 +428,33 @@ impl RenderPlan {
                     for (m, row) in self.masks.iter().zip(rows.iter_mut()) {
                         m.load_row(v, row);
                     }
+                    // Every mask constant along the row (wholly inside or outside each
+                    // region, as most rows are): one transform for the whole row.
+                    let constant: Option<Vec<f32>> = rows.iter().map(|r| r.constant()).collect();
+                    if let Some(values) = constant.filter(|_| T::from_unit(0.0).as_u8().is_some()) {
+                        if let Some(split) = split_masks(&values) {
+                            if self.combos.get(split.key).is_none() {
+                                continue; // identity for this row
+                            }
+                            if let Some(table) = self
+                                .luts
+                                .get(split.key, || self.combos.get(split.key).copied())
+                            {
+                                for (o, p) in orow
+                                    .chunks_exact_mut(g.channels)
+                                    .zip(irow.chunks_exact(g.channels))
+                                {
+                                    let rgb = [p[0].as_u8(), p[1].as_u8(), p[2].as_u8()]
+                                        .map(|v| v.unwrap_or(0));
+                                    let c = table.lookup(rgb);
+                                    for k in 0..3 {
+                                        o[k] = T::from_linear(c[k]);
+                                    }
+                                }
+                                continue;
+                            }
+                        }
+                    }
                     for x in 0..g.width {
                         let px = &irow[x * g.channels..x * g.channels + 3];
                         if !self.masks.is_empty() {

@@ -144,6 +144,11 @@ pub struct RowEvaluator {
 }
 
 impl RowEvaluator {
+    /// The mask's value along the whole row, when it does not vary.
+    pub fn constant(&self) -> Option<f32> {
+        self.constant
+    }
+
     /// Mask value at column `x` of the row for a pixel with guide value `guide`.
     #[inline]
     pub fn value(&self, x: usize, guide: f32) -> f32 {
