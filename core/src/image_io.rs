@@ -403,6 +403,11 @@ fn bytes16<P: image::Pixel<Subpixel = u16>>(b: &image::ImageBuffer<P, Vec<u16>>)
 mod tests {
     use super::*;
 
+    /// Saves with no metadata and default options, panicking on failure.
+    fn save_plain(path: &Path, raster: &Raster) {
+        save(path, raster, &Metadata::default(), &SaveOptions::default()).unwrap();
+    }
+
     fn gradient(w: usize, h: usize, ch: usize) -> Raster {
         let mut v = Vec::with_capacity(w * h * ch);
         for y in 0..h {
@@ -439,25 +444,13 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("a.jpg");
-        save(
-            &p,
-            &gradient(8, 8, 3),
-            &Metadata::default(),
-            &SaveOptions::default(),
-        )
-        .unwrap();
+        save_plain(&p, &gradient(8, 8, 3));
         assert_eq!(
             std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
             0o644
         );
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
-        save(
-            &p,
-            &gradient(8, 8, 3),
-            &Metadata::default(),
-            &SaveOptions::default(),
-        )
-        .unwrap();
+        save_plain(&p, &gradient(8, 8, 3));
         assert_eq!(
             std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
             0o640
@@ -470,7 +463,7 @@ mod tests {
         let p = dir.path().join("a.tif");
         let v: Vec<u16> = (0..5 * 3 * 3).map(|i| (i * 1400) as u16).collect();
         let r = Raster::new(5, 3, 3, Samples::U16(v)).unwrap();
-        save(&p, &r, &Metadata::default(), &SaveOptions::default()).unwrap();
+        save_plain(&p, &r);
         let back = load(&p, &LoadOptions::default()).unwrap();
         assert_eq!(back.raster, r);
     }
@@ -479,13 +472,7 @@ mod tests {
     fn too_large_is_refused_before_decoding() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("big.png");
-        save(
-            &p,
-            &gradient(400, 300, 3),
-            &Metadata::default(),
-            &SaveOptions::default(),
-        )
-        .unwrap();
+        save_plain(&p, &gradient(400, 300, 3));
         let err = load(
             &p,
             &LoadOptions {
@@ -517,13 +504,7 @@ mod tests {
         assert!(e.contains("junk.png"), "{e}");
 
         let good = dir.path().join("good.png");
-        save(
-            &good,
-            &gradient(64, 64, 3),
-            &Metadata::default(),
-            &SaveOptions::default(),
-        )
-        .unwrap();
+        save_plain(&good, &gradient(64, 64, 3));
         let bytes = std::fs::read(&good).unwrap();
         let cut = dir.path().join("cut.png");
         std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
