@@ -30,6 +30,8 @@ pub struct Raster {
 
 /// A sample type the renderer can read and write.
 pub trait Sample: Copy + Send + Sync + 'static {
+    /// True for 8-bit samples (which have lookup-table fast paths).
+    const EIGHT_BIT: bool = false;
     /// Value in nominal [0, 1].
     fn to_unit(self) -> f32;
     /// From nominal [0, 1], rounded and clamped for integer types.
@@ -46,6 +48,7 @@ pub trait Sample: Copy + Send + Sync + 'static {
 }
 
 impl Sample for u8 {
+    const EIGHT_BIT: bool = true;
     fn to_unit(self) -> f32 {
         self as f32 / 255.0
     }

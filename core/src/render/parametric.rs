@@ -431,7 +431,7 @@ impl RenderPlan {
                     // Every mask constant along the row (wholly inside or outside each
                     // region, as most rows are): one transform for the whole row.
                     let constant: Option<Vec<f32>> = rows.iter().map(|r| r.constant()).collect();
-                    if let Some(values) = constant.filter(|_| T::from_unit(0.0).as_u8().is_some()) {
+                    if let Some(values) = constant.filter(|_| T::EIGHT_BIT) {
                         if let Some(split) = split_masks(&values) {
                             if self.combos.get(split.key).is_none() {
                                 continue; // identity for this row
