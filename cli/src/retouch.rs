@@ -5,9 +5,7 @@ use crate::progress::Bar;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use pertouch_core::image_io::{self, SaveOptions};
-use pertouch_core::render::{
-    Control, ParametricRenderer, RenderJob, RenderOptions, RenderReport, RenderRequest, Renderer,
-};
+use pertouch_core::render::{Control, ParametricRenderer, RenderJob, RenderOptions, RenderReport};
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -67,22 +65,20 @@ pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
         masks: &masks,
         state: &state,
     };
-    let out = renderer.render(&job, &RenderRequest::default(), &ctl)?;
-    bar.update("save", 1.0);
-    let t = std::time::Instant::now();
-    image_io::save(
+    // Encoding runs while later bands are still rendering.
+    let report = renderer.render_and_save(
+        &job,
         &a.output,
-        &out.image,
         &loaded.metadata,
         &SaveOptions {
             jpeg_quality: a.jpeg_quality,
         },
+        &ctl,
     )?;
-    tracing::debug!(elapsed = ?t.elapsed(), "saved");
     bar.finish();
-    print_report(&out.report);
+    print_report(&report);
     if let Some(p) = &a.report {
-        let json = serde_json::to_string_pretty(&out.report)?;
+        let json = serde_json::to_string_pretty(&report)?;
         std::fs::write(p, json).with_context(|| format!("writing report {}", p.display()))?;
     }
     println!("wrote {}", a.output.display());

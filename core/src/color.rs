@@ -57,13 +57,30 @@ const ENCODE_U8_SIZE: usize = 16384;
 /// code of a rounding boundary (at most 0.75 of a code off; exact at every code).
 #[inline]
 pub fn linear_to_srgb_u8(v: f32) -> u8 {
-    static LUT: OnceLock<Vec<u8>> = OnceLock::new();
-    let lut = LUT.get_or_init(|| {
-        (0..ENCODE_U8_SIZE)
-            .map(|i| (linear_to_srgb(i as f32 / (ENCODE_U8_SIZE - 1) as f32) * 255.0 + 0.5) as u8)
-            .collect()
-    });
-    lut[(v.clamp(0.0, 1.0) * (ENCODE_U8_SIZE - 1) as f32 + 0.5) as usize]
+    encode_u8(srgb_u8_table(), v)
+}
+
+/// The 8-bit encode table: entry `i` is the sRGB code of linear value `i / 16383`.
+pub type SrgbU8Table = [u8; ENCODE_U8_SIZE];
+
+/// Largest index of [`SrgbU8Table`].
+pub const SRGB_U8_TABLE_MAX: u32 = ENCODE_U8_SIZE as u32 - 1;
+
+/// The shared 8-bit encode table (fetch it once outside a pixel loop).
+pub fn srgb_u8_table() -> &'static SrgbU8Table {
+    static LUT: OnceLock<Box<SrgbU8Table>> = OnceLock::new();
+    LUT.get_or_init(|| {
+        Box::new(std::array::from_fn(|i| {
+            (linear_to_srgb(i as f32 / SRGB_U8_TABLE_MAX as f32) * 255.0 + 0.5) as u8
+        }))
+    })
+}
+
+/// [`linear_to_srgb_u8`] through a table already fetched.
+#[inline]
+pub fn encode_u8(table: &SrgbU8Table, v: f32) -> u8 {
+    let i = (v.clamp(0.0, 1.0) * SRGB_U8_TABLE_MAX as f32 + 0.5) as usize;
+    table[i.min(ENCODE_U8_SIZE - 1)]
 }
 
 /// Decode table for 8-bit sRGB samples.

@@ -12,6 +12,9 @@ use image::{DynamicImage, ImageDecoder, ImageEncoder, ImageReader, Limits};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+mod bands;
+pub use bands::save_bands;
+
 /// Default ceiling on decoded image size, in megapixels.
 pub const DEFAULT_MAX_MEGAPIXELS: f64 = 250.0;
 
@@ -209,10 +212,15 @@ impl Default for SaveOptions {
 /// reduced for them. PNG and TIFF keep 16-bit. Float rasters are written as 16-bit.
 pub fn save(path: &Path, raster: &Raster, metadata: &Metadata, opts: &SaveOptions) -> Result<()> {
     let format = OutputFormat::from_path(path)?;
-    let enc_err = |reason: String| Error::Encode {
-        path: path.to_path_buf(),
-        reason,
-    };
+    write_atomically(path, |out| encode(out, format, raster, metadata, opts))
+}
+
+/// Runs `write` on a temporary file beside `path` and, if it succeeds, flushes,
+/// syncs and renames it over `path`: the file appears complete or not at all.
+fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<&mut std::fs::File>) -> std::result::Result<(), String>,
+) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -225,7 +233,10 @@ pub fn save(path: &Path, raster: &Raster, metadata: &Metadata, opts: &SaveOption
     let mut tmp = builder.tempfile_in(&dir).map_err(|e| Error::io(&dir, e))?;
     {
         let mut out = BufWriter::new(tmp.as_file_mut());
-        encode(&mut out, format, raster, metadata, opts).map_err(enc_err)?;
+        write(&mut out).map_err(|reason| Error::Encode {
+            path: path.to_path_buf(),
+            reason,
+        })?;
         out.flush().map_err(|e| Error::io(path, e))?;
     }
     tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
@@ -367,18 +378,7 @@ fn encode_jpeg<W: Write>(
             ))
         }
     };
-    let mut enc = jpeg_encoder::Encoder::new(out, quality.clamp(1, 100));
-    if let Some(exif) = &metadata.exif {
-        let mut segment = b"Exif\0\0".to_vec();
-        segment.extend_from_slice(exif);
-        // An EXIF block too large for one segment is dropped, not the photo.
-        if let Err(e) = enc.add_app_segment(1, &segment) {
-            tracing::warn!("EXIF not written: {e}");
-        }
-    }
-    if let Some(icc) = &metadata.icc_profile {
-        enc.add_icc_profile(icc).map_err(|e| e.to_string())?;
-    }
+    let enc = jpeg_encoder_for(out, metadata, quality)?;
     let converted;
     let (data, colour): (&[u8], _) = match (raster.samples(), raster.has_alpha()) {
         (Samples::U8(v), false) => (v, jpeg_encoder::ColorType::Rgb),
@@ -391,6 +391,27 @@ fn encode_jpeg<W: Write>(
     };
     enc.encode(data, w16, h16, colour)
         .map_err(|e| e.to_string())
+}
+
+/// A JPEG encoder at `quality` that writes `metadata`'s EXIF block and ICC profile.
+fn jpeg_encoder_for<W: jpeg_encoder::JfifWrite>(
+    out: W,
+    metadata: &Metadata,
+    quality: u8,
+) -> std::result::Result<jpeg_encoder::Encoder<W>, String> {
+    let mut enc = jpeg_encoder::Encoder::new(out, quality.clamp(1, 100));
+    if let Some(exif) = &metadata.exif {
+        let mut segment = b"Exif\0\0".to_vec();
+        segment.extend_from_slice(exif);
+        // An EXIF block too large for one segment is dropped, not the photo.
+        if let Err(e) = enc.add_app_segment(1, &segment) {
+            tracing::warn!("EXIF not written: {e}");
+        }
+    }
+    if let Some(icc) = &metadata.icc_profile {
+        enc.add_icc_profile(icc).map_err(|e| e.to_string())?;
+    }
+    Ok(enc)
 }
 
 /// 16-bit samples as native-endian bytes, as the encoders expect.

@@ -30,16 +30,10 @@ pub struct Raster {
 
 /// A sample type the renderer can read and write.
 pub trait Sample: Copy + Send + Sync + 'static {
-    /// True for 8-bit samples (which have lookup-table fast paths).
-    const EIGHT_BIT: bool = false;
     /// Value in nominal [0, 1].
     fn to_unit(self) -> f32;
     /// From nominal [0, 1], rounded and clamped for integer types.
     fn from_unit(v: f32) -> Self;
-    /// The 8-bit value, for samples that are 8-bit (lookup-table fast paths).
-    fn as_u8(self) -> Option<u8> {
-        None
-    }
     /// From a linear-light value in [0, 1], sRGB-encoded.
     #[inline]
     fn from_linear(v: f32) -> Self {
@@ -48,15 +42,11 @@ pub trait Sample: Copy + Send + Sync + 'static {
 }
 
 impl Sample for u8 {
-    const EIGHT_BIT: bool = true;
     fn to_unit(self) -> f32 {
         self as f32 / 255.0
     }
     fn from_unit(v: f32) -> Self {
         (v * 255.0 + 0.5).clamp(0.0, 255.0) as u8
-    }
-    fn as_u8(self) -> Option<u8> {
-        Some(self)
     }
     #[inline]
     fn from_linear(v: f32) -> Self {

@@ -72,6 +72,21 @@ pub fn blend(split: &MaskSplit, mut look: impl FnMut(usize) -> [f32; 3]) -> [f32
     }
 }
 
+impl MaskSplit {
+    /// Bit set of the combinations [`blend`] looks up for this split.
+    pub fn combinations(&self) -> u64 {
+        let mut set = 1u64 << self.key;
+        let soft = &self.soft[..self.soft_count];
+        for (i, _) in soft {
+            set |= 1 << (self.key | 1 << i);
+        }
+        if let [(i, _), (j, _)] = soft {
+            set |= 1 << (self.key | 1 << i | 1 << j);
+        }
+        set
+    }
+}
+
 /// The strengths of one combination of hard mask values.
 pub(crate) fn combination_strength(
     global: &Strength,
@@ -137,5 +152,11 @@ mod tests {
         assert_eq!(blend(&two, look), [1.5; 3]);
         let hard = split_masks(&[1.0, 1.0]).unwrap();
         assert_eq!(blend(&hard, look), [3.0; 3]);
+        // The combinations each split reads.
+        assert_eq!(one.combinations(), 0b11);
+        assert_eq!(two.combinations(), 0b1111);
+        assert_eq!(hard.combinations(), 0b1000);
+        let mixed = split_masks(&[1.0, 0.3, 0.0]).unwrap();
+        assert_eq!(mixed.combinations(), 1 << 1 | 1 << 3);
     }
 }

@@ -9,7 +9,9 @@
 
 use super::blend::MAX_REGIONS;
 use super::ops::Prepared;
-use crate::color::srgb_to_linear;
+#[cfg(test)]
+use crate::color::srgb_u8_table;
+use crate::color::{srgb_to_linear, SrgbU8Table, SRGB_U8_TABLE_MAX};
 use rayon::prelude::*;
 use std::sync::OnceLock;
 
@@ -29,16 +31,66 @@ impl std::fmt::Debug for Lut3d {
     }
 }
 
-/// Grid cell and weight of each 8-bit value.
-fn axis() -> &'static [(u8, f32); 256] {
-    static AXIS: OnceLock<[(u8, f32); 256]> = OnceLock::new();
-    AXIS.get_or_init(|| {
-        std::array::from_fn(|v| {
-            let f = v as f32 * (N - 1) as f32 / 255.0;
-            let i = (f as usize).min(N - 2);
-            (i as u8, f - i as f32)
+/// Per channel and 8-bit value: offset of the grid cell's corner in the table, and
+/// the position inside the cell in 1/256.
+type Axes = [[(u32, u32); 256]; 3];
+
+/// Fixed-point linear light: table entries in 1/65535 times weights in 1/256.
+pub(crate) const FIXED_ONE: u32 = 65535 * 256;
+
+/// Fixed-point linear light to an index of the 8-bit encode table (steps of
+/// 1/16383): a division by ~1024 (65535 / 16383 = 4.0002), rounded.
+#[inline]
+pub(crate) fn fixed_to_index(v: u32) -> usize {
+    ((v + 512) >> 10).min(SRGB_U8_TABLE_MAX) as usize
+}
+
+/// Strides of the table's axes: red, green, blue.
+const R: usize = N * N;
+const G: usize = N;
+const B: usize = 1;
+
+fn axes() -> &'static Axes {
+    static AXES: OnceLock<Axes> = OnceLock::new();
+    AXES.get_or_init(|| {
+        let stride = [R, G, B];
+        std::array::from_fn(|c| {
+            std::array::from_fn(|v| {
+                let f = v as f32 * (N - 1) as f32 / 255.0;
+                let i = (f as usize).min(N - 2);
+                let t = ((f - i as f32) * 256.0).round() as u32;
+                ((i * stride[c]) as u32, t)
+            })
         })
     })
+}
+
+/// The four corners of the tetrahedron holding an 8-bit colour, and the weights of
+/// each in 1/256 (they sum to 256). The cube is split into six tetrahedra along its
+/// grey diagonal: four corners per lookup instead of trilinear's eight.
+#[inline]
+fn corners(rgb: [u8; 3]) -> (usize, [usize; 2], [u32; 4]) {
+    let ax = axes();
+    let (or, tr) = ax[0][rgb[0] as usize];
+    let (og, tg) = ax[1][rgb[1] as usize];
+    let (ob, tb) = ax[2][rgb[2] as usize];
+    let base = (or + og + ob) as usize;
+    let (o1, o2, w1, w2, w3) = if tr >= tg {
+        if tg >= tb {
+            (R, R + G, tr, tg, tb)
+        } else if tr >= tb {
+            (R, R + B, tr, tb, tg)
+        } else {
+            (B, R + B, tb, tr, tg)
+        }
+    } else if tb >= tg {
+        (B, G + B, tb, tg, tr)
+    } else if tb >= tr {
+        (G, G + B, tg, tb, tr)
+    } else {
+        (G, R + G, tg, tr, tb)
+    };
+    (base, [o1, o2], [256 - w1, w1 - w2, w2 - w3, w3])
 }
 
 impl Lut3d {
@@ -62,42 +114,29 @@ impl Lut3d {
         Lut3d { data }
     }
 
+    /// Interpolated output in fixed-point linear light ([`FIXED_ONE`] is 1.0).
+    #[inline]
+    pub(crate) fn interpolate(&self, rgb: [u8; 3]) -> [u32; 3] {
+        let (base, [o1, o2], [a, b, c, d]) = corners(rgb);
+        let cell = &self.data[base..=base + R + G + B];
+        let (c000, p1, p2, c111) = (cell[0], cell[o1], cell[o2], cell[R + G + B]);
+        std::array::from_fn(|k| {
+            c000[k] as u32 * a + p1[k] as u32 * b + p2[k] as u32 * c + c111[k] as u32 * d
+        })
+    }
+
     /// Transformed colour of an 8-bit sRGB pixel, in linear light.
     #[inline]
     pub fn lookup(&self, rgb: [u8; 3]) -> [f32; 3] {
-        let ax = axis();
-        let (ir, tr) = ax[rgb[0] as usize];
-        let (ig, tg) = ax[rgb[1] as usize];
-        let (ib, tb) = ax[rgb[2] as usize];
-        let (ir, ig, ib) = (ir as usize, ig as usize, ib as usize);
-        let base = (ir * N + ig) * N + ib;
-        let at = |dr: usize, dg: usize, db: usize| {
-            self.data[base + (dr * N + dg) * N + db].map(|v| v as f32)
-        };
-        // Tetrahedral interpolation: the cube is split into six tetrahedra along its
-        // grey diagonal; four corners per lookup instead of eight.
-        let (c000, c111) = (at(0, 0, 0), at(1, 1, 1));
-        let (p1, p2, w1, w2, w3) = if tr >= tg {
-            if tg >= tb {
-                (at(1, 0, 0), at(1, 1, 0), tr, tg, tb)
-            } else if tr >= tb {
-                (at(1, 0, 0), at(1, 0, 1), tr, tb, tg)
-            } else {
-                (at(0, 0, 1), at(1, 0, 1), tb, tr, tg)
-            }
-        } else if tb >= tg {
-            (at(0, 0, 1), at(0, 1, 1), tb, tg, tr)
-        } else if tb >= tr {
-            (at(0, 1, 0), at(0, 1, 1), tg, tb, tr)
-        } else {
-            (at(0, 1, 0), at(1, 1, 0), tg, tr, tb)
-        };
-        let mut out = [0f32; 3];
-        for (k, o) in out.iter_mut().enumerate() {
-            *o = (c000[k] + w1 * (p1[k] - c000[k]) + w2 * (p2[k] - p1[k]) + w3 * (c111[k] - p2[k]))
-                * (1.0 / 65535.0);
-        }
-        out
+        self.interpolate(rgb)
+            .map(|v| v as f32 * (1.0 / FIXED_ONE as f32))
+    }
+
+    /// Transformed colour of an 8-bit sRGB pixel as 8-bit sRGB, through `encode`
+    /// (the table of [`srgb_u8_table`]): no floating point at all.
+    #[inline]
+    pub fn lookup_u8(&self, rgb: [u8; 3], encode: &SrgbU8Table) -> [u8; 3] {
+        self.interpolate(rgb).map(|v| encode[fixed_to_index(v)])
     }
 }
 
@@ -174,6 +213,37 @@ mod tests {
             worst_ok,
             over_ok as f64 / n as f64,
         )
+    }
+
+    /// The all-integer 8-bit lookup gives the code of the float lookup, give or take
+    /// one where the float sits on a rounding boundary.
+    #[test]
+    fn eight_bit_lookup_matches_the_float_lookup() {
+        let lut = Lut3d::bake(&Prepared::new(&Strength {
+            temperature: 1.0,
+            chroma: 0.5,
+            contrast: 0.5,
+            pivot: 0.5,
+            ..Default::default()
+        }));
+        let table = srgb_u8_table();
+        let (mut off, mut n) = (0, 0);
+        for r in (0..256).step_by(3) {
+            for g in (0..256).step_by(5) {
+                for b in (0..256).step_by(7) {
+                    let rgb = [r as u8, g as u8, b as u8];
+                    let fast = lut.lookup_u8(rgb, table);
+                    let slow = lut.lookup(rgb).map(crate::color::linear_to_srgb_u8);
+                    for k in 0..3 {
+                        let d = fast[k].abs_diff(slow[k]);
+                        assert!(d <= 1, "{rgb:?}: {fast:?} vs {slow:?}");
+                        off += (d > 0) as usize;
+                        n += 1;
+                    }
+                }
+            }
+        }
+        assert!(off * 100 < n, "{off} of {n} off by one");
     }
 
     /// Over a dense grid of colours the table matches the exact transform within

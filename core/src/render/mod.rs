@@ -10,9 +10,11 @@ pub mod parametric;
 pub mod refine;
 mod report;
 mod solve;
+mod stream;
 
 pub use parametric::{ParametricRenderer, RenderOptions, RenderPlan};
 pub use report::{RegionReport, RenderReport};
+pub use stream::BAND_ROWS;
 
 use crate::error::{Error, Result};
 use crate::mask::MaskSet;

@@ -6,14 +6,16 @@
 //! with [`RenderPlan::render_tile`]. Every output pixel depends only on its own
 //! source value and its normalised position, so tiles and full frames agree exactly.
 
-use super::blend::{blend, split_masks, Combinations};
-use super::lut3d::LutSet;
+use super::blend::{blend, split_masks, Combinations, MaskSplit};
+use super::lut3d::{fixed_to_index, Lut3d, LutSet, FIXED_ONE};
 use super::ops::{lightness_of_luminance, PreparedCache, Strength};
-use super::refine::{guide_value, RefineOptions, RefinedMask};
+use super::refine::{guide_value, RefineOptions, RefinedMask, RowEvaluator};
 use super::report::{RegionReport, RenderReport};
 use super::solve::{pixel_strength, solve, Proxy, RegionStrength, Unknown};
 use super::{Control, Rect, RenderJob, RenderOutput, RenderRequest, Renderer};
-use crate::color::{decode_lut_u16, decode_lut_u8, luminance, srgb_to_linear};
+use crate::color::{
+    decode_lut_u16, decode_lut_u8, encode_u8, luminance, srgb_to_linear, srgb_u8_table,
+};
 use crate::error::{Error, Result};
 use crate::measure::{measure_regions, LevelTables, RegionWeights};
 use crate::params::{Attribute, GLOBAL};
@@ -66,10 +68,9 @@ struct Target {
 #[derive(Debug, Clone)]
 pub struct RenderPlan {
     masks: Vec<RefinedMask>,
-    /// Baked transforms for 8-bit pixels fully inside or outside each region.
     /// Transforms of each combination of regions fully in or out.
     combos: Combinations,
-    /// The same, baked into tables for 8-bit pixels (on first use).
+    /// The same, baked into tables for 8-bit pixels.
     luts: LutSet,
     global: Strength,
     regions: Vec<RegionStrength>,
@@ -309,7 +310,7 @@ impl ParametricRenderer {
                 }
             }
         }
-        Ok(RenderPlan {
+        let plan = RenderPlan {
             luts: LutSet::new(masks.len()),
             combos: Combinations::new(&global, &regions),
             masks,
@@ -321,11 +322,41 @@ impl ParametricRenderer {
                 renderer: "parametric".into(),
                 edits,
             },
-        })
+        };
+        if matches!(src.samples(), Samples::U8(_)) {
+            plan.bake_tables(&proxy_masks);
+        }
+        Ok(plan)
     }
 }
 
 impl RenderPlan {
+    /// Bakes, all at once and in parallel, the colour tables of the region
+    /// combinations the proxy's masks show; any that only full resolution reaches
+    /// are baked when first met.
+    fn bake_tables(&self, proxy_masks: &[Plane]) {
+        let t = std::time::Instant::now();
+        let mut used = 0u64;
+        let mut mv = vec![0f32; proxy_masks.len()];
+        let n = proxy_masks.first().map_or(1, |m| m.data().len());
+        for k in 0..n {
+            for (v, m) in mv.iter_mut().zip(proxy_masks) {
+                *v = m.data()[k];
+            }
+            match split_masks(&mv) {
+                Some(split) => used |= split.combinations(),
+                None => return,
+            }
+        }
+        let keys: Vec<usize> = (0..64)
+            .filter(|&k| used >> k & 1 == 1 && self.combos.get(k).is_some())
+            .collect();
+        keys.par_iter().for_each(|&k| {
+            self.luts.get(k, || self.combos.get(k).copied());
+        });
+        tracing::debug!(tables = keys.len(), elapsed = ?t.elapsed(), "baked colour tables");
+    }
+
     /// The plan's report (predicted levels; achieved levels once verified).
     pub fn report(&self) -> &RenderReport {
         &self.report
@@ -383,30 +414,34 @@ impl RenderPlan {
             channels: tile.channels(),
         };
         match (tile.samples(), out.samples_mut()) {
-            (Samples::U8(s), Samples::U8(d)) => {
-                self.render_rows(s, d, &geom, |v: u8| decode_lut_u8()[v as usize], ctl)?
-            }
+            (Samples::U8(s), Samples::U8(d)) => self.render_rows_u8(s, d, &geom, ctl)?,
             (Samples::U16(s), Samples::U16(d)) => {
-                self.render_rows(s, d, &geom, |v: u16| decode_lut_u16()[v as usize], ctl)?
+                self.render_rows_exact(s, d, &geom, |v: u16| decode_lut_u16()[v as usize], ctl)?
             }
-            (Samples::F32(s), Samples::F32(d)) => {
-                self.render_rows(s, d, &geom, |v: f32| srgb_to_linear(v.clamp(0.0, 1.0)), ctl)?
-            }
+            (Samples::F32(s), Samples::F32(d)) => self.render_rows_exact(
+                s,
+                d,
+                &geom,
+                |v: f32| srgb_to_linear(v.clamp(0.0, 1.0)),
+                ctl,
+            )?,
             _ => unreachable!("clone has the same sample type"),
         }
         Ok(out)
     }
 
-    fn render_rows<T: Sample>(
+    /// Runs `row` on every row of `dst` (a tile of `g`'s geometry), in parallel bands,
+    /// with each mask's coefficients loaded for that row; checks for cancellation and
+    /// reports progress per band.
+    fn for_each_row<T: Send>(
         &self,
-        src: &[T],
         dst: &mut [T],
         g: &Geometry,
-        decode: impl Fn(T) -> f32 + Sync,
         ctl: &Control<'_>,
+        row: impl Fn(usize, &mut [T], &[RowEvaluator], &mut Scratch) + Sync,
     ) -> Result<()> {
         let row_len = g.width * g.channels;
-        let rows = src.len() / row_len.max(1);
+        let rows = dst.len() / row_len.max(1);
         const BAND: usize = 32;
         let bands = rows.div_ceil(BAND);
         let done = AtomicUsize::new(0);
@@ -414,91 +449,22 @@ impl RenderPlan {
             .enumerate()
             .try_for_each(|(band, out)| -> Result<()> {
                 ctl.check()?;
-                let mut rows: Vec<_> = self
+                let mut evaluators: Vec<_> = self
                     .masks
                     .iter()
                     .map(|m| m.row_evaluator(g.x0, g.width, g.fw as usize))
                     .collect();
-                let mut mv = vec![0f32; self.masks.len()];
-                let mut cache = PreparedCache::default();
+                let mut scratch = Scratch {
+                    mask_values: vec![0.0; self.masks.len()],
+                    cache: PreparedCache::default(),
+                };
                 for (r, orow) in out.chunks_mut(row_len).enumerate() {
                     let y = band * BAND + r;
-                    let irow = &src[y * row_len..(y + 1) * row_len];
                     let v = ((g.y0 + y) as f32 + 0.5) / g.fh;
-                    for (m, row) in self.masks.iter().zip(rows.iter_mut()) {
-                        m.load_row(v, row);
+                    for (m, e) in self.masks.iter().zip(evaluators.iter_mut()) {
+                        m.load_row(v, e);
                     }
-                    // Every mask constant along the row (wholly inside or outside each
-                    // region, as most rows are): one transform for the whole row.
-                    let constant: Option<Vec<f32>> = rows.iter().map(|r| r.constant()).collect();
-                    if let Some(values) = constant.filter(|_| T::EIGHT_BIT) {
-                        if let Some(split) = split_masks(&values) {
-                            if self.combos.get(split.key).is_none() {
-                                continue; // identity for this row
-                            }
-                            if let Some(table) = self
-                                .luts
-                                .get(split.key, || self.combos.get(split.key).copied())
-                            {
-                                for (o, p) in orow
-                                    .chunks_exact_mut(g.channels)
-                                    .zip(irow.chunks_exact(g.channels))
-                                {
-                                    let rgb = [p[0].as_u8(), p[1].as_u8(), p[2].as_u8()]
-                                        .map(|v| v.unwrap_or(0));
-                                    let c = table.lookup(rgb);
-                                    for k in 0..3 {
-                                        o[k] = T::from_linear(c[k]);
-                                    }
-                                }
-                                continue;
-                            }
-                        }
-                    }
-                    for x in 0..g.width {
-                        let px = &irow[x * g.channels..x * g.channels + 3];
-                        if !self.masks.is_empty() {
-                            let gv =
-                                guide_value([px[0].to_unit(), px[1].to_unit(), px[2].to_unit()]);
-                            for (m, row) in mv.iter_mut().zip(&rows) {
-                                *m = row.value(x, gv);
-                            }
-                        }
-                        if let Some(split) = split_masks(&mv) {
-                            let c = match (px[0].as_u8(), px[1].as_u8(), px[2].as_u8()) {
-                                // 8-bit: each combination's baked table.
-                                (Some(r), Some(gr), Some(b)) => {
-                                    blend(&split, |key| self.table_lookup(key, [r, gr, b]))
-                                }
-                                // Deeper samples: each combination's exact transform.
-                                _ => {
-                                    let lin = [decode(px[0]), decode(px[1]), decode(px[2])];
-                                    blend(&split, |key| match self.combos.get(key) {
-                                        Some(p) => p.apply(lin),
-                                        None => lin,
-                                    })
-                                }
-                            };
-                            if split.soft_count == 0 && self.combos.get(split.key).is_none() {
-                                continue;
-                            }
-                            let o = &mut orow[x * g.channels..x * g.channels + 3];
-                            for k in 0..3 {
-                                o[k] = T::from_linear(c[k]);
-                            }
-                            continue;
-                        }
-                        let s = pixel_strength(&self.global, &self.regions, &mv);
-                        if s.is_identity() {
-                            continue;
-                        }
-                        let lin = [decode(px[0]), decode(px[1]), decode(px[2])];
-                        let c = cache.get(&s).apply(lin);
-                        let o = &mut orow[x * g.channels..x * g.channels + 3];
-                        for k in 0..3 {
-                            o[k] = T::from_linear(c[k]);
-                        }
-                    }
+                    row(y, orow, &evaluators, &mut scratch);
                 }
                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                 ctl.report("render", n as f32 / bands as f32);
@@ -506,13 +472,141 @@ impl RenderPlan {
             })
     }
 
-    /// Output of combination `key` for an 8-bit pixel, in linear light, from its
-    /// baked table.
+    /// 8-bit rows: each combination's baked table, blended in fixed point where masks
+    /// are soft; the exact per-pixel transform only where three or more are.
+    fn render_rows_u8(
+        &self,
+        src: &[u8],
+        dst: &mut [u8],
+        g: &Geometry,
+        ctl: &Control<'_>,
+    ) -> Result<()> {
+        let encode = srgb_u8_table();
+        let ch = g.channels;
+        let row_len = g.width * ch;
+        let put = |o: &mut [u8], c: [u32; 3]| {
+            for k in 0..3 {
+                o[k] = encode[fixed_to_index(c[k])];
+            }
+        };
+        self.for_each_row(dst, g, ctl, |y, orow, rows, scratch| {
+            let irow = &src[y * row_len..(y + 1) * row_len];
+            // Every mask constant along the row (wholly inside or outside each
+            // region, as most rows are): one table for the whole row.
+            let constant: Option<Vec<f32>> = rows.iter().map(|r| r.constant()).collect();
+            if let Some(split) = constant.as_deref().and_then(split_masks) {
+                if split.soft_count == 0 {
+                    if let Some(table) = self.table(split.key) {
+                        for (o, p) in orow.chunks_exact_mut(ch).zip(irow.chunks_exact(ch)) {
+                            o[..3].copy_from_slice(&table.lookup_u8([p[0], p[1], p[2]], encode));
+                        }
+                    }
+                    return; // or the identity: the row stays as copied
+                }
+            }
+            for (x, (o, p)) in orow
+                .chunks_exact_mut(ch)
+                .zip(irow.chunks_exact(ch))
+                .enumerate()
+            {
+                let rgb = [p[0], p[1], p[2]];
+                let mv = &mut scratch.mask_values;
+                if !mv.is_empty() {
+                    let gv = guide_value(rgb.map(|v| v as f32 / 255.0));
+                    for (m, row) in mv.iter_mut().zip(rows) {
+                        *m = row.value(x, gv);
+                    }
+                }
+                match split_masks(mv) {
+                    Some(split) if split.soft_count == 0 => {
+                        if let Some(table) = self.table(split.key) {
+                            o[..3].copy_from_slice(&table.lookup_u8(rgb, encode));
+                        }
+                    }
+                    Some(split) => put(o, blend_fixed(&split, |key| self.fixed(key, rgb))),
+                    None => {
+                        let s = pixel_strength(&self.global, &self.regions, mv);
+                        if !s.is_identity() {
+                            let lin = rgb.map(|v| decode_lut_u8()[v as usize]);
+                            let c = scratch.cache.get(&s).apply(lin);
+                            for k in 0..3 {
+                                o[k] = encode_u8(encode, c[k]);
+                            }
+                        }
+                    }
+                }
+            }
+        })
+    }
+
+    /// 16-bit and float rows: each combination's exact transform.
+    fn render_rows_exact<T: Sample>(
+        &self,
+        src: &[T],
+        dst: &mut [T],
+        g: &Geometry,
+        decode: impl Fn(T) -> f32 + Sync,
+        ctl: &Control<'_>,
+    ) -> Result<()> {
+        let ch = g.channels;
+        let row_len = g.width * ch;
+        self.for_each_row(dst, g, ctl, |y, orow, rows, scratch| {
+            let irow = &src[y * row_len..(y + 1) * row_len];
+            for (x, (o, px)) in orow
+                .chunks_exact_mut(ch)
+                .zip(irow.chunks_exact(ch))
+                .enumerate()
+            {
+                let mv = &mut scratch.mask_values;
+                if !mv.is_empty() {
+                    let gv = guide_value([px[0].to_unit(), px[1].to_unit(), px[2].to_unit()]);
+                    for (m, row) in mv.iter_mut().zip(rows) {
+                        *m = row.value(x, gv);
+                    }
+                }
+                let lin = [decode(px[0]), decode(px[1]), decode(px[2])];
+                let c = match split_masks(mv) {
+                    Some(split) => {
+                        if split.soft_count == 0 && self.combos.get(split.key).is_none() {
+                            continue;
+                        }
+                        blend(&split, |key| match self.combos.get(key) {
+                            Some(p) => p.apply(lin),
+                            None => lin,
+                        })
+                    }
+                    None => {
+                        let s = pixel_strength(&self.global, &self.regions, mv);
+                        if s.is_identity() {
+                            continue;
+                        }
+                        scratch.cache.get(&s).apply(lin)
+                    }
+                };
+                for k in 0..3 {
+                    o[k] = T::from_linear(c[k]);
+                }
+            }
+        })
+    }
+
+    /// The baked table of combination `key` (baked now if the plan did not foresee
+    /// it); `None` for the identity.
     #[inline]
-    fn table_lookup(&self, key: usize, rgb8: [u8; 3]) -> [f32; 3] {
-        match self.luts.get(key, || self.combos.get(key).copied()) {
-            Some(table) => table.lookup(rgb8),
-            None => rgb8.map(|v| decode_lut_u8()[v as usize]),
+    fn table(&self, key: usize) -> Option<&Lut3d> {
+        self.luts.get(key, || self.combos.get(key).copied())
+    }
+
+    /// Output of combination `key` for an 8-bit pixel in fixed-point linear light
+    /// (see [`Lut3d::interpolate`]).
+    #[inline]
+    fn fixed(&self, key: usize, rgb: [u8; 3]) -> [u32; 3] {
+        match self.table(key) {
+            Some(t) => t.interpolate(rgb),
+            None => {
+                let d = decode_fixed_u8();
+                rgb.map(|v| d[v as usize])
+            }
         }
     }
 
@@ -554,6 +648,27 @@ impl RenderPlan {
             }
         }
     }
+}
+
+/// Per-band working memory of the row renderers.
+struct Scratch {
+    mask_values: Vec<f32>,
+    cache: PreparedCache,
+}
+
+/// 8-bit sRGB to fixed-point linear light, the identity's "table".
+fn decode_fixed_u8() -> &'static [u32; 256] {
+    static T: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
+    T.get_or_init(|| {
+        std::array::from_fn(|v| (decode_lut_u8()[v] as f64 * FIXED_ONE as f64).round() as u32)
+    })
+}
+
+/// Multilinear blend of [`blend`] on fixed-point colours.
+#[inline]
+fn blend_fixed(split: &MaskSplit, look: impl FnMut(usize) -> [u32; 3]) -> [u32; 3] {
+    let mut look = look;
+    blend(split, |key| look(key).map(|v| v as f32)).map(|v| (v + 0.5) as u32)
 }
 
 struct Geometry {
@@ -669,14 +784,14 @@ impl Renderer for ParametricRenderer {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::mask::MaskSet;
     use crate::params::RegionState;
     use crate::render::CancelToken;
 
     /// A textured synthetic photo: bright blue "sky" on top, green-brown texture below.
-    fn photo(w: usize, h: usize) -> Raster {
+    pub(crate) fn photo(w: usize, h: usize) -> Raster {
         let mut v = Vec::with_capacity(w * h * 4);
         for y in 0..h {
             for x in 0..w {
@@ -692,7 +807,7 @@ mod tests {
         Raster::new(w, h, 4, Samples::U8(v)).unwrap()
     }
 
-    fn sky_mask(w: usize, h: usize) -> MaskSet {
+    pub(crate) fn sky_mask(w: usize, h: usize) -> MaskSet {
         let mut m = MaskSet::new();
         m.insert(
             "sky",

@@ -1,0 +1,221 @@
+//! Rendering the full frame band by band on a worker thread while the caller
+//! consumes finished bands (encodes them, say), so the two overlap.
+
+use super::parametric::{crop, ParametricRenderer, RenderPlan};
+use super::{Control, Rect, RenderJob, RenderReport};
+use crate::error::Result;
+use crate::image_io::{self, Metadata, SaveOptions};
+use crate::raster::Raster;
+use std::path::Path;
+use std::sync::mpsc::sync_channel;
+
+/// Rows per band: large enough that each band keeps every core busy, small enough
+/// that encoding can start early.
+pub const BAND_ROWS: usize = 256;
+
+/// Bands rendered ahead of the consumer.
+const AHEAD: usize = 2;
+
+impl RenderPlan {
+    /// Renders the full frame `src` at scale 1 in bands of `rows` rows on a worker
+    /// thread, handing them to `consume` top to bottom as they finish. If `consume`
+    /// returns early the rendering stops.
+    pub fn render_bands<R>(
+        &self,
+        src: &Raster,
+        rows: usize,
+        ctl: &Control<'_>,
+        consume: impl FnOnce(&mut dyn Iterator<Item = Result<Raster>>) -> R,
+    ) -> R {
+        let (w, h) = (src.width(), src.height());
+        let rows = rows.max(1);
+        let count = h.div_ceil(rows);
+        let (tx, rx) = sync_channel::<Result<Raster>>(AHEAD);
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                for i in 0..count {
+                    let y = i * rows;
+                    let progress = |stage: &str, f: f32| {
+                        ctl.report(stage, (i as f32 + f) / count as f32);
+                    };
+                    let band_ctl = Control {
+                        cancel: ctl.cancel,
+                        progress: Some(&progress),
+                    };
+                    let rect = Rect {
+                        x: 0,
+                        y,
+                        width: w,
+                        height: rows.min(h - y),
+                    };
+                    let band = crop(src, rect)
+                        .and_then(|tile| self.render_tile(&tile, 0, y, w, h, &band_ctl));
+                    let failed = band.is_err();
+                    // A closed channel means the consumer stopped: so do we.
+                    if tx.send(band).is_err() || failed {
+                        break;
+                    }
+                }
+            });
+            consume(&mut rx.into_iter())
+        })
+    }
+}
+
+impl ParametricRenderer {
+    /// Plans `job`, renders it at full resolution and saves it to `path` (encoding
+    /// overlapping rendering), then verifies the achieved levels. Nothing is written
+    /// if rendering fails or is cancelled.
+    pub fn render_and_save(
+        &self,
+        job: &RenderJob<'_>,
+        path: &Path,
+        metadata: &Metadata,
+        save: &SaveOptions,
+        ctl: &Control<'_>,
+    ) -> Result<RenderReport> {
+        let t0 = std::time::Instant::now();
+        let mut plan = self.plan(job, ctl)?;
+        tracing::debug!(elapsed = ?t0.elapsed(), "planned");
+        let src = job.source;
+        let t1 = std::time::Instant::now();
+        let image = plan.render_bands(src, BAND_ROWS, ctl, |bands| {
+            image_io::save_bands(path, src.width(), src.height(), metadata, save, bands)
+        })?;
+        tracing::debug!(elapsed = ?t1.elapsed(), "rendered and saved");
+        if self.options.verify {
+            ctl.report("verify", 0.0);
+            let t2 = std::time::Instant::now();
+            plan.verify(&image, &self.options.tables);
+            tracing::debug!(elapsed = ?t2.elapsed(), "verified");
+            ctl.report("verify", 1.0);
+        }
+        Ok(plan.report().clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::RegionState;
+    use crate::render::parametric::tests::{photo, sky_mask};
+    use crate::render::{CancelToken, Renderer};
+    use crate::Error;
+
+    fn state() -> RegionState {
+        RegionState::from_json(r#"{"global": {"contrast": 0.2}, "sky": {"temperature": -0.3}}"#)
+            .unwrap()
+    }
+
+    /// Bands of any height, assembled, are the full-frame render.
+    #[test]
+    fn bands_assemble_into_the_full_frame() {
+        let (w, h) = (80, 61);
+        let (img, masks, state) = (photo(w, h), sky_mask(w, h), state());
+        let job = RenderJob {
+            source: &img,
+            masks: &masks,
+            state: &state,
+        };
+        let plan = ParametricRenderer::default()
+            .plan(&job, &Control::default())
+            .unwrap();
+        let full = plan
+            .render_tile(&img, 0, 0, w, h, &Control::default())
+            .unwrap();
+        for rows in [1, 7, 32, 61, 500] {
+            let bands: Vec<Raster> = plan.render_bands(&img, rows, &Control::default(), |b| {
+                b.collect::<Result<Vec<_>>>().unwrap()
+            });
+            assert_eq!(bands.len(), h.div_ceil(rows));
+            let mut joined = Vec::new();
+            for b in &bands {
+                match b.samples() {
+                    crate::raster::Samples::U8(v) => joined.extend_from_slice(v),
+                    _ => panic!("8-bit expected"),
+                }
+            }
+            assert_eq!(
+                Raster::new(w, h, 4, crate::raster::Samples::U8(joined)).unwrap(),
+                full,
+                "{rows} rows per band"
+            );
+        }
+    }
+
+    /// A consumer that stops early stops the rendering (no hang, no panic).
+    #[test]
+    fn a_consumer_may_stop_early() {
+        let (w, h) = (40, 300);
+        let (img, masks, state) = (photo(w, h), sky_mask(w, h), state());
+        let job = RenderJob {
+            source: &img,
+            masks: &masks,
+            state: &state,
+        };
+        let plan = ParametricRenderer::default()
+            .plan(&job, &Control::default())
+            .unwrap();
+        let first = plan.render_bands(&img, 10, &Control::default(), |b| b.next());
+        assert_eq!(first.unwrap().unwrap().height(), 10);
+    }
+
+    /// Saving renders, writes and verifies; cancelling half way writes nothing and
+    /// leaves no temporary file behind.
+    #[test]
+    fn render_and_save_writes_all_or_nothing() {
+        let (w, h) = (64, 600);
+        let (img, masks, state) = (photo(w, h), sky_mask(w, h), state());
+        let job = RenderJob {
+            source: &img,
+            masks: &masks,
+            state: &state,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.png");
+        let r = ParametricRenderer::default();
+        let report = r
+            .render_and_save(
+                &job,
+                &path,
+                &Metadata::default(),
+                &SaveOptions::default(),
+                &Control::default(),
+            )
+            .unwrap();
+        assert!(report.edits.iter().all(|e| e.achieved.is_some()));
+        let saved = image_io::load(&path, &Default::default()).unwrap().raster;
+        let direct = r
+            .render(&job, &Default::default(), &Control::default())
+            .unwrap();
+        assert_eq!(saved, direct.image);
+
+        for name in ["cancelled.jpg", "cancelled.png"] {
+            let cancel = CancelToken::new();
+            let progress = |stage: &str, f: f32| {
+                if stage == "render" && f > 0.3 {
+                    cancel.cancel();
+                }
+            };
+            let ctl = Control {
+                cancel: Some(&cancel),
+                progress: Some(&progress),
+            };
+            let p = dir.path().join(name);
+            let e = r.render_and_save(
+                &job,
+                &p,
+                &Metadata::default(),
+                &SaveOptions::default(),
+                &ctl,
+            );
+            assert!(matches!(e, Err(Error::Cancelled)), "{name}: {e:?}");
+            assert!(!p.exists(), "{name} written");
+        }
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("out.png")]);
+    }
+}
