@@ -6,6 +6,7 @@ mod map;
 mod measure;
 mod progress;
 mod retouch;
+mod segment;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -50,6 +51,8 @@ enum Command {
     Map(map::MapArgs),
     /// Fit level tables to your own photos.
     Calibrate(calibrate::CalibrateArgs),
+    /// Find a named region (sky, trees, face, shadows, blues...) and write its mask.
+    Segment(segment::SegmentArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         Command::Measure(a) => measure::run(a),
         Command::Map(a) => map::run(a),
         Command::Calibrate(a) => calibrate::run(a, cli.quiet),
+        Command::Segment(a) => segment::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

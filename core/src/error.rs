@@ -16,6 +16,10 @@ pub enum Error {
     #[error("no mask for region \"{region}\" (available: {available})")]
     MissingRegion { region: String, available: String },
 
+    /// A region name no segmenter (or mask) provides.
+    #[error("no segmenter can find \"{region}\"; available regions: {available}")]
+    UnknownRegion { region: String, available: String },
+
     /// A mask does not fit the image or is otherwise unusable.
     #[error("mask \"{region}\": {reason}")]
     InvalidMask { region: String, reason: String },

@@ -16,5 +16,6 @@ pub mod params;
 pub mod plane;
 pub mod raster;
 pub mod render;
+pub mod segment;
 
 pub use error::{Error, Result};
