@@ -7,6 +7,7 @@
 //! changes into target levels, solves operator strengths on an analysis proxy, and
 //! renders the full-resolution result tile by tile.
 
+pub mod agent;
 pub mod color;
 pub mod error;
 pub mod image_io;

@@ -1,0 +1,18 @@
+//! The offline agent: instructions to region states, checked against measurements.
+//!
+//! [`interpret`] reads an English instruction; [`Session::apply`] turns the
+//! interpretation into a region state for a photo and runs the rethink loop: render a
+//! preview, measure what each edit achieved with the same metric code that defines the
+//! levels, and adjust until the measured change matches the wording (at most
+//! [`MAX_ROUNDS`] rounds). The trace of every round is returned for hosts to show.
+
+pub mod auto;
+pub mod instruction;
+pub mod rethink;
+pub mod styles;
+
+#[cfg(test)]
+mod instruction_table;
+
+pub use instruction::{interpret, Edit, Interpretation, Kind, NotUnderstood};
+pub use rethink::{Outcome, Round, Session, MAX_ROUNDS, TOLERANCE};
