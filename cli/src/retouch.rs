@@ -4,8 +4,13 @@ use crate::args::{InputArgs, MaskArgs, StateArgs};
 use crate::progress::Bar;
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use pertouch_core::agent::{self, Kind, Outcome, Session};
 use pertouch_core::image_io::{self, SaveOptions};
+use pertouch_core::params::GLOBAL;
+use pertouch_core::plane::fit_long_side;
+use pertouch_core::render::parametric::resample;
 use pertouch_core::render::{Control, ParametricRenderer, RenderJob, RenderOptions, RenderReport};
+use pertouch_core::segment::{self, BuiltinSegmenter};
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -34,7 +39,15 @@ pub struct RetouchArgs {
     /// Overwrite the input file if -o names it.
     #[arg(long)]
     pub force: bool,
+    /// An instruction in plain English, e.g. "make the sky a bit warmer and the grass
+    /// greener", "cinematic", "make it look better". Applied on top of --state/--set;
+    /// regions without a --mask are found by the built-in segmenter.
+    #[arg(long, value_name = "TEXT")]
+    pub say: Option<String>,
 }
+
+/// Long side of the preview the agent's rethink loop renders.
+const PREVIEW_LONG_SIDE: usize = 1024;
 
 pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
     if !a.force && same_file(&a.input, &a.output) {
@@ -44,13 +57,55 @@ pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
         );
     }
     image_io::OutputFormat::from_path(&a.output)?;
-    let state = a.state.build()?;
-    let masks = a.masks.load()?;
+    let mut state = a.state.build()?;
+    let mut masks = a.masks.load()?;
     let t = std::time::Instant::now();
     let loaded = a.input_opts.load_image(&a.input)?;
     tracing::debug!(elapsed = ?t.elapsed(), "loaded");
+    let tables = a.input_opts.tables()?;
+    let interpretation = match &a.say {
+        Some(text) => Some(agent::interpret(text)?),
+        None => None,
+    };
+    // Regions named by the state or the instruction that no --mask covers: the
+    // built-in segmenter finds them (or says it cannot).
+    let mut wanted: Vec<String> = state.named_regions().map(|(n, _)| n.to_string()).collect();
+    if let Some(i) = &interpretation {
+        wanted.extend(i.edits.iter().map(|e| e.region.clone()));
+        wanted.extend(i.holds.iter().cloned());
+    }
+    wanted.retain(|r| r != GLOBAL && masks.get(r).is_none());
+    wanted.sort();
+    wanted.dedup();
+    if !wanted.is_empty() {
+        let names: Vec<&str> = wanted.iter().map(String::as_str).collect();
+        let found = segment::masks_for(&BuiltinSegmenter, &loaded.raster, &names)?;
+        for m in found.iter() {
+            tracing::info!(region = %m.name, coverage = m.mask.mean(), "segmented");
+            masks.insert(&m.name, m.mask.clone());
+        }
+    }
+    if let Some(interp) = &interpretation {
+        let preview_renderer = ParametricRenderer::new(RenderOptions {
+            tables: tables.clone(),
+            refine: (!a.no_refine).then(Default::default),
+            verify: true,
+        });
+        let src = &loaded.raster;
+        let (pw, ph) = fit_long_side(src.width(), src.height(), PREVIEW_LONG_SIDE);
+        let preview = resample(src, pw, ph);
+        let session = Session {
+            renderer: &preview_renderer,
+            preview: &preview,
+            masks: &masks,
+            tables: &tables,
+        };
+        let outcome = session.apply(&state, interp, &Control::default())?;
+        print_trace(&outcome);
+        state = outcome.state;
+    }
     let renderer = ParametricRenderer::new(RenderOptions {
-        tables: a.input_opts.tables()?,
+        tables,
         refine: (!a.no_refine).then(Default::default),
         verify: true,
     });
@@ -83,6 +138,38 @@ pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
     }
     println!("wrote {}", a.output.display());
     Ok(())
+}
+
+/// Prints what the agent understood and each round of its rethink loop.
+fn print_trace(o: &Outcome) {
+    let i = &o.interpretation;
+    let kind = match i.kind {
+        Kind::Strong => "a specific change".to_string(),
+        Kind::WeakStyle => format!("the look \"{}\"", i.style.unwrap_or("?")),
+        Kind::WeakOptimize => "the auto look".to_string(),
+    };
+    println!("understood: {kind}");
+    for e in &o.edits {
+        println!("  {} {} {:+.2}", e.region, e.attribute, e.amount);
+    }
+    for h in &i.holds {
+        println!("  {h} kept as it is");
+    }
+    for r in &o.trace {
+        let checks: Vec<String> = r
+            .checks
+            .iter()
+            .map(|c| match c.measured {
+                Some(m) => format!(
+                    "{} {} {:+.2} (asked {:+.2})",
+                    c.region, c.attribute, m, c.asked
+                ),
+                None => format!("{} {}: region empty", c.region, c.attribute),
+            })
+            .collect();
+        println!("round {}: measured {}", r.round, checks.join(", "));
+        println!("  -> {}", r.decision);
+    }
 }
 
 fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
