@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if ! command -v cargo >/dev/null 2>&1; then
-  echo "error: Rust is required (cargo >= 1.85). Install it with rustup: https://rustup.rs" >&2
+  echo "error: Rust is required (cargo >= 1.89). Install it with rustup: https://rustup.rs" >&2
   exit 1
 fi
 if command -v rustup >/dev/null 2>&1; then

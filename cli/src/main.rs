@@ -4,6 +4,7 @@ mod args;
 mod calibrate;
 mod map;
 mod measure;
+mod memory;
 mod progress;
 mod retouch;
 mod segment;
@@ -24,7 +25,10 @@ Examples:
   pertouch retouch in.jpg -o out.jpg --state '{\"global\": {\"colorfulness\": 0.2}}'
   pertouch measure in.jpg --mask sky=sky.png --json
   pertouch map in.jpg -o map.png --mask sky=sky.png --set sky.warmth=0.4
-  pertouch calibrate ~/Pictures/best -o my-tables.json";
+  pertouch calibrate ~/Pictures/best -o my-tables.json
+  pertouch retouch in.jpg -o out.jpg --say \"make the sky a bit warmer\" --accept
+  pertouch retouch other.jpg -o out2.jpg --recall
+  pertouch memory list";
 
 /// Region-aware photo retouching: measure, edit and map colourfulness, contrast,
 /// temperature and brightness per region.
@@ -53,6 +57,8 @@ enum Command {
     Calibrate(calibrate::CalibrateArgs),
     /// Find a named region (sky, trees, face, shadows, blues...) and write its mask.
     Segment(segment::SegmentArgs),
+    /// List, export, import or forget remembered edits (per user and host profile).
+    Memory(memory::MemoryArgs),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +70,7 @@ fn main() -> ExitCode {
         Command::Map(a) => map::run(a),
         Command::Calibrate(a) => calibrate::run(a, cli.quiet),
         Command::Segment(a) => segment::run(a),
+        Command::Memory(a) => memory::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

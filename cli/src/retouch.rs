@@ -1,12 +1,14 @@
 //! `pertouch retouch`.
 
 use crate::args::{InputArgs, MaskArgs, StateArgs};
+use crate::memory::ProfileArgs;
 use crate::progress::Bar;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use pertouch_core::agent::{self, Kind, Outcome, Session};
 use pertouch_core::image_io::{self, SaveOptions};
-use pertouch_core::params::GLOBAL;
+use pertouch_core::memory::{describe_scene, Record};
+use pertouch_core::params::{RegionState, GLOBAL};
 use pertouch_core::plane::fit_long_side;
 use pertouch_core::render::parametric::resample;
 use pertouch_core::render::{Control, ParametricRenderer, RenderJob, RenderOptions, RenderReport};
@@ -44,7 +46,19 @@ pub struct RetouchArgs {
     /// regions without a --mask are found by the built-in segmenter.
     #[arg(long, value_name = "TEXT")]
     pub say: Option<String>,
+    /// Start from the edit you accepted on the most similar photo before (by scene:
+    /// sky, greenery, people, tones, colour); printed when one matches.
+    #[arg(long)]
+    pub recall: bool,
+    /// Remember this edit as one you like, for --recall on later photos.
+    #[arg(long)]
+    pub accept: bool,
+    #[command(flatten)]
+    pub who: ProfileArgs,
 }
+
+/// How alike a remembered scene must be to be recalled.
+const RECALL_SIMILARITY: f32 = 0.6;
 
 /// Long side of the preview the agent's rethink loop renders.
 const PREVIEW_LONG_SIDE: usize = 1024;
@@ -63,6 +77,30 @@ pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
     let loaded = a.input_opts.load_image(&a.input)?;
     tracing::debug!(elapsed = ?t.elapsed(), "loaded");
     let tables = a.input_opts.tables()?;
+    let memory = (a.recall || a.accept)
+        .then(|| -> Result<_> { Ok((a.who.store()?, describe_scene(&loaded.raster, &tables))) })
+        .transpose()?;
+    if let (true, Some((store, scene))) = (a.recall, &memory) {
+        let found = store.propose(scene, RECALL_SIMILARITY)?;
+        match found.value {
+            Some((r, sim)) => {
+                println!(
+                    "recalled: {} from a similar photo ([{}], similarity {sim:.2}{})",
+                    serde_json::to_string(&r.state)?,
+                    r.scene.tags.join(", "),
+                    if r.instruction.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", \"{}\"", r.instruction)
+                    }
+                );
+                let mut recalled = RegionState::from_value(&r.state)?;
+                recalled.apply(&state)?;
+                state = recalled;
+            }
+            None => println!("recall: no remembered photo is similar enough; starting fresh"),
+        }
+    }
     let interpretation = match &a.say {
         Some(text) => Some(agent::interpret(text)?),
         None => None,
@@ -137,6 +175,26 @@ pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
         std::fs::write(p, json).with_context(|| format!("writing report {}", p.display()))?;
     }
     println!("wrote {}", a.output.display());
+    if let (true, Some((store, scene))) = (a.accept, memory) {
+        let record = Record::new(
+            a.say.as_deref().unwrap_or(""),
+            scene,
+            state.to_value(),
+            true,
+        );
+        let opened = store.append(record)?;
+        if let Some(p) = &opened.set_aside {
+            eprintln!(
+                "warning: the memory file was corrupt; it was moved to {} and a new one started",
+                p.display()
+            );
+        }
+        println!(
+            "remembered in {} ({} records)",
+            store.path().display(),
+            opened.records.len()
+        );
+    }
     Ok(())
 }
 

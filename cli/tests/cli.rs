@@ -231,9 +231,9 @@ fn bad_input_gives_clear_errors_and_writes_nothing() {
                 "-o".into(),
                 p(&out).into(),
                 "--set".into(),
-                "sky.brightness=0.2".into(),
+                "car.brightness=0.2".into(),
             ],
-            "no mask for region \"sky\"",
+            "no segmenter can find \"car\"",
         ),
         (
             vec![

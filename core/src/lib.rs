@@ -13,6 +13,7 @@ pub mod error;
 pub mod image_io;
 pub mod mask;
 pub mod measure;
+pub mod memory;
 pub mod params;
 pub mod plane;
 pub mod raster;

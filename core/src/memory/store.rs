@@ -1,0 +1,473 @@
+//! The memory file of one user and host profile: locked, atomically replaced,
+//! corrupt files set aside.
+
+use super::scene::Scene;
+use serde::{Deserialize, Serialize};
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// File format version.
+const VERSION: u32 = 1;
+
+/// One remembered edit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Unique id (creation time and process, hex).
+    pub id: String,
+    /// Seconds since the Unix epoch.
+    pub created: u64,
+    /// The instruction that led to the state (empty for exact edits).
+    pub instruction: String,
+    pub scene: Scene,
+    /// The region state, as JSON.
+    pub state: serde_json::Value,
+    /// The user kept the result.
+    pub accepted: bool,
+}
+
+impl Record {
+    /// A record created now.
+    pub fn new(instruction: &str, scene: Scene, state: serde_json::Value, accepted: bool) -> Self {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static SEQ: AtomicU32 = AtomicU32::new(0);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Record {
+            id: format!(
+                "{:x}-{:x}-{:x}",
+                now.as_nanos(),
+                std::process::id(),
+                SEQ.fetch_add(1, Ordering::Relaxed)
+            ),
+            created: now.as_secs(),
+            instruction: instruction.to_string(),
+            scene,
+            state,
+            accepted,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct MemoryFile {
+    version: u32,
+    user: String,
+    profile: String,
+    records: Vec<Record>,
+}
+
+/// Errors of the memory store.
+#[derive(Debug, thiserror::Error)]
+pub enum MemoryError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "\"{0}\" is not a usable user or profile name (letters, digits, '-', '_', '.'; up to 64)"
+    )]
+    InvalidName(String),
+    #[error("no data folder for this platform: set PERTOUCH_DATA_DIR")]
+    NoDataDir,
+    #[error("{path} is not a memory export: {reason}")]
+    Import { path: PathBuf, reason: String },
+    #[error("memory file {path} is corrupt ({reason}); the next write moves it aside (it is never emptied)")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("memory file {path} was written by a newer pertouch (format {found}; this one reads up to {VERSION})")]
+    TooNew { path: PathBuf, found: u32 },
+}
+
+fn io(path: &Path, source: std::io::Error) -> MemoryError {
+    MemoryError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Records read from a store, and where a corrupt file was moved to, if one was.
+#[derive(Debug)]
+pub struct Opened<T = ()> {
+    pub records: Vec<Record>,
+    pub set_aside: Option<PathBuf>,
+    pub value: T,
+}
+
+/// The memory folder: `PERTOUCH_DATA_DIR/memory` when set, else the platform's data
+/// folder (`~/.local/share/pertouch/memory` on Linux, `%APPDATA%\pertouch\data\memory`
+/// on Windows, `~/Library/Application Support/org.pertouch.pertouch/memory` on macOS).
+pub fn default_root() -> Result<PathBuf, MemoryError> {
+    if let Some(d) = std::env::var_os("PERTOUCH_DATA_DIR").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(d).join("memory"));
+    }
+    directories::ProjectDirs::from("org", "pertouch", "pertouch")
+        .map(|d| d.data_dir().join("memory"))
+        .ok_or(MemoryError::NoDataDir)
+}
+
+/// The store of one user and host profile.
+#[derive(Debug, Clone)]
+pub struct Store {
+    user: String,
+    profile: String,
+    path: PathBuf,
+    lock_path: PathBuf,
+}
+
+fn check_name(n: &str) -> Result<(), MemoryError> {
+    let ok = !n.is_empty()
+        && n.len() <= 64
+        && !n.starts_with('.')
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(MemoryError::InvalidName(n.to_string()))
+    }
+}
+
+impl Store {
+    /// The store of `user` and host `profile` ("cli", "gimp", "ofx", "photoshop")
+    /// under `root`: `root/user/profile.json`.
+    pub fn open(root: &Path, user: &str, profile: &str) -> Result<Self, MemoryError> {
+        check_name(user)?;
+        check_name(profile)?;
+        let dir = root.join(user);
+        std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+        Ok(Store {
+            user: user.to_string(),
+            profile: profile.to_string(),
+            path: dir.join(format!("{profile}.json")),
+            lock_path: dir.join(format!("{profile}.lock")),
+        })
+    }
+
+    /// The memory file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// All records (a shared lock while reading).
+    pub fn load(&self) -> Result<Opened, MemoryError> {
+        self.with_lock(false, |records| Ok((records.to_vec(), ())))
+            .map(|(records, set_aside, ())| Opened {
+                records,
+                set_aside,
+                value: (),
+            })
+    }
+
+    /// Adds `record`.
+    pub fn append(&self, record: Record) -> Result<Opened, MemoryError> {
+        self.modify(|records| {
+            records.push(record);
+        })
+    }
+
+    /// Adds the records of an export that are not already here (by id); returns how
+    /// many were new.
+    pub fn import(&self, incoming: Vec<Record>) -> Result<Opened<usize>, MemoryError> {
+        self.modify(|records| {
+            let mut added = 0;
+            for r in incoming {
+                if !records.iter().any(|x| x.id == r.id) {
+                    records.push(r);
+                    added += 1;
+                }
+            }
+            added
+        })
+    }
+
+    /// Removes the records `forget` picks; returns how many went.
+    pub fn forget(&self, forget: impl Fn(&Record) -> bool) -> Result<Opened<usize>, MemoryError> {
+        self.modify(|records| {
+            let before = records.len();
+            records.retain(|r| !forget(r));
+            before - records.len()
+        })
+    }
+
+    /// The accepted record whose scene is most like `scene`, if it is at least
+    /// `min_similarity` alike.
+    pub fn propose(
+        &self,
+        scene: &Scene,
+        min_similarity: f32,
+    ) -> Result<Opened<Option<(Record, f32)>>, MemoryError> {
+        let opened = self.load()?;
+        let best = opened
+            .records
+            .iter()
+            .filter(|r| r.accepted)
+            .map(|r| (r, r.scene.similarity(scene)))
+            .filter(|(_, s)| *s >= min_similarity)
+            // Ties go to the newest.
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(a.0.created.cmp(&b.0.created)))
+            .map(|(r, s)| (r.clone(), s));
+        Ok(Opened {
+            records: opened.records,
+            set_aside: opened.set_aside,
+            value: best,
+        })
+    }
+
+    /// Reads, changes and atomically rewrites the file under an exclusive lock.
+    fn modify<T>(
+        &self,
+        change: impl FnOnce(&mut Vec<Record>) -> T,
+    ) -> Result<Opened<T>, MemoryError> {
+        self.with_lock(true, |records| {
+            let mut records = records.to_vec();
+            let value = change(&mut records);
+            self.write(&records)?;
+            Ok((records, value))
+        })
+        .map(|(records, set_aside, value)| Opened {
+            records,
+            set_aside,
+            value,
+        })
+    }
+
+    /// Runs `f` on the current records under a lock (exclusive when `write`). A file
+    /// that does not parse is renamed aside first (only under the exclusive lock; a
+    /// reader reports it without moving it).
+    fn with_lock<T>(
+        &self,
+        write: bool,
+        f: impl FnOnce(&[Record]) -> Result<(Vec<Record>, T), MemoryError>,
+    ) -> Result<(Vec<Record>, Option<PathBuf>, T), MemoryError> {
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&self.lock_path)
+            .map_err(|e| io(&self.lock_path, e))?;
+        if write {
+            lock.lock().map_err(|e| io(&self.lock_path, e))?;
+        } else {
+            lock.lock_shared().map_err(|e| io(&self.lock_path, e))?;
+        }
+        let result = (|| {
+            let (records, set_aside) = match std::fs::read(&self.path) {
+                Ok(bytes) => match serde_json::from_slice::<MemoryFile>(&bytes) {
+                    Ok(file) if file.version <= VERSION => (file.records, None),
+                    Ok(file) => {
+                        return Err(MemoryError::TooNew {
+                            path: self.path.clone(),
+                            found: file.version,
+                        })
+                    }
+                    Err(e) => {
+                        let aside = self.set_aside_name();
+                        if write {
+                            std::fs::rename(&self.path, &aside).map_err(|e| io(&self.path, e))?;
+                            tracing::info!(file = %self.path.display(), moved_to = %aside.display(), error = %e, "memory file is corrupt; set aside");
+                            (Vec::new(), Some(aside))
+                        } else {
+                            return Err(MemoryError::Corrupt {
+                                path: self.path.clone(),
+                                reason: e.to_string(),
+                            });
+                        }
+                    }
+                },
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Vec::new(), None),
+                Err(e) => return Err(io(&self.path, e)),
+            };
+            let (records, value) = f(&records)?;
+            Ok((records, set_aside, value))
+        })();
+        // Closing the file releases the lock even if unlocking fails.
+        let _ = lock.unlock();
+        result
+    }
+
+    fn set_aside_name(&self) -> PathBuf {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        self.path.with_file_name(format!(
+            "{}.corrupt-{now}-{}.json",
+            self.profile,
+            std::process::id()
+        ))
+    }
+
+    /// Writes `records` to a temporary file beside the store, syncs it, renames it
+    /// over the store and syncs the folder.
+    fn write(&self, records: &[Record]) -> Result<(), MemoryError> {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let file = MemoryFile {
+            version: VERSION,
+            user: self.user.clone(),
+            profile: self.profile.clone(),
+            records: records.to_vec(),
+        };
+        // Under the exclusive lock no other writer of this profile is mid-save, so any
+        // temporary file of this profile is left over from a killed one.
+        let prefix = format!(".{}-", self.profile);
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with(&prefix) && name.ends_with(".tmp") {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&prefix)
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|e| io(dir, e))?;
+        let mut out = std::io::BufWriter::new(tmp.as_file_mut());
+        serde_json::to_writer_pretty(&mut out, &file).map_err(|e| io(&self.path, e.into()))?;
+        out.flush().map_err(|e| io(&self.path, e))?;
+        drop(out);
+        tmp.as_file().sync_all().map_err(|e| io(&self.path, e))?;
+        tmp.persist(&self.path)
+            .map_err(|e| io(&self.path, e.error))?;
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+}
+
+/// Reads an export written by [`export`].
+pub fn read_export(path: &Path) -> Result<Vec<Record>, MemoryError> {
+    let bytes = std::fs::read(path).map_err(|e| io(path, e))?;
+    serde_json::from_slice::<MemoryFile>(&bytes)
+        .map(|f| f.records)
+        .or_else(|_| serde_json::from_slice::<Vec<Record>>(&bytes))
+        .map_err(|e| MemoryError::Import {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })
+}
+
+/// The records as an export document (the store's own format).
+pub fn export(store: &Store, records: &[Record]) -> String {
+    serde_json::to_string_pretty(&MemoryFile {
+        version: VERSION,
+        user: store.user.clone(),
+        profile: store.profile.clone(),
+        records: records.to_vec(),
+    })
+    .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(tag: &str, features: Vec<f32>) -> Record {
+        Record::new(
+            "warmer",
+            Scene {
+                tags: vec![tag.to_string()],
+                features,
+            },
+            serde_json::json!({"global": {"temperature": 0.2}}),
+            true,
+        )
+    }
+
+    #[test]
+    fn append_load_import_forget() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path(), "ann", "gimp").unwrap();
+        assert!(s.load().unwrap().records.is_empty());
+        let a = record("sky", vec![0.5, 0.0]);
+        let b = record("people", vec![0.0, 0.5]);
+        s.append(a.clone()).unwrap();
+        s.append(b.clone()).unwrap();
+        assert_eq!(s.load().unwrap().records, vec![a.clone(), b.clone()]);
+        // Another profile of the same user is another memory.
+        let other = Store::open(dir.path(), "ann", "ofx").unwrap();
+        assert!(other.load().unwrap().records.is_empty());
+        // Import skips what is there.
+        let exported = read_export_str(&export(&s, &[a.clone(), b.clone()]));
+        assert_eq!(other.import(exported.clone()).unwrap().value, 2);
+        assert_eq!(other.import(exported).unwrap().value, 0);
+        assert_eq!(
+            s.forget(|r| r.scene.tags.contains(&"sky".to_string()))
+                .unwrap()
+                .value,
+            1
+        );
+        assert_eq!(s.load().unwrap().records, vec![b]);
+    }
+
+    fn read_export_str(text: &str) -> Vec<Record> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("e.json");
+        std::fs::write(&p, text).unwrap();
+        read_export(&p).unwrap()
+    }
+
+    #[test]
+    fn proposals_come_from_the_most_similar_accepted_scene() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path(), "ann", "cli").unwrap();
+        let mut rejected = record("sky", vec![0.5, 0.0]);
+        rejected.accepted = false;
+        s.append(rejected).unwrap();
+        let sky = record("sky", vec![0.45, 0.05]);
+        s.append(sky.clone()).unwrap();
+        s.append(record("people", vec![0.0, 0.6])).unwrap();
+        let scene = Scene {
+            tags: vec!["sky".into()],
+            features: vec![0.5, 0.0],
+        };
+        let (got, sim) = s.propose(&scene, 0.6).unwrap().value.unwrap();
+        assert_eq!(got, sky);
+        assert!(sim > 0.9, "{sim}");
+        let far = Scene {
+            tags: vec!["night".into()],
+            features: vec![5.0, 5.0],
+        };
+        assert!(s.propose(&far, 0.6).unwrap().value.is_none());
+    }
+
+    /// A corrupt file is reported by readers and moved aside, bytes intact, by the
+    /// next write; it is never emptied.
+    #[test]
+    fn corrupt_files_are_set_aside_not_emptied() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path(), "ann", "cli").unwrap();
+        std::fs::write(s.path(), b"{\"version\": 1, \"records\": [tru").unwrap();
+        assert!(matches!(s.load(), Err(MemoryError::Corrupt { .. })));
+        let opened = s.append(record("sky", vec![])).unwrap();
+        let aside = opened.set_aside.expect("set aside");
+        assert_eq!(
+            std::fs::read(&aside).unwrap(),
+            b"{\"version\": 1, \"records\": [tru"
+        );
+        assert_eq!(s.load().unwrap().records.len(), 1);
+        std::fs::write(
+            s.path(),
+            br#"{"version": 99, "user": "ann", "profile": "cli", "records": []}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            s.append(record("sky", vec![])),
+            Err(MemoryError::TooNew { found: 99, .. })
+        ));
+    }
+
+    #[test]
+    fn names_cannot_escape_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        for bad in ["", "..", "../x", "a/b", ".hidden", "x y"] {
+            assert!(Store::open(dir.path(), bad, "cli").is_err(), "{bad}");
+            assert!(Store::open(dir.path(), "ann", bad).is_err(), "{bad}");
+        }
+    }
+}
