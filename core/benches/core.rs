@@ -4,13 +4,19 @@
 //! are in docs/BENCHMARKS.md.
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use pertouch_core::agent::{interpret, Session};
 use pertouch_core::image_io::{load, raster_from_dynamic, raster_to_dynamic, LoadOptions};
 use pertouch_core::mask::MaskSet;
 use pertouch_core::measure::{measure_regions, LevelTables, RegionWeights};
 use pertouch_core::params::RegionState;
+use pertouch_core::plane::fit_long_side;
 use pertouch_core::plane::Plane;
 use pertouch_core::raster::Raster;
-use pertouch_core::render::{Control, ParametricRenderer, RenderJob, RenderRequest, Renderer};
+use pertouch_core::render::parametric::resample;
+use pertouch_core::render::{
+    Control, ParametricRenderer, RenderJob, RenderOptions, RenderRequest, Renderer,
+};
+use pertouch_core::segment::{masks_for, BuiltinSegmenter};
 use std::hint::black_box;
 use std::path::PathBuf;
 
@@ -123,5 +129,50 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// The offline agent: reading an instruction, and one rethink round on a
+/// 12-megapixel photo as `pertouch retouch --say` runs it (find the regions, make the
+/// 1024-pixel preview, render and measure it).
+fn agent(c: &mut Criterion) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples/dune.jpg");
+    let src = load(&path, &LoadOptions::default()).expect("shared sample photo");
+    let photo = raster_from_dynamic(raster_to_dynamic(&src.raster).resize_exact(
+        4243,
+        2828,
+        image::imageops::FilterType::Triangle,
+    ));
+    let text = "make the sky a bit warmer and the grass greener, but keep the water as is";
+    let mut g = c.benchmark_group("agent");
+    g.sample_size(20);
+    g.bench_function("interpret_instruction", |b| {
+        b.iter(|| black_box(interpret(black_box(text)).expect("understood")))
+    });
+    let tables = LevelTables::builtin().clone();
+    let renderer = ParametricRenderer::new(RenderOptions {
+        tables: tables.clone(),
+        ..Default::default()
+    });
+    g.bench_function("rethink_round_12mp", |b| {
+        b.iter(|| {
+            let interp = interpret(text).expect("understood");
+            let masks = masks_for(&BuiltinSegmenter, &photo, &["sky", "vegetation", "water"])
+                .expect("segments");
+            let (w, h) = fit_long_side(photo.width(), photo.height(), 1024);
+            let preview = resample(&photo, w, h);
+            let session = Session {
+                renderer: &renderer,
+                preview: &preview,
+                masks: &masks,
+                tables: &tables,
+            };
+            black_box(
+                session
+                    .apply(&RegionState::new(), &interp, &Control::default())
+                    .expect("applies"),
+            )
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, agent);
 criterion_main!(benches);
