@@ -144,7 +144,7 @@ impl Features {
     fn water(&self, sky: &[f32]) -> Vec<f32> {
         let horizon = self.horizon(sky);
         let score = self.map(|p| {
-            let hue = hue_window(p.h, 220.0, 50.0, 25.0) * ramp(p.c, 0.01, 0.03);
+            let hue = hue_window(p.h, 225.0, 40.0, 20.0) * ramp(p.c, 0.01, 0.03);
             let grey = ramp(p.c, 0.04, 0.02) * 0.5;
             hue.max(grey) * ramp(p.l, 0.12, 0.25) * ramp(p.texture, 0.12, 0.05)
         });
@@ -318,10 +318,10 @@ fn neighbours(k: usize, w: usize, h: usize) -> impl Iterator<Item = usize> {
 /// Skin: orange-pink hues of moderate chroma, fairly smooth, neither very dark nor
 /// blown out.
 fn skin(p: &Pixel) -> f32 {
-    hue_window(p.h, 48.0, 14.0, 10.0)
+    hue_window(p.h, 62.0, 14.0, 8.0)
         * ramp(p.texture, 0.09, 0.04)
-        * ramp(p.c, 0.025, 0.045)
-        * ramp(p.c, 0.18, 0.13)
+        * ramp(p.c, 0.028, 0.04)
+        * ramp(p.c, 0.1, 0.075)
         * ramp(p.l, 0.35, 0.45)
         * ramp(p.l, 0.96, 0.9)
 }
