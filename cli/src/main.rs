@@ -2,6 +2,7 @@
 
 mod args;
 mod calibrate;
+mod chat;
 mod map;
 mod measure;
 mod memory;
@@ -59,6 +60,8 @@ enum Command {
     Segment(segment::SegmentArgs),
     /// List, export, import or forget remembered edits (per user and host profile).
     Memory(memory::MemoryArgs),
+    /// Work on one photo instruction by instruction, with undo; save when happy.
+    Chat(chat::ChatArgs),
 }
 
 fn main() -> ExitCode {
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
         Command::Calibrate(a) => calibrate::run(a, cli.quiet),
         Command::Segment(a) => segment::run(a),
         Command::Memory(a) => memory::run(a),
+        Command::Chat(a) => chat::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

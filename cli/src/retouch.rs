@@ -7,9 +7,11 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use pertouch_core::agent::{self, Kind, Outcome, Session};
 use pertouch_core::image_io::{self, SaveOptions};
+use pertouch_core::mask::MaskSet;
 use pertouch_core::memory::{describe_scene, Record};
 use pertouch_core::params::{RegionState, GLOBAL};
 use pertouch_core::plane::fit_long_side;
+use pertouch_core::raster::Raster;
 use pertouch_core::render::parametric::resample;
 use pertouch_core::render::{Control, ParametricRenderer, RenderJob, RenderOptions, RenderReport};
 use pertouch_core::segment::{self, BuiltinSegmenter};
@@ -112,17 +114,7 @@ pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
         wanted.extend(i.edits.iter().map(|e| e.region.clone()));
         wanted.extend(i.holds.iter().cloned());
     }
-    wanted.retain(|r| r != GLOBAL && masks.get(r).is_none());
-    wanted.sort();
-    wanted.dedup();
-    if !wanted.is_empty() {
-        let names: Vec<&str> = wanted.iter().map(String::as_str).collect();
-        let found = segment::masks_for(&BuiltinSegmenter, &loaded.raster, &names)?;
-        for m in found.iter() {
-            tracing::info!(region = %m.name, coverage = m.mask.mean(), "segmented");
-            masks.insert(&m.name, m.mask.clone());
-        }
-    }
+    segment_missing(&mut masks, &loaded.raster, wanted)?;
     if let Some(interp) = &interpretation {
         let preview_renderer = ParametricRenderer::new(RenderOptions {
             tables: tables.clone(),
@@ -198,8 +190,26 @@ pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
     Ok(())
 }
 
+/// Finds the regions of `wanted` that `masks` lacks with the built-in segmenter (an
+/// unknown region name is an error listing what is available).
+pub fn segment_missing(masks: &mut MaskSet, image: &Raster, mut wanted: Vec<String>) -> Result<()> {
+    wanted.retain(|r| r != GLOBAL && masks.get(r).is_none());
+    wanted.sort();
+    wanted.dedup();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = wanted.iter().map(String::as_str).collect();
+    let found = segment::masks_for(&BuiltinSegmenter, image, &names)?;
+    for m in found.iter() {
+        tracing::info!(region = %m.name, coverage = m.mask.mean(), "segmented");
+        masks.insert(&m.name, m.mask.clone());
+    }
+    Ok(())
+}
+
 /// Prints what the agent understood and each round of its rethink loop.
-fn print_trace(o: &Outcome) {
+pub fn print_trace(o: &Outcome) {
     let i = &o.interpretation;
     let kind = match i.kind {
         Kind::Strong => "a specific change".to_string(),
