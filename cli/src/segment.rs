@@ -3,6 +3,8 @@
 use crate::args::InputArgs;
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use pertouch_core::plane::{fit_long_side, Plane};
+use pertouch_core::render::refine::{guide_value, RefineOptions, RefinedMask};
 use pertouch_core::segment::{self, BuiltinSegmenter, ALL_REGIONS};
 use std::path::PathBuf;
 
@@ -15,12 +17,20 @@ pub struct SegmentArgs {
     /// them such as trees, face, sea). Repeatable with one -o each.
     #[arg(long, short, value_name = "NAME", required_unless_present = "list")]
     pub region: Vec<String>,
-    /// Where to write each mask (greyscale PNG at the analysis size, white inside).
+    /// Where to write each mask (greyscale PNG, white inside; refined to the photo's
+    /// edges as the renderer refines it).
     #[arg(long, short, value_name = "FILE")]
     pub output: Vec<PathBuf>,
     /// List the regions the segmenter knows and exit.
     #[arg(long)]
     pub list: bool,
+    /// Write the segmenter's rough score instead of the mask refined to the photo's
+    /// edges (the renderer refines rough masks itself).
+    #[arg(long)]
+    pub rough: bool,
+    /// Long side of the written masks (default: the analysis size, 512).
+    #[arg(long, value_name = "PIXELS")]
+    pub size: Option<usize>,
     #[command(flatten)]
     pub input_opts: InputArgs,
 }
@@ -43,8 +53,31 @@ pub fn run(a: SegmentArgs) -> Result<()> {
     let loaded = a.input_opts.load_image(&a.input)?;
     let names: Vec<&str> = a.region.iter().map(String::as_str).collect();
     let masks = segment::masks_for(&seg, &loaded.raster, &names)?;
+    let src = &loaded.raster;
+    let (w, h) = match a.size {
+        Some(n) => fit_long_side(src.width(), src.height(), n.clamp(16, 16384)),
+        None => masks
+            .iter()
+            .next()
+            .map_or((1, 1), |m| (m.mask.width(), m.mask.height())),
+    };
+    // The guide the renderer refines with: the photo's luma at the output size.
+    let rgb = src.analysis_rgb(w.max(h));
+    let guide = Plane::from_vec(
+        rgb.width,
+        rgb.height,
+        rgb.data
+            .iter()
+            .map(|p| guide_value(p.map(|v| v / 255.0)))
+            .collect(),
+    )
+    .context("guide size")?;
     for (m, out) in masks.iter().zip(&a.output) {
-        let p = &m.mask;
+        let p = if a.rough {
+            m.mask.resized(guide.width(), guide.height())
+        } else {
+            RefinedMask::refine(&m.mask, &guide, &RefineOptions::default()).to_plane(&guide)
+        };
         let bytes: Vec<u8> = p
             .data()
             .iter()

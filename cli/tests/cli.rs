@@ -350,3 +350,52 @@ fn help_teaches_with_examples() {
     let o = pertouch(&["retouch", "--help"]);
     assert!(text(&o).contains("[REGION.]ATTRIBUTE=VALUE"));
 }
+
+#[test]
+fn segment_writes_refined_masks_and_explains_unknown_regions() {
+    let dir = tempfile::tempdir().unwrap();
+    let sky = dir.path().join("sky.png");
+    let trees = dir.path().join("trees.png");
+    let o = pertouch(&[
+        "segment",
+        &sample("dune.jpg"),
+        "-r",
+        "sky",
+        "-o",
+        p(&sky),
+        "-r",
+        "trees",
+        "-o",
+        p(&trees),
+        "--size",
+        "400",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    for f in [&sky, &trees] {
+        let m = image::open(f).unwrap().to_luma8();
+        assert_eq!((m.width(), m.height()), (400, 250));
+        // Soft edges: values between the extremes exist, and both extremes do.
+        let v: Vec<u8> = m.pixels().map(|p| p.0[0]).collect();
+        assert!(v.contains(&0) && v.contains(&255));
+        assert!(v.iter().any(|&x| x > 20 && x < 235));
+    }
+    // The sky is at the top of this photo, the grass at the bottom.
+    let sky = image::open(&sky).unwrap().to_luma8();
+    assert!(sky.get_pixel(200, 10).0[0] > 200 && sky.get_pixel(200, 240).0[0] < 50);
+    let o = pertouch(&[
+        "segment",
+        &sample("dune.jpg"),
+        "-r",
+        "building",
+        "-o",
+        p(&trees),
+    ]);
+    assert!(!o.status.success());
+    let t = text(&o);
+    assert!(
+        t.contains("\"building\"") && t.contains("vegetation (grass, trees"),
+        "{t}"
+    );
+    let o = pertouch(&["segment", &sample("dune.jpg"), "--list"]);
+    assert!(text(&o).contains("skin") && text(&o).contains("face"));
+}
