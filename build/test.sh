@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if ! command -v cargo >/dev/null 2>&1; then
-  echo "error: Rust is required (cargo >= 1.89). Install it with rustup: https://rustup.rs" >&2
+  echo "error: Rust is required (cargo >= 1.92). Install it with rustup: https://rustup.rs" >&2
   exit 1
 fi
 if command -v rustup >/dev/null 2>&1; then
@@ -16,6 +16,31 @@ if [ ! -d ../shared/samples ]; then
   echo "error: the sample photos are expected in ../shared/samples (beside the repository)" >&2
   exit 1
 fi
+
+# ONNX Runtime for the tests: the wheel `ort` targets (found by the core through
+# Python, as a user's pip install would be), and an older one whose library the
+# tests must refuse with a clear message.
+ORT_VERSION=1.31.1
+ORT_OLD_VERSION=1.22.0
+python3 -c "import onnxruntime, sys; sys.exit(onnxruntime.__version__ != '$ORT_VERSION')" 2>/dev/null \
+  || python3 -m pip install -q --disable-pip-version-check "onnxruntime==$ORT_VERSION" "numpy<3"
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/pertouch-test"
+old_lib="$cache/onnxruntime-$ORT_OLD_VERSION/libonnxruntime.so.$ORT_OLD_VERSION"
+if [ ! -f "$old_lib" ]; then
+  mkdir -p "$cache/wheels" "$(dirname "$old_lib")"
+  python3 -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+    --python-version 3.11 -d "$cache/wheels" "onnxruntime==$ORT_OLD_VERSION"
+  python3 - "$cache/wheels" "$old_lib" "$ORT_OLD_VERSION" <<'PY'
+import glob, sys, zipfile
+wheel = glob.glob(f"{sys.argv[1]}/onnxruntime-{sys.argv[3]}-*.whl")[0]
+z = zipfile.ZipFile(wheel)
+name = next(n for n in z.namelist() if "capi/libonnxruntime.so" in n)
+open(sys.argv[2], "wb").write(z.read(name))
+PY
+fi
+export PERTOUCH_TEST_OLD_ORT="$old_lib"
+# Tests that need ONNX Runtime fail instead of skipping when it is missing.
+export PERTOUCH_REQUIRE_ORT=1
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

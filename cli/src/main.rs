@@ -3,6 +3,7 @@
 mod args;
 mod calibrate;
 mod chat;
+mod doctor;
 mod map;
 mod measure;
 mod memory;
@@ -62,6 +63,8 @@ enum Command {
     Memory(memory::MemoryArgs),
     /// Work on one photo instruction by instruction, with undo; save when happy.
     Chat(chat::ChatArgs),
+    /// Show the ONNX Runtime found, its execution providers, and where data lives.
+    Doctor(doctor::DoctorArgs),
 }
 
 fn main() -> ExitCode {
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
         Command::Segment(a) => segment::run(a),
         Command::Memory(a) => memory::run(a),
         Command::Chat(a) => chat::run(a),
+        Command::Doctor(a) => doctor::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -14,6 +14,7 @@ pub mod image_io;
 pub mod mask;
 pub mod measure;
 pub mod memory;
+pub mod onnx;
 pub mod params;
 pub mod plane;
 pub mod raster;

@@ -1,0 +1,88 @@
+//! ONNX Runtime as users meet it: found from the pip wheel, or explained when
+//! missing, too old or not a library. Each case runs in its own process because a
+//! process loads ONNX Runtime once.
+
+use std::process::{Command, Output};
+
+fn doctor(env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_pertouch"));
+    c.arg("doctor").args(args).env_remove("ORT_DYLIB_PATH");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("run pertouch")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// build/test.sh installs the wheel and sets PERTOUCH_REQUIRE_ORT; a developer
+/// running `cargo test` without it gets a note instead of a failure.
+fn required() -> bool {
+    std::env::var_os("PERTOUCH_REQUIRE_ORT").is_some()
+}
+
+#[test]
+fn the_pip_wheel_is_found_and_reported() {
+    let o = doctor(&[], &[]);
+    let t = text(&o);
+    if !o.status.success() && !required() {
+        eprintln!("note: no ONNX Runtime here (build/test.sh installs it): {t}");
+        return;
+    }
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("ONNX Runtime 1.31"), "{t}");
+    assert!(t.contains("pip-installed onnxruntime wheel"), "{t}");
+    assert!(t.contains("CPU yes"), "{t}");
+}
+
+#[test]
+fn a_missing_library_is_explained() {
+    let o = doctor(&[("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")], &[]);
+    let t = text(&o);
+    assert!(!o.status.success());
+    assert!(
+        t.contains("/nonexistent/libonnxruntime.so") && t.contains("no such file"),
+        "{t}"
+    );
+    assert!(t.contains("pip install 'onnxruntime==1.31.*'"), "{t}");
+    assert!(!t.contains("panicked"), "{t}");
+}
+
+#[test]
+fn a_file_that_is_not_a_library_is_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("libonnxruntime.so");
+    std::fs::write(&fake, b"\x7fELF but not really").unwrap();
+    let o = doctor(&[], &["--onnxruntime", fake.to_str().unwrap()]);
+    let t = text(&o);
+    assert!(!o.status.success());
+    assert!(
+        t.contains("cannot use ONNX Runtime from") && t.contains("install a matching one"),
+        "{t}"
+    );
+    assert!(!t.contains("panicked"), "{t}");
+}
+
+#[test]
+fn an_old_onnx_runtime_is_refused_with_the_version_needed() {
+    let Some(old) = std::env::var_os("PERTOUCH_TEST_OLD_ORT") else {
+        assert!(!required(), "build/test.sh sets PERTOUCH_TEST_OLD_ORT");
+        eprintln!("note: PERTOUCH_TEST_OLD_ORT not set (build/test.sh provides ONNX Runtime 1.22)");
+        return;
+    };
+    let old = old.to_string_lossy().into_owned();
+    let o = doctor(&[("ORT_DYLIB_PATH", &old)], &[]);
+    let t = text(&o);
+    assert!(!o.status.success(), "{t}");
+    assert!(
+        t.contains("expected version >= '1.31.x', but got '1.22.0'"),
+        "{t}"
+    );
+    assert!(t.contains("pip install"), "{t}");
+}
