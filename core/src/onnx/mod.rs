@@ -6,7 +6,9 @@
 //! or too old library is an error that says how to install the right one.
 
 pub mod runtime;
+pub mod session;
 
 pub use runtime::{
     load, ExecutionProviderStatus, Runtime, RuntimeConfig, RuntimeError, RuntimeSource,
 };
+pub use session::{OnnxSession, Provider, SessionError, SessionOptions, TensorF32};

@@ -95,6 +95,11 @@ pub struct ExecutionProviderStatus {
 }
 
 impl Runtime {
+    /// The environment sessions are created in.
+    pub(crate) fn environment(&self) -> &ort::environment::Environment {
+        &self._environment
+    }
+
     /// The execution providers `auto` chooses from, in its order of preference, and
     /// whether this library and machine support each.
     pub fn execution_providers(&self) -> Vec<ExecutionProviderStatus> {

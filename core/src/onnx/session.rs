@@ -1,0 +1,211 @@
+//! A model session: created once, shared by every thread that renders.
+
+use super::runtime::Runtime;
+use parking_lot::Mutex;
+use std::path::{Path, PathBuf};
+
+/// Which execution provider a session should run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    /// The first of CUDA, TensorRT, DirectML, CoreML this library and machine
+    /// support, else CPU.
+    #[default]
+    Auto,
+    Cuda,
+    TensorRt,
+    DirectMl,
+    CoreMl,
+    Cpu,
+}
+
+impl Provider {
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::Auto => "auto",
+            Provider::Cuda => "CUDA",
+            Provider::TensorRt => "TensorRT",
+            Provider::DirectMl => "DirectML",
+            Provider::CoreMl => "CoreML",
+            Provider::Cpu => "CPU",
+        }
+    }
+}
+
+/// How to create a session.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOptions {
+    pub provider: Provider,
+    /// Threads ONNX Runtime may use inside one run (0: its default). Hosts that
+    /// render on many threads set this low.
+    pub intra_threads: usize,
+}
+
+/// Errors of sessions.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("cannot open model {path}: {reason}")]
+    Open { path: PathBuf, reason: String },
+    #[error("model {model}: {reason}")]
+    Run { model: String, reason: String },
+}
+
+/// A float tensor going in or coming out: shape and row-major values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorF32 {
+    pub shape: Vec<usize>,
+    pub data: Vec<f32>,
+}
+
+/// A session shared across threads (runs are serialised: ONNX Runtime parallelises
+/// inside a run).
+pub struct OnnxSession {
+    session: Mutex<ort::session::Session>,
+    model: String,
+    /// The execution provider the session was created with.
+    pub provider: Provider,
+    pub inputs: Vec<String>,
+    pub outputs: Vec<String>,
+}
+
+impl std::fmt::Debug for OnnxSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OnnxSession")
+            .field("model", &self.model)
+            .field("provider", &self.provider)
+            .field("inputs", &self.inputs)
+            .field("outputs", &self.outputs)
+            .finish()
+    }
+}
+
+impl OnnxSession {
+    /// Opens `model` on the provider `opts` asks for. A provider that cannot be
+    /// used falls back to CPU with a warning; the session says which one it got.
+    pub fn open(rt: &Runtime, model: &Path, opts: &SessionOptions) -> Result<Self, SessionError> {
+        let open_err = |reason: String| SessionError::Open {
+            path: model.to_path_buf(),
+            reason,
+        };
+        let wanted: Vec<Provider> = match opts.provider {
+            Provider::Auto => {
+                let available = rt.execution_providers();
+                [
+                    Provider::Cuda,
+                    Provider::TensorRt,
+                    Provider::DirectMl,
+                    Provider::CoreMl,
+                ]
+                .into_iter()
+                .filter(|p| available.iter().any(|e| e.name == p.name() && e.available))
+                .collect()
+            }
+            Provider::Cpu => Vec::new(),
+            p => vec![p],
+        };
+        for p in wanted {
+            match Self::build(rt, model, opts, Some(p)) {
+                Ok(s) => return Ok(s),
+                Err(e) => {
+                    tracing::warn!(provider = p.name(), error = %e, "execution provider not usable; trying the next")
+                }
+            }
+        }
+        Self::build(rt, model, opts, None).map_err(|e| open_err(e.to_string()))
+    }
+
+    fn build(
+        rt: &Runtime,
+        model: &Path,
+        opts: &SessionOptions,
+        provider: Option<Provider>,
+    ) -> Result<Self, SessionError> {
+        use ort::ep::{CoreML, DirectML, TensorRT, CUDA};
+        let err = |e: String| SessionError::Open {
+            path: model.to_path_buf(),
+            reason: e,
+        };
+        let mut builder =
+            ort::session::Session::builder(rt.environment()).map_err(|e| err(e.to_string()))?;
+        if opts.intra_threads > 0 {
+            builder = builder
+                .with_intra_threads(opts.intra_threads)
+                .map_err(|e| err(e.to_string()))?;
+        }
+        if let Some(p) = provider {
+            let ep = match p {
+                Provider::Cuda => CUDA::default().build(),
+                Provider::TensorRt => TensorRT::default().build(),
+                Provider::DirectMl => DirectML::default().build(),
+                Provider::CoreMl => CoreML::default().build(),
+                Provider::Auto | Provider::Cpu => unreachable!("not a device provider"),
+            };
+            builder = builder
+                .with_execution_providers([ep.error_on_failure()])
+                .map_err(|e| err(e.to_string()))?;
+        }
+        let session = builder
+            .commit_from_file(model)
+            .map_err(|e| err(e.to_string()))?;
+        let inputs = session
+            .inputs()
+            .iter()
+            .map(|o| o.name().to_string())
+            .collect();
+        let outputs = session
+            .outputs()
+            .iter()
+            .map(|o| o.name().to_string())
+            .collect();
+        Ok(OnnxSession {
+            session: Mutex::new(session),
+            model: model.display().to_string(),
+            provider: provider.unwrap_or(Provider::Cpu),
+            inputs,
+            outputs,
+        })
+    }
+
+    /// Runs the model on named float inputs and returns every output, by name.
+    pub fn run_f32(
+        &self,
+        inputs: &[(&str, &TensorF32)],
+    ) -> Result<Vec<(String, TensorF32)>, SessionError> {
+        let err = |reason: String| SessionError::Run {
+            model: self.model.clone(),
+            reason,
+        };
+        let mut values = Vec::with_capacity(inputs.len());
+        for (name, t) in inputs {
+            if t.shape.iter().product::<usize>() != t.data.len() {
+                return Err(err(format!(
+                    "input {name}: shape {:?} does not hold {} values",
+                    t.shape,
+                    t.data.len()
+                )));
+            }
+            let v = ort::value::Tensor::from_array((t.shape.clone(), t.data.clone()))
+                .map_err(|e| err(format!("input {name}: {e}")))?;
+            values.push((
+                std::borrow::Cow::Owned(name.to_string()),
+                ort::session::SessionInputValue::from(v),
+            ));
+        }
+        let mut session = self.session.lock();
+        let outputs = session.run(values).map_err(|e| err(e.to_string()))?;
+        let mut out = Vec::new();
+        for (name, value) in outputs.iter() {
+            let (shape, data) = value
+                .try_extract_tensor::<f32>()
+                .map_err(|e| err(format!("output {name}: {e}")))?;
+            out.push((
+                name.to_string(),
+                TensorF32 {
+                    shape: shape.iter().map(|&d| d.max(0) as usize).collect(),
+                    data: data.to_vec(),
+                },
+            ));
+        }
+        Ok(out)
+    }
+}
