@@ -44,5 +44,17 @@ pub fn run(a: DoctorArgs) -> Result<()> {
         Ok(p) => println!("preference memory: {}", p.display()),
         Err(e) => println!("preference memory: {e}"),
     }
+    if let Some(root) = pertouch_core::paths::models_dir() {
+        let all = pertouch_core::onnx::package::installed(&root);
+        println!("model packages in {}: {}", root.display(), all.len());
+        for (dir, p) in all {
+            let status = match p.as_ref().map(|p| p.verify_files()) {
+                Ok(Ok(())) => "files verified".to_string(),
+                Ok(Err(e)) => e.to_string(),
+                Err(e) => e.to_string(),
+            };
+            println!("  {}: {status}", dir.display());
+        }
+    }
     Ok(())
 }

@@ -7,6 +7,7 @@ mod doctor;
 mod map;
 mod measure;
 mod memory;
+mod models;
 mod progress;
 mod retouch;
 mod segment;
@@ -65,6 +66,8 @@ enum Command {
     Chat(chat::ChatArgs),
     /// Show the ONNX Runtime found, its execution providers, and where data lives.
     Doctor(doctor::DoctorArgs),
+    /// List, verify, locate or install model packages.
+    Models(models::ModelsArgs),
 }
 
 fn main() -> ExitCode {
@@ -79,6 +82,7 @@ fn main() -> ExitCode {
         Command::Memory(a) => memory::run(a),
         Command::Chat(a) => chat::run(a),
         Command::Doctor(a) => doctor::run(a),
+        Command::Models(a) => models::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -86,3 +86,48 @@ fn an_old_onnx_runtime_is_refused_with_the_version_needed() {
     );
     assert!(t.contains("pip install"), "{t}");
 }
+
+#[test]
+fn model_packages_install_list_and_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let fixture =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/fixtures/scale_shift");
+    let pt = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pertouch"))
+            .args(args)
+            .env("PERTOUCH_DATA_DIR", &data)
+            .output()
+            .unwrap()
+    };
+    let o = pt(&["models", "import", fixture.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&pt(&["models", "list"])).contains("scale-shift-fixture"));
+    let o = pt(&["models", "verify", "scale-shift-fixture"]);
+    if o.status.success() || required() {
+        assert!(o.status.success(), "{}", text(&o));
+        assert!(
+            text(&o).contains("the graph matches the manifest"),
+            "{}",
+            text(&o)
+        );
+    }
+    // Tamper with the installed model: verify says so, and so does doctor.
+    let model = data.join("models/scale-shift-fixture/scale_shift.onnx");
+    let mut bytes = std::fs::read(&model).unwrap();
+    bytes.push(0);
+    std::fs::write(&model, bytes).unwrap();
+    let o = pt(&["models", "verify", "scale-shift-fixture"]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("does not match its manifest"),
+        "{}",
+        text(&o)
+    );
+    let o = pt(&["models", "verify", "segformer"]);
+    assert!(
+        text(&o).contains("no model package named \"segformer\""),
+        "{}",
+        text(&o)
+    );
+}

@@ -16,6 +16,7 @@ pub mod measure;
 pub mod memory;
 pub mod onnx;
 pub mod params;
+pub mod paths;
 pub mod plane;
 pub mod raster;
 pub mod render;

@@ -1,7 +1,10 @@
 //! Real ONNX Runtime on the committed fixture (models/fixtures): load, run, compare
 //! with what Python's onnxruntime computed, share one session across threads.
 
-use pertouch_core::onnx::{self, OnnxSession, Provider, RuntimeConfig, SessionOptions, TensorF32};
+use pertouch_core::onnx::{
+    self, package, OnnxSession, Package, PackageError, Provider, RuntimeConfig, SessionOptions,
+    TensorF32,
+};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -29,14 +32,19 @@ fn runtime() -> Option<&'static onnx::Runtime> {
 #[test]
 fn the_fixture_matches_python_onnxruntime() {
     let Some(rt) = runtime() else { return };
-    let s =
-        OnnxSession::open(rt, &fixture("scale_shift.onnx"), &SessionOptions::default()).unwrap();
-    assert_eq!(s.inputs, vec!["x"]);
-    assert_eq!(s.outputs, vec!["y"]);
+    let s = OnnxSession::open(
+        rt,
+        &fixture("scale_shift/scale_shift.onnx"),
+        &SessionOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(s.inputs.len(), 1);
+    assert_eq!(s.inputs[0].to_string(), "x f32 [-1, 3, -1, -1]");
+    assert_eq!(s.outputs[0].to_string(), "y f32 [-1, 3, -1, -1]");
     // No GPU on this machine: auto lands on the CPU and says so.
     assert_eq!(s.provider, Provider::Cpu);
     let expected: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(fixture("scale_shift.expected.json")).unwrap(),
+        &std::fs::read_to_string(fixture("scale_shift/expected.json")).unwrap(),
     )
     .unwrap();
     let floats = |k: &str| -> Vec<f32> {
@@ -78,7 +86,7 @@ fn one_session_serves_many_threads() {
     let s = Arc::new(
         OnnxSession::open(
             rt,
-            &fixture("scale_shift.onnx"),
+            &fixture("scale_shift/scale_shift.onnx"),
             &SessionOptions {
                 provider: Provider::Cpu,
                 intra_threads: 1,
@@ -112,13 +120,17 @@ fn bad_inputs_and_missing_models_are_errors() {
     let Some(rt) = runtime() else { return };
     let e = OnnxSession::open(
         rt,
-        &fixture("no-such-model.onnx"),
+        &fixture("scale_shift/no-such-model.onnx"),
         &SessionOptions::default(),
     )
     .unwrap_err();
     assert!(e.to_string().contains("no-such-model.onnx"), "{e}");
-    let s =
-        OnnxSession::open(rt, &fixture("scale_shift.onnx"), &SessionOptions::default()).unwrap();
+    let s = OnnxSession::open(
+        rt,
+        &fixture("scale_shift/scale_shift.onnx"),
+        &SessionOptions::default(),
+    )
+    .unwrap();
     // Values that do not fill the shape.
     let bad = TensorF32 {
         shape: vec![1, 3, 2, 2],
@@ -147,4 +159,121 @@ fn bad_inputs_and_missing_models_are_errors() {
     let junk = dir.path().join("junk.onnx");
     std::fs::write(&junk, b"definitely not protobuf").unwrap();
     assert!(OnnxSession::open(rt, &junk, &SessionOptions::default()).is_err());
+}
+
+/// A copy of the fixture package in a temporary folder, to break in various ways.
+fn package_copy() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let pkg = dir.path().join("scale_shift");
+    std::fs::create_dir_all(&pkg).unwrap();
+    for f in ["manifest.json", "scale_shift.onnx"] {
+        std::fs::copy(fixture("scale_shift").join(f), pkg.join(f)).unwrap();
+    }
+    (dir, pkg)
+}
+
+#[test]
+fn packages_verify_hashes_and_graphs() {
+    let pkg = Package::open(&fixture("scale_shift")).unwrap();
+    assert_eq!(pkg.manifest.name, "scale-shift-fixture");
+    pkg.verify_files().unwrap();
+
+    // A changed byte: tampered.
+    let (_d, p) = package_copy();
+    let model = p.join("scale_shift.onnx");
+    let mut bytes = std::fs::read(&model).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&model, &bytes).unwrap();
+    let e = Package::open(&p).unwrap().verify_files().unwrap_err();
+    assert!(matches!(e, PackageError::Tampered { .. }), "{e}");
+    assert!(e.to_string().contains("reinstall"), "{e}");
+
+    // A missing file.
+    std::fs::remove_file(&model).unwrap();
+    let e = Package::open(&p).unwrap().verify_files().unwrap_err();
+    assert!(matches!(e, PackageError::MissingFile { .. }), "{e}");
+
+    // Manifests that are wrong in themselves.
+    let (_d, p) = package_copy();
+    let m = p.join("manifest.json");
+    let text = std::fs::read_to_string(&m).unwrap();
+    for (bad, needle) in [
+        (
+            text.replace("\"scale_shift.onnx\"", "\"../escape.onnx\""),
+            "leaves the package",
+        ),
+        (text.replace("\"schema\": 1", "\"schema\": 9"), "newer"),
+        (
+            text.replace("\"role\": \"model\"", "\"role\": \"data\""),
+            "role",
+        ),
+        ("{".to_string(), "not a valid model manifest"),
+    ] {
+        std::fs::write(&m, &bad).unwrap();
+        let e = Package::open(&p).unwrap_err();
+        assert!(e.to_string().contains(needle), "{needle}: {e}");
+    }
+
+    let Some(rt) = runtime() else { return };
+    let session = pkg.open_session(rt, &SessionOptions::default()).unwrap();
+    assert_eq!(session.outputs.len(), 1);
+    // A manifest that describes another graph (wrong channel count, wrong name).
+    let (_d, p) = package_copy();
+    let m = p.join("manifest.json");
+    let text = std::fs::read_to_string(&m).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["inputs"][0]["shape"][1] = 4.into();
+    std::fs::write(&m, v.to_string()).unwrap();
+    let e = Package::open(&p)
+        .unwrap()
+        .open_session(rt, &SessionOptions::default())
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("declared as x f32 [-1, 4, -1, -1]"),
+        "{e}"
+    );
+    v["inputs"][0]["shape"][1] = 3.into();
+    v["outputs"][0]["name"] = "logits".into();
+    std::fs::write(&m, v.to_string()).unwrap();
+    let e = Package::open(&p)
+        .unwrap()
+        .open_session(rt, &SessionOptions::default())
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("output logits is not in the graph"),
+        "{e}"
+    );
+}
+
+#[test]
+fn packages_import_into_a_models_folder() {
+    let root = tempfile::tempdir().unwrap();
+    let installed = package::import(&fixture("scale_shift"), root.path()).unwrap();
+    assert_eq!(installed.dir, root.path().join("scale-shift-fixture"));
+    assert_eq!(
+        package::find(root.path(), "scale-shift-fixture")
+            .unwrap()
+            .manifest
+            .name,
+        "scale-shift-fixture"
+    );
+    // Again: replaced, still one package, nothing left over.
+    package::import(&fixture("scale_shift"), root.path()).unwrap();
+    let names: Vec<_> = std::fs::read_dir(root.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["scale-shift-fixture"]);
+    let e = package::find(root.path(), "segformer").unwrap_err();
+    assert!(
+        e.to_string().contains("installed: scale-shift-fixture"),
+        "{e}"
+    );
+    // A tampered source is not imported.
+    let (_d, p) = package_copy();
+    std::fs::write(p.join("scale_shift.onnx"), b"junk").unwrap();
+    let other = tempfile::tempdir().unwrap();
+    assert!(package::import(&p, other.path()).is_err());
+    assert!(package::installed(other.path()).is_empty());
 }

@@ -100,11 +100,8 @@ pub struct Opened<T = ()> {
 /// folder (`~/.local/share/pertouch/memory` on Linux, `%APPDATA%\pertouch\data\memory`
 /// on Windows, `~/Library/Application Support/org.pertouch.pertouch/memory` on macOS).
 pub fn default_root() -> Result<PathBuf, MemoryError> {
-    if let Some(d) = std::env::var_os("PERTOUCH_DATA_DIR").filter(|d| !d.is_empty()) {
-        return Ok(PathBuf::from(d).join("memory"));
-    }
-    directories::ProjectDirs::from("org", "pertouch", "pertouch")
-        .map(|d| d.data_dir().join("memory"))
+    crate::paths::data_dir()
+        .map(|d| d.join("memory"))
         .ok_or(MemoryError::NoDataDir)
 }
 

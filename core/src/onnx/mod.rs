@@ -5,10 +5,12 @@
 //! library is looked up and loaded on first use (see [`runtime::load`]); a missing
 //! or too old library is an error that says how to install the right one.
 
+pub mod package;
 pub mod runtime;
 pub mod session;
 
+pub use package::{Manifest, Package, PackageError};
 pub use runtime::{
     load, ExecutionProviderStatus, Runtime, RuntimeConfig, RuntimeError, RuntimeSource,
 };
-pub use session::{OnnxSession, Provider, SessionError, SessionOptions, TensorF32};
+pub use session::{IoSpec, OnnxSession, Provider, SessionError, SessionOptions, TensorF32};

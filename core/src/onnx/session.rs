@@ -50,6 +50,49 @@ pub enum SessionError {
     Run { model: String, reason: String },
 }
 
+/// Name, element type and shape (-1 for a free dimension) of a graph input or output.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IoSpec {
+    pub name: String,
+    /// Element type as ONNX Runtime names it: "f32", "f16", "i64", ...
+    pub dtype: String,
+    pub shape: Vec<i64>,
+}
+
+impl IoSpec {
+    fn of(o: &ort::value::Outlet) -> Self {
+        let t = o.dtype();
+        IoSpec {
+            name: o.name().to_string(),
+            dtype: t
+                .tensor_type()
+                .map_or("non-tensor".into(), |e| e.to_string()),
+            shape: t
+                .tensor_shape()
+                .map_or(Vec::new(), |s| s.iter().copied().collect()),
+        }
+    }
+
+    /// True when a tensor of shape `other` fits this spec (free dimensions match
+    /// anything).
+    pub fn accepts(&self, other: &IoSpec) -> bool {
+        self.name == other.name
+            && self.dtype == other.dtype
+            && self.shape.len() == other.shape.len()
+            && self
+                .shape
+                .iter()
+                .zip(&other.shape)
+                .all(|(a, b)| *a < 0 || *b < 0 || a == b)
+    }
+}
+
+impl std::fmt::Display for IoSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} {:?}", self.name, self.dtype, self.shape)
+    }
+}
+
 /// A float tensor going in or coming out: shape and row-major values.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TensorF32 {
@@ -64,8 +107,8 @@ pub struct OnnxSession {
     model: String,
     /// The execution provider the session was created with.
     pub provider: Provider,
-    pub inputs: Vec<String>,
-    pub outputs: Vec<String>,
+    pub inputs: Vec<IoSpec>,
+    pub outputs: Vec<IoSpec>,
 }
 
 impl std::fmt::Debug for OnnxSession {
@@ -147,16 +190,8 @@ impl OnnxSession {
         let session = builder
             .commit_from_file(model)
             .map_err(|e| err(e.to_string()))?;
-        let inputs = session
-            .inputs()
-            .iter()
-            .map(|o| o.name().to_string())
-            .collect();
-        let outputs = session
-            .outputs()
-            .iter()
-            .map(|o| o.name().to_string())
-            .collect();
+        let inputs = session.inputs().iter().map(IoSpec::of).collect();
+        let outputs = session.outputs().iter().map(IoSpec::of).collect();
         Ok(OnnxSession {
             session: Mutex::new(session),
             model: model.display().to_string(),
