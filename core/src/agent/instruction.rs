@@ -441,24 +441,8 @@ fn split_clauses(text: &str) -> Vec<String> {
 /// The first region named in `clause` (longest alias first) and the clause with
 /// that name removed, so "dark areas" is not read as "darker".
 fn find_region(clause: &str) -> (Option<String>, String) {
-    let mut words: Vec<(&str, Region)> = ALL_REGIONS
-        .iter()
-        .flat_map(|r| {
-            std::iter::once((r.name(), *r)).chain(r.aliases().iter().map(move |a| (*a, *r)))
-        })
-        .collect();
-    words.sort_by_key(|(w, _)| std::cmp::Reverse(w.len()));
-    for (w, r) in words {
-        // Single colour words ("blue", "green", "orange") are attributes unless they
-        // are clearly the colour range: "the blues", "blue tones".
-        if matches!(
-            w,
-            "blue" | "green" | "red" | "orange" | "yellow" | "purple" | "pink"
-        ) {
-            continue;
-        }
-        let pat = format!(" {w} ");
-        if let Some(i) = clause.find(&pat) {
+    for (pat, r) in region_patterns() {
+        if let Some(i) = clause.find(pat.as_str()) {
             let rest = format!("{} {}", &clause[..i], &clause[i + pat.len() - 1..]);
             return (Some(r.name().to_string()), rest);
         }
@@ -466,20 +450,56 @@ fn find_region(clause: &str) -> (Option<String>, String) {
     (None, clause.to_string())
 }
 
+/// " name " patterns of every region name and alias, longest first. Single colour
+/// words ("blue", "green", "orange") are left out: they are attributes unless
+/// clearly the colour range ("the blues", "blue tones").
+fn region_patterns() -> &'static [(String, Region)] {
+    static PATTERNS: std::sync::OnceLock<Vec<(String, Region)>> = std::sync::OnceLock::new();
+    PATTERNS.get_or_init(|| {
+        let mut words: Vec<(&str, Region)> = ALL_REGIONS
+            .iter()
+            .flat_map(|r| {
+                std::iter::once((r.name(), *r)).chain(r.aliases().iter().map(move |a| (*a, *r)))
+            })
+            .filter(|(w, _)| {
+                !matches!(
+                    *w,
+                    "blue" | "green" | "red" | "orange" | "yellow" | "purple" | "pink"
+                )
+            })
+            .collect();
+        words.sort_by_key(|(w, _)| std::cmp::Reverse(w.len()));
+        words
+            .into_iter()
+            .map(|(w, r)| (format!(" {w} "), r))
+            .collect()
+    })
+}
+
 /// Attribute words in `clause`: (attribute, sign, word), each attribute once.
 fn find_attributes(clause: &str) -> Vec<(Attribute, f32, &'static str)> {
     let mut found: Vec<(Attribute, f32, &'static str)> = Vec::new();
     let mut taken = clause.to_string();
-    for &(w, a, s) in ATTRIBUTE_WORDS {
-        let pat = format!(" {w} ");
-        if taken.contains(&pat) {
-            taken = taken.replace(&pat, " ");
+    for (pat, &(w, a, s)) in attribute_patterns().iter().zip(ATTRIBUTE_WORDS) {
+        if taken.contains(pat.as_str()) {
+            taken = taken.replace(pat.as_str(), " ");
             if !found.iter().any(|(x, _, _)| *x == a) {
                 found.push((a, s, w));
             }
         }
     }
     found
+}
+
+/// " word " patterns of [`ATTRIBUTE_WORDS`], in the same order.
+fn attribute_patterns() -> &'static [String] {
+    static PATTERNS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    PATTERNS.get_or_init(|| {
+        ATTRIBUTE_WORDS
+            .iter()
+            .map(|(w, _, _)| format!(" {w} "))
+            .collect()
+    })
 }
 
 fn intensity(clause: &str) -> f32 {
