@@ -3,11 +3,9 @@
 //! least 90% of strong instructions converge to within 0.05 of the asked level change
 //! in at most 3 rounds; the rest must be ones the renderer reports as limited.
 
-use pertouch_core::agent::{interpret, Session, MAX_ROUNDS, TOLERANCE};
+use pertouch_core::agent::{interpret, preview, Session, MAX_ROUNDS, TOLERANCE};
 use pertouch_core::measure::LevelTables;
-use pertouch_core::params::{RegionState, GLOBAL};
-use pertouch_core::plane::fit_long_side;
-use pertouch_core::render::parametric::resample;
+use pertouch_core::params::RegionState;
 use pertouch_core::render::{Control, ParametricRenderer, RenderOptions};
 use pertouch_core::segment::{masks_for, BuiltinSegmenter};
 use pertouch_e2e::sample_photos;
@@ -34,16 +32,11 @@ fn strong_instructions_converge_on_the_samples() {
     let (mut cases, mut converged, mut explained) = (0, 0, 0);
     let mut misses = Vec::new();
     for (name, photo) in sample_photos() {
-        let (w, h) = fit_long_side(photo.width(), photo.height(), 512);
-        let preview = resample(&photo, w, h);
+        let preview = preview(&photo, 512);
         for text in INSTRUCTIONS {
             let interp = interpret(text).unwrap();
-            let regions: Vec<&str> = interp
-                .edits
-                .iter()
-                .map(|e| e.region.as_str())
-                .filter(|r| *r != GLOBAL)
-                .collect();
+            let regions = interp.regions();
+            let regions: Vec<&str> = regions.iter().map(String::as_str).collect();
             let masks = masks_for(&BuiltinSegmenter, &preview, &regions).unwrap();
             // A region this photo does not have is not a case (the report says so).
             if masks.iter().any(|m| m.mask.mean() < 0.01) {

@@ -9,8 +9,6 @@ use pertouch_core::agent::{self, Session};
 use pertouch_core::image_io::{self, SaveOptions};
 use pertouch_core::memory::{describe_scene, Record};
 use pertouch_core::params::RegionState;
-use pertouch_core::plane::fit_long_side;
-use pertouch_core::render::parametric::resample;
 use pertouch_core::render::{Control, ParametricRenderer, RenderJob, RenderOptions};
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -56,8 +54,7 @@ pub fn run(a: ChatArgs) -> Result<()> {
         ..Default::default()
     });
     let src = &loaded.raster;
-    let (pw, ph) = fit_long_side(src.width(), src.height(), 1024);
-    let preview = resample(src, pw, ph);
+    let preview = agent::preview(src, agent::PREVIEW_LONG_SIDE);
     let store = a.who.store()?;
     let scene = describe_scene(src, &tables);
     println!(
@@ -163,10 +160,7 @@ pub fn run(a: ChatArgs) -> Result<()> {
                         continue;
                     }
                 };
-                let mut wanted: Vec<String> =
-                    interp.edits.iter().map(|e| e.region.clone()).collect();
-                wanted.extend(interp.holds.iter().cloned());
-                if let Err(e) = segment_missing(&mut masks, src, wanted) {
+                if let Err(e) = segment_missing(&mut masks, src, interp.regions()) {
                     println!("{e}");
                     continue;
                 }

@@ -61,7 +61,8 @@ pub enum MemoryCommand {
     },
 }
 
-fn warn_set_aside(p: &Option<PathBuf>) {
+/// Tells the user that a corrupt memory file was moved aside, if one was.
+pub fn warn_set_aside(p: &Option<PathBuf>) {
     if let Some(p) = p {
         eprintln!(
             "warning: the memory file was corrupt; it was moved to {} and a new one started",

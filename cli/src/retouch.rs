@@ -1,7 +1,7 @@
 //! `pertouch retouch`.
 
 use crate::args::{InputArgs, MaskArgs, StateArgs};
-use crate::memory::ProfileArgs;
+use crate::memory::{warn_set_aside, ProfileArgs};
 use crate::progress::Bar;
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -10,9 +10,7 @@ use pertouch_core::image_io::{self, SaveOptions};
 use pertouch_core::mask::MaskSet;
 use pertouch_core::memory::{describe_scene, Record};
 use pertouch_core::params::{RegionState, GLOBAL};
-use pertouch_core::plane::fit_long_side;
 use pertouch_core::raster::Raster;
-use pertouch_core::render::parametric::resample;
 use pertouch_core::render::{Control, ParametricRenderer, RenderJob, RenderOptions, RenderReport};
 use pertouch_core::segment::{self, BuiltinSegmenter};
 use std::path::PathBuf;
@@ -62,9 +60,6 @@ pub struct RetouchArgs {
 /// How alike a remembered scene must be to be recalled.
 const RECALL_SIMILARITY: f32 = 0.6;
 
-/// Long side of the preview the agent's rethink loop renders.
-const PREVIEW_LONG_SIDE: usize = 1024;
-
 pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
     if !a.force && same_file(&a.input, &a.output) {
         bail!(
@@ -111,21 +106,19 @@ pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
     // built-in segmenter finds them (or says it cannot).
     let mut wanted: Vec<String> = state.named_regions().map(|(n, _)| n.to_string()).collect();
     if let Some(i) = &interpretation {
-        wanted.extend(i.edits.iter().map(|e| e.region.clone()));
-        wanted.extend(i.holds.iter().cloned());
+        wanted.extend(i.regions());
     }
     segment_missing(&mut masks, &loaded.raster, wanted)?;
+    // One renderer for the agent's previews and the full-resolution result.
+    let renderer = ParametricRenderer::new(RenderOptions {
+        tables: tables.clone(),
+        refine: (!a.no_refine).then(Default::default),
+        verify: true,
+    });
     if let Some(interp) = &interpretation {
-        let preview_renderer = ParametricRenderer::new(RenderOptions {
-            tables: tables.clone(),
-            refine: (!a.no_refine).then(Default::default),
-            verify: true,
-        });
-        let src = &loaded.raster;
-        let (pw, ph) = fit_long_side(src.width(), src.height(), PREVIEW_LONG_SIDE);
-        let preview = resample(src, pw, ph);
+        let preview = agent::preview(&loaded.raster, agent::PREVIEW_LONG_SIDE);
         let session = Session {
-            renderer: &preview_renderer,
+            renderer: &renderer,
             preview: &preview,
             masks: &masks,
             tables: &tables,
@@ -134,11 +127,6 @@ pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
         print_trace(&outcome);
         state = outcome.state;
     }
-    let renderer = ParametricRenderer::new(RenderOptions {
-        tables,
-        refine: (!a.no_refine).then(Default::default),
-        verify: true,
-    });
     let bar = Bar::new(quiet);
     let progress = |stage: &str, f: f32| bar.update(stage, f);
     let ctl = Control {
@@ -175,12 +163,7 @@ pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
             true,
         );
         let opened = store.append(record)?;
-        if let Some(p) = &opened.set_aside {
-            eprintln!(
-                "warning: the memory file was corrupt; it was moved to {} and a new one started",
-                p.display()
-            );
-        }
+        warn_set_aside(&opened.set_aside);
         println!(
             "remembered in {} ({} records)",
             store.path().display(),

@@ -4,15 +4,13 @@
 //! are in docs/BENCHMARKS.md.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use pertouch_core::agent::{interpret, Session};
+use pertouch_core::agent::{interpret, preview, Session, PREVIEW_LONG_SIDE};
 use pertouch_core::image_io::{load, raster_from_dynamic, raster_to_dynamic, LoadOptions};
 use pertouch_core::mask::MaskSet;
 use pertouch_core::measure::{measure_regions, LevelTables, RegionWeights};
 use pertouch_core::params::RegionState;
-use pertouch_core::plane::fit_long_side;
 use pertouch_core::plane::Plane;
 use pertouch_core::raster::Raster;
-use pertouch_core::render::parametric::resample;
 use pertouch_core::render::{
     Control, ParametricRenderer, RenderJob, RenderOptions, RenderRequest, Renderer,
 };
@@ -156,8 +154,7 @@ fn agent(c: &mut Criterion) {
             let interp = interpret(text).expect("understood");
             let masks = masks_for(&BuiltinSegmenter, &photo, &["sky", "vegetation", "water"])
                 .expect("segments");
-            let (w, h) = fit_long_side(photo.width(), photo.height(), 1024);
-            let preview = resample(&photo, w, h);
+            let preview = preview(&photo, PREVIEW_LONG_SIDE);
             let session = Session {
                 renderer: &renderer,
                 preview: &preview,

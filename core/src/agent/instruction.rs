@@ -45,6 +45,20 @@ pub struct Interpretation {
     pub style: Option<&'static str>,
 }
 
+impl Interpretation {
+    /// The named regions the instruction edits or holds (no `global`), each once,
+    /// in the order first named: the masks a session needs.
+    pub fn regions(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for r in self.edits.iter().map(|e| &e.region).chain(&self.holds) {
+            if r != GLOBAL && !out.contains(r) {
+                out.push(r.clone());
+            }
+        }
+        out
+    }
+}
+
 /// Why an instruction could not be interpreted.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum NotUnderstood {

@@ -326,3 +326,14 @@ fn unknown_things_are_reported_not_ignored() {
         Err(NotUnderstood::Unknown(_))
     ));
 }
+
+#[test]
+fn regions_lists_edited_and_held_regions_once() {
+    let r = |t: &str| interpret(t).unwrap().regions();
+    assert_eq!(r("more contrast but keep the sky as is"), vec!["sky"]);
+    assert_eq!(
+        r("make the sky warmer and brighter, the grass greener, except the water"),
+        vec!["sky", "vegetation", "water"]
+    );
+    assert!(r("a bit darker").is_empty());
+}

@@ -15,4 +15,4 @@ pub mod styles;
 mod instruction_table;
 
 pub use instruction::{interpret, Edit, Interpretation, Kind, NotUnderstood};
-pub use rethink::{Outcome, Round, Session, MAX_ROUNDS, TOLERANCE};
+pub use rethink::{preview, Outcome, Round, Session, MAX_ROUNDS, PREVIEW_LONG_SIDE, TOLERANCE};

@@ -10,6 +10,15 @@ use crate::raster::Raster;
 use crate::render::{Control, RenderJob, RenderReport, RenderRequest, Renderer};
 use serde::Serialize;
 
+/// Long side of the preview the rethink loop renders, in hosts and the CLI.
+pub const PREVIEW_LONG_SIDE: usize = 1024;
+
+/// `photo` scaled to fit `long_side` (area-averaged): what a session renders.
+pub fn preview(photo: &Raster, long_side: usize) -> Raster {
+    let (w, h) = crate::plane::fit_long_side(photo.width(), photo.height(), long_side);
+    crate::render::parametric::resample(photo, w, h)
+}
+
 /// Most render-measure-adjust rounds for a strong instruction.
 pub const MAX_ROUNDS: usize = 3;
 

@@ -85,6 +85,19 @@ impl ParametricRenderer {
         ParametricRenderer { options }
     }
 
+    /// Measures the full-frame `image` rendered from `plan` into its report, when
+    /// the options ask for verification (progress stage "verify").
+    pub(crate) fn verify_plan(&self, plan: &mut RenderPlan, image: &Raster, ctl: &Control<'_>) {
+        if !self.options.verify {
+            return;
+        }
+        ctl.report("verify", 0.0);
+        let t = std::time::Instant::now();
+        plan.verify(image, &self.options.tables);
+        tracing::debug!(elapsed = ?t.elapsed(), "verified");
+        ctl.report("verify", 1.0);
+    }
+
     /// Analyses `job` and solves strengths. Cheap relative to a full render: all of it
     /// runs on the analysis proxy.
     pub fn plan(&self, job: &RenderJob<'_>, ctl: &Control<'_>) -> Result<RenderPlan> {
@@ -769,12 +782,8 @@ impl Renderer for ParametricRenderer {
         let t1 = std::time::Instant::now();
         let image = plan.render_tile(&tile, roi.x, roi.y, fw, fh, ctl)?;
         tracing::debug!(elapsed = ?t1.elapsed(), "rendered");
-        if self.options.verify && full_frame {
-            ctl.report("verify", 0.0);
-            let t2 = std::time::Instant::now();
-            plan.verify(&image, &self.options.tables);
-            tracing::debug!(elapsed = ?t2.elapsed(), "verified");
-            ctl.report("verify", 1.0);
+        if full_frame {
+            self.verify_plan(&mut plan, &image, ctl);
         }
         Ok(RenderOutput {
             image,

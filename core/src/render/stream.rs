@@ -83,13 +83,7 @@ impl ParametricRenderer {
             image_io::save_bands(path, src.width(), src.height(), metadata, save, bands)
         })?;
         tracing::debug!(elapsed = ?t1.elapsed(), "rendered and saved");
-        if self.options.verify {
-            ctl.report("verify", 0.0);
-            let t2 = std::time::Instant::now();
-            plan.verify(&image, &self.options.tables);
-            tracing::debug!(elapsed = ?t2.elapsed(), "verified");
-            ctl.report("verify", 1.0);
-        }
+        self.verify_plan(&mut plan, &image, ctl);
         Ok(plan.report().clone())
     }
 }
