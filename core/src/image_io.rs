@@ -6,11 +6,12 @@
 //! and saves go to a temporary file that is renamed into place, so a killed
 //! process never leaves a half-written photo under the target name.
 
+use crate::atomic_file;
 use crate::error::{Error, Result};
 use crate::raster::{Raster, Samples};
 use image::{DynamicImage, ImageDecoder, ImageEncoder, ImageReader, Limits};
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 mod bands;
 pub use bands::save_bands;
@@ -221,27 +222,13 @@ fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut BufWriter<&mut std::fs::File>) -> std::result::Result<(), String>,
 ) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".pertouch-").suffix(".tmp");
-    if let Some(p) = output_permissions(path) {
-        builder.permissions(p);
-    }
-    let mut tmp = builder.tempfile_in(&dir).map_err(|e| Error::io(&dir, e))?;
-    {
-        let mut out = BufWriter::new(tmp.as_file_mut());
-        write(&mut out).map_err(|reason| Error::Encode {
+    atomic_file::replace(path, ".pertouch-", output_permissions(path), write).map_err(|f| match f {
+        atomic_file::Failure::Io { path, source } => Error::io(path, source),
+        atomic_file::Failure::Write(reason) => Error::Encode {
             path: path.to_path_buf(),
             reason,
-        })?;
-        out.flush().map_err(|e| Error::io(path, e))?;
-    }
-    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+        },
+    })
 }
 
 /// Permissions for a saved photo: those of the file it replaces, else (on Unix) the

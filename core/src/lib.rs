@@ -8,6 +8,7 @@
 //! renders the full-resolution result tile by tile.
 
 pub mod agent;
+mod atomic_file;
 pub mod color;
 pub mod error;
 pub mod image_io;

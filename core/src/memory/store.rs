@@ -3,8 +3,7 @@
 
 use super::scene::Scene;
 use serde::{Deserialize, Serialize};
-use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 
 /// File format version.
@@ -318,21 +317,13 @@ impl Store {
                 }
             }
         }
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&prefix)
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(|e| io(dir, e))?;
-        let mut out = std::io::BufWriter::new(tmp.as_file_mut());
-        serde_json::to_writer_pretty(&mut out, &file).map_err(|e| io(&self.path, e.into()))?;
-        out.flush().map_err(|e| io(&self.path, e))?;
-        drop(out);
-        tmp.as_file().sync_all().map_err(|e| io(&self.path, e))?;
-        tmp.persist(&self.path)
-            .map_err(|e| io(&self.path, e.error))?;
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
+        crate::atomic_file::replace(&self.path, &prefix, None, |out| {
+            serde_json::to_writer_pretty(out, &file).map_err(std::io::Error::from)
+        })
+        .map_err(|f| match f {
+            crate::atomic_file::Failure::Io { path, source } => io(&path, source),
+            crate::atomic_file::Failure::Write(e) => io(&self.path, e),
+        })?;
         Ok(())
     }
 }
