@@ -50,6 +50,10 @@ pub enum Error {
     #[error("invalid request: {0}")]
     InvalidRequest(String),
 
+    /// A model package could not be opened or run.
+    #[error("model {model}: {reason}")]
+    Model { model: String, reason: String },
+
     /// The caller cancelled the operation.
     #[error("cancelled")]
     Cancelled,

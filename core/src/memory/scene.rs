@@ -3,7 +3,7 @@
 
 use crate::measure::{measure, LevelTables, RegionWeights};
 use crate::raster::Raster;
-use crate::segment::{BuiltinSegmenter, Region, Segmenter, SEGMENT_LONG_SIDE};
+use crate::segment::{BuiltinSegmenter, Region, SEGMENT_LONG_SIDE};
 use serde::{Deserialize, Serialize};
 
 /// A photo's scene.
@@ -48,10 +48,11 @@ impl Scene {
 pub fn describe_scene(image: &Raster, tables: &LevelTables) -> Scene {
     let rgb = image.analysis_rgb(SEGMENT_LONG_SIDE);
     let regions = [Region::Sky, Region::Vegetation, Region::Water, Region::Skin];
-    let coverage: Vec<f32> = match BuiltinSegmenter.segment(&rgb, &regions) {
-        Ok(planes) => planes.iter().map(|p| p.mean() as f32).collect(),
-        Err(_) => vec![0.0; 4],
-    };
+    let coverage: Vec<f32> = BuiltinSegmenter
+        .segment_regions(&rgb, &regions)
+        .iter()
+        .map(|p| p.mean() as f32)
+        .collect();
     let levels = measure(&rgb, RegionWeights::Whole)
         .map(|m| tables.levels(&m))
         .unwrap_or([0.0; 4]);

@@ -13,4 +13,6 @@ pub use package::{Manifest, Package, PackageError};
 pub use runtime::{
     load, ExecutionProviderStatus, Runtime, RuntimeConfig, RuntimeError, RuntimeSource,
 };
-pub use session::{IoSpec, OnnxSession, Provider, SessionError, SessionOptions, TensorF32};
+pub use session::{
+    Input, IoSpec, OnnxSession, Provider, SessionError, SessionOptions, TensorF32, TensorI64,
+};

@@ -39,6 +39,17 @@ pub struct Normalisation {
     pub std: Vec<f32>,
 }
 
+impl Normalisation {
+    /// Why it cannot normalise an RGB image, if it cannot.
+    pub fn problem(&self) -> Option<&'static str> {
+        (self.mean.len() != 3
+            || self.std.len() != 3
+            || self.std.contains(&0.0)
+            || self.scale == 0.0)
+            .then_some("normalisation needs 3 means, 3 non-zero stds and a non-zero scale")
+    }
+}
+
 /// `manifest.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -100,6 +100,29 @@ pub struct TensorF32 {
     pub data: Vec<f32>,
 }
 
+/// An integer tensor going in (token ids, attention masks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TensorI64 {
+    pub shape: Vec<usize>,
+    pub data: Vec<i64>,
+}
+
+/// One named input of a run.
+#[derive(Debug, Clone, Copy)]
+pub enum Input<'a> {
+    F32(&'a TensorF32),
+    I64(&'a TensorI64),
+}
+
+impl Input<'_> {
+    fn shape_and_len(&self) -> (&[usize], usize) {
+        match self {
+            Input::F32(t) => (&t.shape, t.data.len()),
+            Input::I64(t) => (&t.shape, t.data.len()),
+        }
+    }
+}
+
 /// A session shared across threads (runs are serialised: ONNX Runtime parallelises
 /// inside a run).
 pub struct OnnxSession {
@@ -206,24 +229,35 @@ impl OnnxSession {
         &self,
         inputs: &[(&str, &TensorF32)],
     ) -> Result<Vec<(String, TensorF32)>, SessionError> {
+        let mixed: Vec<(&str, Input)> = inputs.iter().map(|(n, t)| (*n, Input::F32(t))).collect();
+        self.run(&mixed)
+    }
+
+    /// Runs the model on named inputs of any supported type and returns every
+    /// (float) output, by name.
+    pub fn run(&self, inputs: &[(&str, Input)]) -> Result<Vec<(String, TensorF32)>, SessionError> {
         let err = |reason: String| SessionError::Run {
             model: self.model.clone(),
             reason,
         };
         let mut values = Vec::with_capacity(inputs.len());
         for (name, t) in inputs {
-            if t.shape.iter().product::<usize>() != t.data.len() {
+            let (shape, len) = t.shape_and_len();
+            if shape.iter().product::<usize>() != len {
                 return Err(err(format!(
-                    "input {name}: shape {:?} does not hold {} values",
-                    t.shape,
-                    t.data.len()
+                    "input {name}: shape {shape:?} does not hold {len} values"
                 )));
             }
-            let v = ort::value::Tensor::from_array((t.shape.clone(), t.data.clone()))
-                .map_err(|e| err(format!("input {name}: {e}")))?;
+            let value: ort::value::DynValue = match t {
+                Input::F32(t) => ort::value::Tensor::from_array((t.shape.clone(), t.data.clone()))
+                    .map(|v| v.into_dyn()),
+                Input::I64(t) => ort::value::Tensor::from_array((t.shape.clone(), t.data.clone()))
+                    .map(|v| v.into_dyn()),
+            }
+            .map_err(|e| err(format!("input {name}: {e}")))?;
             values.push((
                 std::borrow::Cow::Owned(name.to_string()),
-                ort::session::SessionInputValue::from(v),
+                ort::session::SessionInputValue::from(value),
             ));
         }
         let mut session = self.session.lock();

@@ -5,10 +5,10 @@
 //! connect to the top of the frame and water must lie below the sky. The masks are
 //! rough by design: the renderer refines every mask edge-aware at full resolution.
 
-use super::names::{Region, ALL_REGIONS};
-use super::Segmenter;
+use super::names::{resolve, Region, ALL_REGIONS};
+use super::{describe, Offer, Segmenter};
 use crate::color::{linear_to_oklab, srgb_to_linear};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::plane::Plane;
 use crate::raster::RgbF32;
 use std::collections::VecDeque;
@@ -22,17 +22,37 @@ impl Segmenter for BuiltinSegmenter {
         "builtin"
     }
 
-    fn regions(&self) -> Vec<Region> {
-        ALL_REGIONS.to_vec()
+    fn offers(&self) -> Vec<Offer> {
+        ALL_REGIONS.into_iter().map(Offer::region).collect()
     }
 
-    fn segment(&self, image: &RgbF32, regions: &[Region]) -> Result<Vec<Plane>> {
+    fn finds(&self, name: &str) -> bool {
+        resolve(name).is_some()
+    }
+
+    fn segment(&self, image: &RgbF32, names: &[&str]) -> Result<Vec<Plane>> {
+        let regions = names
+            .iter()
+            .map(|n| {
+                resolve(n).ok_or_else(|| Error::UnknownRegion {
+                    region: n.to_string(),
+                    available: describe(&self.offers()),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(self.segment_regions(image, &regions))
+    }
+}
+
+impl BuiltinSegmenter {
+    /// Soft masks of `regions` at the size of `image`.
+    pub fn segment_regions(&self, image: &RgbF32, regions: &[Region]) -> Vec<Plane> {
         let f = Features::of(image);
         let sky = regions
             .iter()
             .any(|r| matches!(r, Region::Sky | Region::Water | Region::Vegetation))
             .then(|| f.sky());
-        Ok(regions
+        regions
             .iter()
             .map(|r| {
                 let data = match r {
@@ -55,7 +75,7 @@ impl Segmenter for BuiltinSegmenter {
                 };
                 Plane::from_vec(f.w, f.h, data).expect("one value per pixel")
             })
-            .collect())
+            .collect()
     }
 }
 
@@ -378,9 +398,7 @@ mod tests {
             _ => [40.0, 80.0 + (x % 3) as f32, 140.0],
         });
         let seg = BuiltinSegmenter;
-        let m = seg
-            .segment(&img, &[Region::Sky, Region::Vegetation, Region::Water])
-            .unwrap();
+        let m = seg.segment(&img, &["sky", "vegetation", "water"]).unwrap();
         assert!(mean(&m[0], 0..28) > 0.9, "sky {}", mean(&m[0], 0..28));
         assert!(mean(&m[0], 32..90) < 0.05);
         assert!(mean(&m[1], 32..58) > 0.9, "grass {}", mean(&m[1], 32..58));
@@ -399,7 +417,7 @@ mod tests {
                 [120.0, 60.0, 40.0]
             }
         });
-        let m = BuiltinSegmenter.segment(&img, &[Region::Sky]).unwrap();
+        let m = BuiltinSegmenter.segment(&img, &["sky"]).unwrap();
         assert!(m[0].data().iter().all(|&v| v == 0.0));
     }
 
@@ -407,10 +425,7 @@ mod tests {
     fn tones_partition_the_image() {
         let img = image(64, 4, |x, _| [x as f32 * 4.0; 3]);
         let m = BuiltinSegmenter
-            .segment(
-                &img,
-                &[Region::Shadows, Region::Midtones, Region::Highlights],
-            )
+            .segment(&img, &["shadows", "midtones", "highlights"])
             .unwrap();
         for k in 0..64 * 4 {
             let sum: f32 = m.iter().map(|p| p.data()[k]).sum();
@@ -428,7 +443,7 @@ mod tests {
             _ => [30.0, 60.0, 220.0],
         });
         let m = BuiltinSegmenter
-            .segment(&img, &[Region::Reds, Region::Greens, Region::Blues])
+            .segment(&img, &["reds", "greens", "blues"])
             .unwrap();
         for (i, p) in m.iter().enumerate() {
             for x in 0..3 {

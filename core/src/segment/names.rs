@@ -58,6 +58,15 @@ impl Region {
         }
     }
 
+    /// True for tone ranges and colour ranges: regions defined by pixel values,
+    /// which the built-in segmenter measures exactly and no network should guess.
+    pub fn is_pixel_range(self) -> bool {
+        !matches!(
+            self,
+            Region::Sky | Region::Vegetation | Region::Water | Region::Skin
+        )
+    }
+
     /// Other words for it (singular and plural, lower case).
     pub fn aliases(self) -> &'static [&'static str] {
         match self {
