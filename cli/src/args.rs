@@ -2,10 +2,12 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
+use pertouch_core::config::Config;
 use pertouch_core::image_io::{self, LoadOptions, LoadedImage};
 use pertouch_core::mask::MaskSet;
 use pertouch_core::measure::LevelTables;
 use pertouch_core::params::{Attribute, RegionState, GLOBAL};
+use pertouch_core::segment::Layered;
 use std::path::{Path, PathBuf};
 
 /// Region masks given as files.
@@ -123,6 +125,65 @@ impl InputArgs {
             Some(p) => Ok(LevelTables::load(p)?),
             None => Ok(LevelTables::builtin().clone()),
         }
+    }
+}
+
+/// Which segmenters find the regions no `--mask` covers.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SegmenterArgs {
+    /// A segmentation model package to find regions with (repeatable, asked in
+    /// order; "builtin" alone for the built-in segmenter only). Default: the
+    /// models config.toml names, else every installed segmentation package, in
+    /// front of the built-in segmenter.
+    #[arg(long = "segmenter", value_name = "NAME")]
+    pub segmenters: Vec<String>,
+}
+
+impl SegmenterArgs {
+    /// The segmenters, opened on first use (ONNX Runtime and the models load only
+    /// when a region actually needs finding).
+    pub fn lazy(&self) -> LazySegmenter {
+        LazySegmenter {
+            args: self.clone(),
+            opened: std::cell::OnceCell::new(),
+        }
+    }
+}
+
+/// Segmenters opened on first use.
+#[derive(Debug)]
+pub struct LazySegmenter {
+    args: SegmenterArgs,
+    opened: std::cell::OnceCell<Layered>,
+}
+
+impl LazySegmenter {
+    pub fn get(&self) -> Result<&Layered> {
+        if let Some(l) = self.opened.get() {
+            return Ok(l);
+        }
+        let config = Config::load()?;
+        let mut wanted = config.segmentation.clone();
+        if !self.args.segmenters.is_empty() {
+            wanted.models = Some(
+                self.args
+                    .segmenters
+                    .iter()
+                    .filter(|n| n.as_str() != "builtin")
+                    .cloned()
+                    .collect(),
+            );
+        }
+        let layered = Layered::open(
+            &wanted,
+            pertouch_core::paths::models_dir().as_deref(),
+            &config.runtime(),
+            &config.session(),
+        );
+        for note in &layered.notes {
+            eprintln!("warning: {note}");
+        }
+        Ok(self.opened.get_or_init(|| layered))
     }
 }
 

@@ -1,6 +1,6 @@
 //! `pertouch chat`: instruction after instruction on one photo, with undo.
 
-use crate::args::{InputArgs, MaskArgs};
+use crate::args::{InputArgs, MaskArgs, SegmenterArgs};
 use crate::memory::ProfileArgs;
 use crate::retouch::{print_report, print_trace, segment_missing};
 use anyhow::Result;
@@ -26,6 +26,8 @@ pub struct ChatArgs {
     #[command(flatten)]
     pub input_opts: InputArgs,
     #[command(flatten)]
+    pub segmenter: SegmenterArgs,
+    #[command(flatten)]
     pub who: ProfileArgs,
 }
 
@@ -47,6 +49,7 @@ pub fn run(a: ChatArgs) -> Result<()> {
     });
     image_io::OutputFormat::from_path(&output)?;
     let loaded = a.input_opts.load_image(&a.input)?;
+    let segmenter = a.segmenter.lazy();
     let tables = a.input_opts.tables()?;
     let mut masks = a.masks.load()?;
     let renderer = ParametricRenderer::new(RenderOptions {
@@ -119,7 +122,7 @@ pub fn run(a: ChatArgs) -> Result<()> {
                     .named_regions()
                     .map(|(n, _)| n.to_string())
                     .collect();
-                if let Err(e) = segment_missing(&mut masks, src, names) {
+                if let Err(e) = segment_missing(&mut masks, src, names, &segmenter) {
                     println!("error: {e}");
                     continue;
                 }
@@ -160,7 +163,7 @@ pub fn run(a: ChatArgs) -> Result<()> {
                         continue;
                     }
                 };
-                if let Err(e) = segment_missing(&mut masks, src, interp.regions()) {
+                if let Err(e) = segment_missing(&mut masks, src, interp.regions(), &segmenter) {
                     println!("{e}");
                     continue;
                 }

@@ -1,6 +1,6 @@
 //! `pertouch retouch`.
 
-use crate::args::{InputArgs, MaskArgs, StateArgs};
+use crate::args::{InputArgs, LazySegmenter, MaskArgs, SegmenterArgs, StateArgs};
 use crate::memory::{warn_set_aside, ProfileArgs};
 use crate::progress::Bar;
 use anyhow::{bail, Context, Result};
@@ -12,7 +12,7 @@ use pertouch_core::memory::{describe_scene, Record};
 use pertouch_core::params::{RegionState, GLOBAL};
 use pertouch_core::raster::Raster;
 use pertouch_core::render::{Control, ParametricRenderer, RenderJob, RenderOptions, RenderReport};
-use pertouch_core::segment::{self, BuiltinSegmenter};
+use pertouch_core::segment;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -29,6 +29,8 @@ pub struct RetouchArgs {
     pub masks: MaskArgs,
     #[command(flatten)]
     pub input_opts: InputArgs,
+    #[command(flatten)]
+    pub segmenter: SegmenterArgs,
     /// Use masks exactly as given instead of snapping them to the photo's edges.
     #[arg(long)]
     pub no_refine: bool,
@@ -108,7 +110,7 @@ pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
     if let Some(i) = &interpretation {
         wanted.extend(i.regions());
     }
-    segment_missing(&mut masks, &loaded.raster, wanted)?;
+    segment_missing(&mut masks, &loaded.raster, wanted, &a.segmenter.lazy())?;
     // One renderer for the agent's previews and the full-resolution result.
     let renderer = ParametricRenderer::new(RenderOptions {
         tables: tables.clone(),
@@ -173,9 +175,14 @@ pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
     Ok(())
 }
 
-/// Finds the regions of `wanted` that `masks` lacks with the built-in segmenter (an
+/// Finds the regions of `wanted` that `masks` lacks with the segmenters (an
 /// unknown region name is an error listing what is available).
-pub fn segment_missing(masks: &mut MaskSet, image: &Raster, mut wanted: Vec<String>) -> Result<()> {
+pub fn segment_missing(
+    masks: &mut MaskSet,
+    image: &Raster,
+    mut wanted: Vec<String>,
+    segmenter: &LazySegmenter,
+) -> Result<()> {
     wanted.retain(|r| r != GLOBAL && masks.get(r).is_none());
     wanted.sort();
     wanted.dedup();
@@ -183,9 +190,11 @@ pub fn segment_missing(masks: &mut MaskSet, image: &Raster, mut wanted: Vec<Stri
         return Ok(());
     }
     let names: Vec<&str> = wanted.iter().map(String::as_str).collect();
-    let found = segment::masks_for(&BuiltinSegmenter, image, &names)?;
+    let layered = segmenter.get()?;
+    let found = segment::masks_for(layered, image, &names)?;
     for m in found.iter() {
-        tracing::info!(region = %m.name, coverage = m.mask.mean(), "segmented");
+        let by = layered.route(&m.name).map_or("?", |s| s.name());
+        tracing::info!(region = %m.name, segmenter = by, coverage = m.mask.mean(), "segmented");
         masks.insert(&m.name, m.mask.clone());
     }
     Ok(())

@@ -1,27 +1,29 @@
 //! `pertouch segment`.
 
-use crate::args::InputArgs;
+use crate::args::{InputArgs, SegmenterArgs};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use pertouch_core::plane::{fit_long_side, Plane};
 use pertouch_core::render::refine::{guide_value, RefineOptions, RefinedMask};
-use pertouch_core::segment::{self, BuiltinSegmenter, ALL_REGIONS};
+use pertouch_core::segment::{self, Segmenter};
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct SegmentArgs {
     /// The photo.
-    pub input: PathBuf,
+    #[arg(required_unless_present = "list")]
+    pub input: Option<PathBuf>,
     /// Region to find (sky, vegetation, water, skin, shadows, midtones, highlights,
     /// reds, oranges, yellows, greens, cyans, blues, purples, or a word for one of
-    /// them such as trees, face, sea). Repeatable with one -o each.
+    /// them such as trees, face, sea; with a segmentation model installed, also its
+    /// classes, or any words for a text-prompted model). Repeatable with one -o each.
     #[arg(long, short, value_name = "NAME", required_unless_present = "list")]
     pub region: Vec<String>,
     /// Where to write each mask (greyscale PNG, white inside; refined to the photo's
     /// edges as the renderer refines it).
     #[arg(long, short, value_name = "FILE")]
     pub output: Vec<PathBuf>,
-    /// List the regions the segmenter knows and exit.
+    /// List the segmenters in use and the regions they find, and exit.
     #[arg(long)]
     pub list: bool,
     /// Write the segmenter's rough score instead of the mask refined to the photo's
@@ -33,13 +35,25 @@ pub struct SegmentArgs {
     pub size: Option<usize>,
     #[command(flatten)]
     pub input_opts: InputArgs,
+    #[command(flatten)]
+    pub segmenter: SegmenterArgs,
 }
 
 pub fn run(a: SegmentArgs) -> Result<()> {
-    let seg = BuiltinSegmenter;
+    let lazy = a.segmenter.lazy();
+    let seg = lazy.get()?;
     if a.list {
-        for r in ALL_REGIONS {
-            println!("{:<12} {}", r.name(), r.aliases().join(", "));
+        let models = seg.model_names();
+        println!(
+            "segmenters, asked in this order: {}builtin (tone and colour ranges always builtin)",
+            models.iter().map(|m| format!("{m}, ")).collect::<String>()
+        );
+        if seg.open_vocabulary() {
+            println!("a text-prompted model is installed: any words name a region");
+        }
+        for o in seg.offers() {
+            let by = seg.route(&o.name).map_or("-", |s| s.name());
+            println!("{:<20} {:<18} {}", o.name, by, o.aliases.join(", "));
         }
         return Ok(());
     }
@@ -50,9 +64,12 @@ pub fn run(a: SegmentArgs) -> Result<()> {
             a.output.len()
         );
     }
-    let loaded = a.input_opts.load_image(&a.input)?;
+    let Some(input) = &a.input else {
+        bail!("give the photo to segment");
+    };
+    let loaded = a.input_opts.load_image(input)?;
     let names: Vec<&str> = a.region.iter().map(String::as_str).collect();
-    let masks = segment::masks_for(&seg, &loaded.raster, &names)?;
+    let masks = segment::masks_for(seg, &loaded.raster, &names)?;
     let src = &loaded.raster;
     let (w, h) = match a.size {
         Some(n) => fit_long_side(src.width(), src.height(), n.clamp(16, 16384)),
@@ -88,9 +105,10 @@ pub fn run(a: SegmentArgs) -> Result<()> {
             .save(out)
             .with_context(|| format!("writing {}", out.display()))?;
         println!(
-            "{:<12} {:>5.1}% of the photo -> {}",
+            "{:<12} {:>5.1}% of the photo (by {}) -> {}",
             m.name,
             p.mean() * 100.0,
+            seg.route(&m.name).map_or("?", |s| s.name()),
             out.display()
         );
     }

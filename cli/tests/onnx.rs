@@ -131,3 +131,110 @@ fn model_packages_install_list_and_verify() {
         text(&o)
     );
 }
+
+/// Installed segmentation packages find regions the built-in segmenter cannot,
+/// through `segment` and `retouch`; `--segmenter builtin` and a config file turn
+/// them off; a broken config is a clear error.
+#[test]
+fn installed_segmentation_models_find_regions() {
+    if !required() && !doctor(&[], &[]).status.success() {
+        eprintln!("note: skipped, no ONNX Runtime");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("config.toml");
+    let fixtures = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/fixtures");
+    let photo = fixtures.join("input.png");
+    let pt = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pertouch"))
+            .args(args)
+            .env("PERTOUCH_DATA_DIR", &data)
+            .env("PERTOUCH_CONFIG", &config)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    for p in ["segformer_fixture", "clipseg_fixture"] {
+        let o = pt(&["models", "import", fixtures.join(p).to_str().unwrap()]);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let o = pt(&["doctor"]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        t.contains(
+            "segformer-fixture (segmentation-labels): files and graph verified, runs on CPU"
+        ),
+        "{t}"
+    );
+    let o = pt(&[
+        "segment",
+        photo.to_str().unwrap(),
+        "-r",
+        "buildings",
+        "-o",
+        "b.png",
+        "-r",
+        "the red car",
+        "-o",
+        "car.png",
+        "-r",
+        "shadows",
+        "-o",
+        "s.png",
+    ]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        t.contains("(by segformer-fixture)") && t.contains("(by clipseg-fixture)"),
+        "{t}"
+    );
+    assert!(t.contains("(by builtin)"), "{t}");
+    let mask = image::open(dir.path().join("car.png")).unwrap();
+    assert_eq!((mask.width(), mask.height()), (360, 120));
+    // A region only a model knows, in a region state.
+    let o = pt(&[
+        "retouch",
+        photo.to_str().unwrap(),
+        "-o",
+        "out.png",
+        "--state",
+        r#"{"mountains": {"brightness": 0.2}}"#,
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    // Built-in only: the same region is unknown, and the error lists what exists.
+    let o = pt(&[
+        "retouch",
+        photo.to_str().unwrap(),
+        "-o",
+        "out2.png",
+        "--segmenter",
+        "builtin",
+        "--state",
+        r#"{"mountains": {"brightness": 0.2}}"#,
+    ]);
+    let t = text(&o);
+    assert!(!o.status.success());
+    assert!(
+        t.contains("\"mountains\"") && t.contains("vegetation"),
+        "{t}"
+    );
+    assert!(!dir.path().join("out2.png").exists());
+    // The config file can do the same; a mistake in it names the file and key.
+    std::fs::write(&config, "[segmentation]\nmodels = []\n").unwrap();
+    let o = pt(&["segment", "--list"]);
+    assert!(
+        text(&o).contains("asked in this order: builtin"),
+        "{}",
+        text(&o)
+    );
+    std::fs::write(&config, "[segmentation]\nmodel = []\n").unwrap();
+    let o = pt(&["segment", "--list"]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("config.toml") && text(&o).contains("model"),
+        "{}",
+        text(&o)
+    );
+}

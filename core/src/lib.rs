@@ -10,6 +10,7 @@
 pub mod agent;
 mod atomic_file;
 pub mod color;
+pub mod config;
 pub mod error;
 pub mod image_io;
 pub mod mask;
