@@ -191,8 +191,12 @@ impl OnnxSession {
             path: model.to_path_buf(),
             reason: e,
         };
-        let mut builder =
-            ort::session::Session::builder(rt.environment()).map_err(|e| err(e.to_string()))?;
+        // Idle ONNX Runtime threads must not spin: they would take the CPU from
+        // our own post-processing and from the host's render threads.
+        let mut builder = ort::session::Session::builder(rt.environment())
+            .map_err(|e| err(e.to_string()))?
+            .with_intra_op_spinning(false)
+            .map_err(|e| err(e.to_string()))?;
         if opts.intra_threads > 0 {
             builder = builder
                 .with_intra_threads(opts.intra_threads)

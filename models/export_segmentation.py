@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Exports the public segmentation checkpoints as pertouch model packages.
+
+Run once, on a machine with internet (the checkpoints come from the Hugging Face
+Hub), then install the package on any machine:
+
+    python3 -m pip install torch transformers==4.57.1 onnx==1.23.2 onnxruntime==1.31.1 numpy pillow
+    python3 models/export_segmentation.py segformer --out /tmp/segformer-ade20k
+    python3 models/export_segmentation.py clipseg   --out /tmp/clipseg-rd64
+    pertouch models import /tmp/segformer-ade20k
+    pertouch models import /tmp/clipseg-rd64
+    pertouch doctor        # lists both, verified, and the execution provider they run on
+
+segformer   nvidia/segformer-b0-finetuned-ade-512-512 (or --checkpoint
+            nvidia/segformer-b5-finetuned-ade-640-640 and --size 640): 150 ADE20K
+            classes; package "segformer-ade20k", task segmentation-labels.
+clipseg     CIDAS/clipseg-rd64-refined: any words; package "clipseg-rd64", task
+            segmentation-text, with CLIP's vocab.json and merges.txt.
+
+Each export runs the ONNX graph in onnxruntime beside the PyTorch model on a test
+image and stops if the logits differ by more than 1e-3, then checks that the NumPy
+reference pre- and post-processing (models/pertouch_models.py, the specification of
+the Rust code) produces masks in [0, 1].
+"""
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pertouch_models as pm  # noqa: E402
+
+OPSET = 17
+
+
+def test_image(width=640, height=427):
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    img = np.stack([80 + 120 * x / width, 120 + 60 * y / height, 230 - 150 * y / height], -1)
+    return np.clip(img, 0, 255).astype(np.float32)
+
+
+def check(session_outputs, torch_outputs, what):
+    diff = float(np.abs(session_outputs - torch_outputs).max())
+    print(f"{what}: onnxruntime vs PyTorch max |difference| {diff:.2e}")
+    if diff > 1e-3:
+        sys.exit(f"{what}: the exported graph does not reproduce PyTorch ({diff})")
+
+
+def export_segformer(args):
+    import torch
+    import onnxruntime as ort
+    from transformers import SegformerForSemanticSegmentation
+
+    ckpt = args.checkpoint or "nvidia/segformer-b0-finetuned-ade-512-512"
+    model = SegformerForSemanticSegmentation.from_pretrained(ckpt).eval()
+    size = args.size or 512
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    class Logits(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, pixel_values):
+            return self.m(pixel_values=pixel_values).logits
+
+    x = torch.from_numpy(pm.image_tensor(test_image(), size, size, pm.IMAGENET))
+    torch.onnx.export(
+        Logits(model), (x,), out / "model.onnx", input_names=["pixel_values"],
+        output_names=["logits"], opset_version=OPSET, dynamo=False,
+    )
+    with torch.no_grad():
+        want = Logits(model)(x).numpy()
+    got = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"]).run(
+        None, {"pixel_values": x.numpy()})[0]
+    check(got, want, "segformer logits")
+    labels = [model.config.id2label[i].split(";")[0].strip() for i in range(len(model.config.id2label))]
+    classes, h, w = got.shape[1:]
+    masks = pm.group_probabilities(got[0], [[labels.index("sky")]])
+    assert 0.0 <= masks[0].min() and masks[0].max() <= 1.0
+    pm.write_manifest(
+        out,
+        name=args.name or "segformer-ade20k",
+        task="segmentation-labels",
+        source=f"https://huggingface.co/{ckpt} via models/export_segmentation.py",
+        licence="NVIDIA Source Code License for SegFormer (research and non-commercial use); check the model card",
+        files=[("model.onnx", "model")],
+        inputs=[("pixel_values", "f32", [1, 3, size, size])],
+        outputs=[("logits", "f32", [1, classes, h, w])],
+        normalisation=pm.IMAGENET,
+        labels=labels,
+    )
+    print(f"wrote {out} ({len(labels)} labels)")
+
+
+def export_clipseg(args):
+    import torch
+    import onnxruntime as ort
+    from transformers import CLIPSegForImageSegmentation, CLIPTokenizer
+
+    ckpt = args.checkpoint or "CIDAS/clipseg-rd64-refined"
+    model = CLIPSegForImageSegmentation.from_pretrained(ckpt).eval()
+    tok = CLIPTokenizer.from_pretrained(ckpt)
+    size = args.size or 352
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    class Logits(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, input_ids, pixel_values, attention_mask):
+            logits = self.m(input_ids=input_ids, pixel_values=pixel_values,
+                            attention_mask=attention_mask).logits
+            return logits.reshape(input_ids.shape[0], logits.shape[-2], logits.shape[-1])
+
+    prompts = ["sky", "a red car"]
+    enc = tok(prompts, padding=True, return_tensors="pt")
+    pix = torch.from_numpy(pm.image_tensor(test_image(), size, size, pm.CLIP, batch=len(prompts)))
+    inputs = (enc["input_ids"], pix, enc["attention_mask"])
+    torch.onnx.export(
+        Logits(model), inputs, out / "model.onnx",
+        input_names=["input_ids", "pixel_values", "attention_mask"], output_names=["logits"],
+        dynamic_axes={"input_ids": {0: "n", 1: "len"}, "attention_mask": {0: "n", 1: "len"},
+                      "pixel_values": {0: "n"}, "logits": {0: "n"}},
+        opset_version=OPSET, dynamo=False,
+    )
+    with torch.no_grad():
+        want = Logits(model)(*inputs).numpy()
+    got = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"]).run(
+        None, {"input_ids": enc["input_ids"].numpy(), "pixel_values": pix.numpy(),
+               "attention_mask": enc["attention_mask"].numpy()})[0]
+    check(got, want, "clipseg logits")
+    tok.save_pretrained(out / "tokenizer")
+    for f in ["vocab.json", "merges.txt"]:
+        shutil.copy(out / "tokenizer" / f, out / f)
+    shutil.rmtree(out / "tokenizer")
+    pm.write_manifest(
+        out,
+        name=args.name or "clipseg-rd64",
+        task="segmentation-text",
+        source=f"https://huggingface.co/{ckpt} via models/export_segmentation.py",
+        licence="MIT (CLIPSeg weights and CLIP tokenizer); check the model card",
+        files=[("model.onnx", "model"), ("vocab.json", "vocab"), ("merges.txt", "merges")],
+        inputs=[("input_ids", "i64", [-1, -1]), ("pixel_values", "f32", [-1, 3, size, size]),
+                ("attention_mask", "i64", [-1, -1])],
+        outputs=[("logits", "f32", [-1, size, size])],
+        normalisation=pm.CLIP,
+        tokenizer="clip-bpe",
+    )
+    print(f"wrote {out}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("model", choices=["segformer", "clipseg"])
+    ap.add_argument("--out", required=True, help="package folder to write")
+    ap.add_argument("--checkpoint", help="a Hugging Face checkpoint of the same architecture")
+    ap.add_argument("--size", type=int, help="model input side (512 SegFormer, 352 CLIPSeg)")
+    ap.add_argument("--name", help="package name")
+    args = ap.parse_args()
+    {"segformer": export_segformer, "clipseg": export_clipseg}[args.model](args)
+
+
+if __name__ == "__main__":
+    main()
