@@ -17,6 +17,13 @@ segformer   nvidia/segformer-b0-finetuned-ade-512-512 (or --checkpoint
 clipseg     CIDAS/clipseg-rd64-refined: any words; package "clipseg-rd64", task
             segmentation-text, with CLIP's vocab.json and merges.txt.
 
+--random-weights builds the same architecture with random weights and no download
+(SegFormer-b0 with the 150 ADE20K labels; CLIPSeg rd64 with ViT-B/16 at 352 and the
+fixture's CLIP vocabulary): the package has the real graph's size and cost, for
+timing (PERTOUCH_BENCH_SEGFORMER / PERTOUCH_BENCH_CLIPSEG in
+core/benches/segmentation.rs) and for testing this script offline. Its masks mean
+nothing.
+
 Each export runs the ONNX graph in onnxruntime beside the PyTorch model on a test
 image and stops if the logits differ by more than 1e-3, then checks that the NumPy
 reference pre- and post-processing (models/pertouch_models.py, the specification of
@@ -54,7 +61,19 @@ def export_segformer(args):
     from transformers import SegformerForSemanticSegmentation
 
     ckpt = args.checkpoint or "nvidia/segformer-b0-finetuned-ade-512-512"
-    model = SegformerForSemanticSegmentation.from_pretrained(ckpt).eval()
+    if args.random_weights:
+        from transformers import SegformerConfig
+        from fixtures.make_segmentation_fixtures import ADE20K
+
+        torch.manual_seed(0)
+        labels = dict(enumerate(ADE20K))
+        config = SegformerConfig(num_labels=150, id2label=labels,
+                                 label2id={v: k for k, v in labels.items()})
+        model = SegformerForSemanticSegmentation(config).eval()
+        source = "random weights (SegFormer-b0 architecture)"
+    else:
+        model = SegformerForSemanticSegmentation.from_pretrained(ckpt).eval()
+        source = f"https://huggingface.co/{ckpt}"
     size = args.size or 512
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -68,12 +87,15 @@ def export_segformer(args):
             return self.m(pixel_values=pixel_values).logits
 
     x = torch.from_numpy(pm.image_tensor(test_image(), size, size, pm.IMAGENET))
+    # One wrapper in eval mode: torch.onnx.export restores the mode the module had,
+    # and a fresh wrapper's train mode would reach the model (dropout, drop-path).
+    wrapped = Logits(model).eval()
     torch.onnx.export(
-        Logits(model), (x,), out / "model.onnx", input_names=["pixel_values"],
+        wrapped, (x,), out / "model.onnx", input_names=["pixel_values"],
         output_names=["logits"], opset_version=OPSET, dynamo=False,
     )
     with torch.no_grad():
-        want = Logits(model)(x).numpy()
+        want = wrapped(x).numpy()
     got = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"]).run(
         None, {"pixel_values": x.numpy()})[0]
     check(got, want, "segformer logits")
@@ -85,7 +107,7 @@ def export_segformer(args):
         out,
         name=args.name or "segformer-ade20k",
         task="segmentation-labels",
-        source=f"https://huggingface.co/{ckpt} via models/export_segmentation.py",
+        source=f"{source} via models/export_segmentation.py",
         licence="NVIDIA Source Code License for SegFormer (research and non-commercial use); check the model card",
         files=[("model.onnx", "model")],
         inputs=[("pixel_values", "f32", [1, 3, size, size])],
@@ -102,8 +124,22 @@ def export_clipseg(args):
     from transformers import CLIPSegForImageSegmentation, CLIPTokenizer
 
     ckpt = args.checkpoint or "CIDAS/clipseg-rd64-refined"
-    model = CLIPSegForImageSegmentation.from_pretrained(ckpt).eval()
-    tok = CLIPTokenizer.from_pretrained(ckpt)
+    if args.random_weights:
+        from transformers import CLIPSegConfig
+
+        torch.manual_seed(0)
+        fixture = Path(__file__).resolve().parent / "fixtures" / "clipseg_fixture"
+        tok = CLIPTokenizer(str(fixture / "vocab.json"), str(fixture / "merges.txt"))
+        config = CLIPSegConfig(
+            vision_config={"patch_size": 16, "image_size": 352}, reduce_dim=64,
+            use_complex_transposed_convolution=True,
+        )
+        model = CLIPSegForImageSegmentation(config).eval()
+        source = "random weights (CLIPSeg rd64-refined architecture)"
+    else:
+        model = CLIPSegForImageSegmentation.from_pretrained(ckpt).eval()
+        tok = CLIPTokenizer.from_pretrained(ckpt)
+        source = f"https://huggingface.co/{ckpt}"
     size = args.size or 352
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -122,15 +158,16 @@ def export_clipseg(args):
     enc = tok(prompts, padding=True, return_tensors="pt")
     pix = torch.from_numpy(pm.image_tensor(test_image(), size, size, pm.CLIP, batch=len(prompts)))
     inputs = (enc["input_ids"], pix, enc["attention_mask"])
+    wrapped = Logits(model).eval()
     torch.onnx.export(
-        Logits(model), inputs, out / "model.onnx",
+        wrapped, inputs, out / "model.onnx",
         input_names=["input_ids", "pixel_values", "attention_mask"], output_names=["logits"],
         dynamic_axes={"input_ids": {0: "n", 1: "len"}, "attention_mask": {0: "n", 1: "len"},
                       "pixel_values": {0: "n"}, "logits": {0: "n"}},
         opset_version=OPSET, dynamo=False,
     )
     with torch.no_grad():
-        want = Logits(model)(*inputs).numpy()
+        want = wrapped(*inputs).numpy()
     got = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"]).run(
         None, {"input_ids": enc["input_ids"].numpy(), "pixel_values": pix.numpy(),
                "attention_mask": enc["attention_mask"].numpy()})[0]
@@ -143,7 +180,7 @@ def export_clipseg(args):
         out,
         name=args.name or "clipseg-rd64",
         task="segmentation-text",
-        source=f"https://huggingface.co/{ckpt} via models/export_segmentation.py",
+        source=f"{source} via models/export_segmentation.py",
         licence="MIT (CLIPSeg weights and CLIP tokenizer); check the model card",
         files=[("model.onnx", "model"), ("vocab.json", "vocab"), ("merges.txt", "merges")],
         inputs=[("input_ids", "i64", [-1, -1]), ("pixel_values", "f32", [-1, 3, size, size]),
@@ -162,6 +199,8 @@ def main():
     ap.add_argument("--checkpoint", help="a Hugging Face checkpoint of the same architecture")
     ap.add_argument("--size", type=int, help="model input side (512 SegFormer, 352 CLIPSeg)")
     ap.add_argument("--name", help="package name")
+    ap.add_argument("--random-weights", action="store_true",
+                    help="the architecture with random weights, no download (for timing and tests)")
     args = ap.parse_args()
     {"segformer": export_segformer, "clipseg": export_clipseg}[args.model](args)
 
