@@ -98,10 +98,15 @@ fn package_status(p: &package::Package, rt: Option<&Runtime>, config: &Config) -
     let Some(rt) = rt else {
         return format!("{head}: files verified; graph not checked (no ONNX Runtime)");
     };
-    match p.open_session(rt, &config.session()) {
-        Ok(s) => format!(
-            "{head}: files and graph verified, runs on {}",
-            s.provider.name()
+    match p.open_all(rt, &config.session()) {
+        Ok(graphs) => format!(
+            "{head}: files and {} verified, runs on {}",
+            if graphs.len() == 1 {
+                "graph".to_string()
+            } else {
+                format!("{} graphs", graphs.len())
+            },
+            graphs.first().map_or("CPU", |(_, s)| s.provider.name())
         ),
         Err(e) => format!("{head}: {e}"),
     }

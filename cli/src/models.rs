@@ -58,21 +58,27 @@ pub fn run(a: ModelsArgs) -> Result<()> {
             p.verify_files()?;
             println!("{name}: every file matches its SHA-256");
             let rt = onnx::load(&RuntimeConfig::default())?;
-            let s = p.open_session(rt, &SessionOptions::default())?;
-            println!(
-                "{name}: the graph matches the manifest (inputs: {}; outputs: {}); runs on {}",
-                s.inputs
-                    .iter()
-                    .map(|i| i.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                s.outputs
-                    .iter()
-                    .map(|o| o.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                s.provider.name()
-            );
+            for (role, s) in p.open_all(rt, &SessionOptions::default())? {
+                let graph = if role == "model" {
+                    "the graph".to_string()
+                } else {
+                    format!("graph {role}")
+                };
+                println!(
+                    "{name}: {graph} matches the manifest (inputs: {}; outputs: {}); runs on {}",
+                    s.inputs
+                        .iter()
+                        .map(|i| i.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    s.outputs
+                        .iter()
+                        .map(|o| o.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    s.provider.name()
+                );
+            }
         }
         ModelsCommand::Path { name } => match name {
             Some(n) => println!("{}", package::find(&root, &n)?.dir.display()),

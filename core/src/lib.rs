@@ -11,6 +11,7 @@ pub mod agent;
 mod atomic_file;
 pub mod color;
 pub mod config;
+pub mod diffusion;
 pub mod error;
 pub mod image_io;
 pub mod mask;

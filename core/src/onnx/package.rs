@@ -50,6 +50,17 @@ impl Normalisation {
     }
 }
 
+/// One graph of a package that runs several (a diffusion package's VAE encoder,
+/// ControlNet, UNet and VAE decoder): the file with this role, and its inputs and
+/// outputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraphSpec {
+    pub role: String,
+    pub inputs: Vec<IoSpec>,
+    pub outputs: Vec<IoSpec>,
+}
+
 /// `manifest.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -62,8 +73,18 @@ pub struct Manifest {
     pub licence: String,
     pub source: String,
     pub files: Vec<PackageFile>,
+    /// The inputs and outputs of the file with the role "model" (single-graph packages).
+    #[serde(default)]
     pub inputs: Vec<IoSpec>,
+    #[serde(default)]
     pub outputs: Vec<IoSpec>,
+    /// Packages of several graphs describe each here instead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub graphs: Vec<GraphSpec>,
+    /// Task-specific settings (a diffusion package's sizes and scheduler), read by
+    /// the task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diffusion: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub normalisation: Option<Normalisation>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -157,8 +178,19 @@ impl Package {
                 )));
             }
         }
-        if !manifest.files.iter().any(|f| f.role == "model") {
-            return Err(bad("no file has the role \"model\"".into()));
+        if manifest.graphs.is_empty() {
+            if !manifest.files.iter().any(|f| f.role == "model") {
+                return Err(bad("no file has the role \"model\"".into()));
+            }
+        } else {
+            for g in &manifest.graphs {
+                if !manifest.files.iter().any(|f| f.role == g.role) {
+                    return Err(bad(format!(
+                        "graph \"{}\" has no file with that role",
+                        g.role
+                    )));
+                }
+            }
         }
         Ok(Package {
             dir: dir.to_path_buf(),
@@ -166,49 +198,165 @@ impl Package {
         })
     }
 
-    /// The ONNX graph the task runs.
+    /// The ONNX graph the task runs (single-graph packages; for packages of several
+    /// graphs, the first).
     pub fn model_path(&self) -> PathBuf {
-        let f = self
+        let role = self
             .manifest
+            .graphs
+            .first()
+            .map_or("model", |g| g.role.as_str());
+        self.file_path(role)
+            .unwrap_or_else(|| self.dir.join(MANIFEST))
+    }
+
+    /// The file with `role`, if the manifest lists one.
+    pub fn file_path(&self, role: &str) -> Option<PathBuf> {
+        self.manifest
             .files
             .iter()
-            .find(|f| f.role == "model")
-            .expect("checked when opened");
-        self.dir.join(&f.path)
+            .find(|f| f.role == role)
+            .map(|f| self.dir.join(&f.path))
+    }
+
+    /// Checks one listed file (by its full path) against its SHA-256.
+    fn verify_file(&self, path: &Path) -> Result<(), PackageError> {
+        for f in &self.manifest.files {
+            if self.dir.join(&f.path) == path {
+                return self.verify_entry(f);
+            }
+        }
+        Ok(())
     }
 
     /// Checks every listed file against its SHA-256.
     pub fn verify_files(&self) -> Result<(), PackageError> {
-        for f in &self.manifest.files {
-            let path = self.dir.join(&f.path);
-            if !path.is_file() {
-                return Err(PackageError::MissingFile {
-                    package: self.manifest.name.clone(),
-                    file: f.path.clone(),
-                });
-            }
-            let found = sha256_file(&path)?;
-            if !found.eq_ignore_ascii_case(&f.sha256) {
-                return Err(PackageError::Tampered {
-                    package: self.manifest.name.clone(),
-                    file: f.path.clone(),
-                    expected: f.sha256.to_lowercase(),
-                    found,
-                });
-            }
+        self.manifest
+            .files
+            .iter()
+            .try_for_each(|f| self.verify_entry(f))
+    }
+
+    fn verify_entry(&self, f: &PackageFile) -> Result<(), PackageError> {
+        let path = self.dir.join(&f.path);
+        if !path.is_file() {
+            return Err(PackageError::MissingFile {
+                package: self.manifest.name.clone(),
+                file: f.path.clone(),
+            });
+        }
+        let found = sha256_file(&path)?;
+        if !found.eq_ignore_ascii_case(&f.sha256) {
+            return Err(PackageError::Tampered {
+                package: self.manifest.name.clone(),
+                file: f.path.clone(),
+                expected: f.sha256.to_lowercase(),
+                found,
+            });
         }
         Ok(())
     }
 
     /// Checks the graph's inputs and outputs against the manifest.
     pub fn verify_graph(&self, session: &OnnxSession) -> Result<(), PackageError> {
+        match self.manifest.graphs.first() {
+            Some(g) => self.verify_io(&g.role, &g.inputs, &g.outputs, session),
+            None => self.verify_io(
+                "model",
+                &self.manifest.inputs,
+                &self.manifest.outputs,
+                session,
+            ),
+        }
+    }
+
+    /// Verifies the files, then opens and checks every graph of the package: the
+    /// one "model" of a single-graph package, or each of [`Manifest::graphs`]. A
+    /// check of the whole package, as `pertouch models verify` and `doctor` make it.
+    pub fn open_all(
+        &self,
+        rt: &Runtime,
+        opts: &SessionOptions,
+    ) -> Result<Vec<(String, OnnxSession)>, PackageError> {
+        if self.manifest.graphs.is_empty() {
+            return Ok(vec![("model".into(), self.open_session(rt, opts)?)]);
+        }
+        self.verify_files()?;
+        self.manifest
+            .graphs
+            .iter()
+            .map(|g| {
+                Ok((
+                    g.role.clone(),
+                    self.open_graph_unverified(&g.role, rt, opts)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Verifies the files, then opens the graph with `role` and checks its inputs
+    /// and outputs against the manifest's [`GraphSpec`].
+    pub fn open_graph(
+        &self,
+        role: &str,
+        rt: &Runtime,
+        opts: &SessionOptions,
+    ) -> Result<OnnxSession, PackageError> {
+        let missing = || PackageError::Graph {
+            package: self.manifest.name.clone(),
+            reason: format!("the manifest describes no graph \"{role}\""),
+        };
+        let spec = self
+            .manifest
+            .graphs
+            .iter()
+            .find(|g| g.role == role)
+            .ok_or_else(missing)?;
+        let path = self.file_path(role).ok_or_else(missing)?;
+        self.verify_file(&path)?;
+        let session = OnnxSession::open(rt, &path, opts)?;
+        self.verify_io(role, &spec.inputs, &spec.outputs, &session)?;
+        Ok(session)
+    }
+
+    fn open_graph_unverified(
+        &self,
+        role: &str,
+        rt: &Runtime,
+        opts: &SessionOptions,
+    ) -> Result<OnnxSession, PackageError> {
+        let spec = self
+            .manifest
+            .graphs
+            .iter()
+            .find(|g| g.role == role)
+            .expect("roles come from the manifest");
+        let path = self
+            .file_path(role)
+            .expect("checked when the package was opened");
+        let session = OnnxSession::open(rt, &path, opts)?;
+        self.verify_io(role, &spec.inputs, &spec.outputs, &session)?;
+        Ok(session)
+    }
+
+    fn verify_io(
+        &self,
+        role: &str,
+        inputs: &[IoSpec],
+        outputs: &[IoSpec],
+        session: &OnnxSession,
+    ) -> Result<(), PackageError> {
         let graph_err = |reason: String| PackageError::Graph {
             package: self.manifest.name.clone(),
-            reason,
+            reason: if role == "model" {
+                reason
+            } else {
+                format!("{role}: {reason}")
+            },
         };
         for (what, declared, actual) in [
-            ("input", &self.manifest.inputs, &session.inputs),
-            ("output", &self.manifest.outputs, &session.outputs),
+            ("input", inputs, &session.inputs),
+            ("output", outputs, &session.outputs),
         ] {
             if declared.len() != actual.len() {
                 return Err(graph_err(format!(

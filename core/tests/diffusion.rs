@@ -1,0 +1,324 @@
+//! The diffusion pipeline against diffusers, on real ONNX Runtime, with the
+//! committed fixtures (models/fixtures/make_diffusion_fixtures.py): the tiny
+//! PerTouch package (the real architecture at toy widths, random weights) and what
+//! the PyTorch modules with diffusers' schedulers computed from the same image,
+//! parameter map and noise.
+
+use pertouch_core::diffusion::{
+    DiffusionModel, Prediction, SampleOptions, Scheduler, SchedulerConfig, SchedulerKind,
+};
+use pertouch_core::onnx::{self, Package, RuntimeConfig, SessionOptions, TensorF32};
+use pertouch_core::raster::RgbF32;
+use pertouch_core::render::{CancelToken, Control};
+use pertouch_core::Error;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../models/fixtures")
+        .join(name)
+}
+
+fn runtime() -> Option<&'static onnx::Runtime> {
+    match onnx::load(&RuntimeConfig::default()) {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            assert!(
+                std::env::var_os("PERTOUCH_REQUIRE_ORT").is_none(),
+                "ONNX Runtime is required here: {e}"
+            );
+            eprintln!("note: skipped, no ONNX Runtime (build/test.sh installs it): {e}");
+            None
+        }
+    }
+}
+
+fn read_f32(path: &Path) -> Vec<f32> {
+    std::fs::read(path)
+        .unwrap()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+fn tensor(name: &str, shape: &[usize]) -> TensorF32 {
+    let data = read_f32(&fixture("diffusion").join(name));
+    assert_eq!(data.len(), shape.iter().product::<usize>(), "{name}");
+    TensorF32 {
+        shape: shape.to_vec(),
+        data,
+    }
+}
+
+fn expected() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(fixture("diffusion/expected.json")).unwrap())
+        .unwrap()
+}
+
+fn input_image() -> RgbF32 {
+    let img = image::open(fixture("diffusion/input.png"))
+        .unwrap()
+        .to_rgb8();
+    RgbF32::from_rgb8(img.width() as usize, img.height() as usize, img.as_raw()).unwrap()
+}
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+fn sd21(prediction: Prediction) -> SchedulerConfig {
+    SchedulerConfig {
+        num_train_timesteps: 1000,
+        beta_start: 0.00085,
+        beta_end: 0.012,
+        beta_schedule: "scaled_linear".into(),
+        prediction_type: prediction,
+        set_alpha_to_one: false,
+        steps_offset: 1,
+        clip_sample: false,
+        timestep_spacing: None,
+    }
+}
+
+fn floats(v: &Value) -> Vec<f32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
+}
+
+#[test]
+fn schedulers_match_diffusers() {
+    let cases: Vec<Value> = serde_json::from_str(
+        &std::fs::read_to_string(fixture("diffusion/schedulers.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(cases.len(), 6);
+    for case in &cases {
+        let kind = SchedulerKind::parse(case["scheduler"].as_str().unwrap()).unwrap();
+        let prediction = match case["prediction_type"].as_str().unwrap() {
+            "epsilon" => Prediction::Epsilon,
+            _ => Prediction::VPrediction,
+        };
+        let cfg = sd21(prediction);
+        for steps in [10usize, 20, 50] {
+            let s = Scheduler::new(kind, &cfg, steps).unwrap();
+            let want: Vec<usize> = case["timesteps"][steps.to_string()]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap() as usize)
+                .collect();
+            assert_eq!(s.timesteps(), &want[..], "{kind:?} {prediction:?} {steps}");
+        }
+        let mut s = Scheduler::new(kind, &cfg, 10).unwrap();
+        let mut x = floats(&case["start"]);
+        let mut worst = 0.0f32;
+        for k in 0..10 {
+            let out = floats(&case["model_outputs"][k]);
+            let noise = floats(&case["noises"][k]);
+            s.step(&out, &mut x, Some(&noise)).unwrap();
+            let want = floats(&case["trajectory"][k]);
+            for (g, w) in x.iter().zip(&want) {
+                // Relative where the trajectory grows (epsilon with random outputs).
+                worst = worst.max((g - w).abs() / w.abs().max(1.0));
+            }
+        }
+        eprintln!("{kind:?} {prediction:?}: worst relative difference {worst:.2e}");
+        assert!(worst < 1e-4, "{kind:?} {prediction:?}: {worst}");
+    }
+}
+
+#[test]
+fn the_pipeline_matches_diffusers() {
+    let Some(rt) = runtime() else { return };
+    let e = expected();
+    let pkg = Package::open(&fixture("diffusion_tiny")).unwrap();
+    let model = DiffusionModel::open(&pkg, rt, &SessionOptions::default()).unwrap();
+    let s = model.size();
+    assert_eq!(s as u64, e["size"].as_u64().unwrap());
+    let latent_shape = model.latent_shape();
+    let image = pertouch_core::diffusion::pipeline::rgb_to_tensor(&input_image());
+    let source_latent = model.encode(&image).unwrap();
+    let want_latent = tensor("source_latent.f32", &latent_shape);
+    let d = max_abs_diff(&source_latent.data, &want_latent.data);
+    eprintln!("source latent: max |difference| {d:.2e}");
+    assert!(d < 1e-4, "VAE encoder: {d}");
+    let map = tensor("param_map.f32", &[1, 4, s, s]);
+    let noise = tensor("noise.f32", &latent_shape);
+    for run in e["runs"].as_array().unwrap() {
+        let name = run["name"].as_str().unwrap();
+        let opts = SampleOptions {
+            scheduler: SchedulerKind::parse(run["scheduler"].as_str().unwrap()).unwrap(),
+            steps: run["steps"].as_u64().unwrap() as usize,
+            seed: 0,
+        };
+        let (x, stats) = model
+            .sample(
+                &source_latent,
+                &map,
+                noise.clone(),
+                &opts,
+                &Control::default(),
+            )
+            .unwrap();
+        assert_eq!(stats.steps, opts.steps);
+        let want = tensor(&format!("{name}.latent.f32"), &latent_shape);
+        let d = max_abs_diff(&x.data, &want.data);
+        let decoded = model.decode(&x).unwrap();
+        let want_img = tensor(&format!("{name}.image.f32"), &[1, 3, s, s]);
+        // Mean absolute error in [0, 1] units, on the clamped image as it is saved.
+        let unit = |v: f32| ((v + 1.0) / 2.0).clamp(0.0, 1.0);
+        let mae = decoded
+            .data
+            .iter()
+            .zip(&want_img.data)
+            .map(|(a, b)| (unit(*a) - unit(*b)).abs())
+            .sum::<f32>()
+            / decoded.data.len() as f32;
+        eprintln!(
+            "{name}: latents max |difference| {d:.2e}, image mean |difference| {:.5}/255",
+            mae * 255.0
+        );
+        assert!(d < 1e-3, "{name}: latents differ by {d}");
+        assert!(mae < 1.0 / 255.0, "{name}: image differs by {mae}");
+    }
+}
+
+#[test]
+fn seeds_repeat_cancellation_stops_and_progress_is_per_step() {
+    let Some(rt) = runtime() else { return };
+    let pkg = Package::open(&fixture("diffusion_tiny")).unwrap();
+    let model = DiffusionModel::open(&pkg, rt, &SessionOptions::default()).unwrap();
+    let img = input_image();
+    let s = model.size();
+    let map = tensor("param_map.f32", &[1, 4, s, s]);
+    for kind in SchedulerKind::ALL {
+        let opts = SampleOptions {
+            scheduler: kind,
+            steps: 4,
+            seed: 11,
+        };
+        let (a, _) = model
+            .retouch(&img, &map, &opts, &Control::default())
+            .unwrap();
+        let (b, _) = model
+            .retouch(&img, &map, &opts, &Control::default())
+            .unwrap();
+        assert_eq!(a, b, "{kind:?}: the same seed must give the same image");
+        let (c, _) = model
+            .retouch(
+                &img,
+                &map,
+                &SampleOptions { seed: 12, ..opts },
+                &Control::default(),
+            )
+            .unwrap();
+        assert_ne!(a, c, "{kind:?}: another seed, another image");
+    }
+    // Cancel from the progress callback after the second step.
+    let token = CancelToken::new();
+    let steps_seen = AtomicUsize::new(0);
+    let progress = |stage: &str, f: f32| {
+        if stage == "diffusion" {
+            let n = steps_seen.fetch_add(1, Ordering::SeqCst) + 1;
+            assert!((f - n as f32 / 10.0).abs() < 1e-6, "step {n}: {f}");
+            if n == 2 {
+                token.cancel();
+            }
+        }
+    };
+    let ctl = Control {
+        cancel: Some(&token),
+        progress: Some(&progress),
+    };
+    let opts = SampleOptions {
+        scheduler: SchedulerKind::Ddim,
+        steps: 10,
+        seed: 1,
+    };
+    let r = model.retouch(&img, &map, &opts, &ctl);
+    assert!(matches!(r, Err(Error::Cancelled)), "{r:?}");
+    assert_eq!(steps_seen.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn broken_packages_and_requests_are_clear_errors() {
+    let Some(rt) = runtime() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = |name: &str| {
+        let dir = tmp.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in std::fs::read_dir(fixture("diffusion_tiny")).unwrap() {
+            let f = f.unwrap();
+            std::fs::copy(f.path(), dir.join(f.file_name())).unwrap();
+        }
+        dir
+    };
+    let open = |dir: &Path| {
+        Package::open(dir)
+            .map_err(|e| e.to_string())
+            .and_then(|p| {
+                DiffusionModel::open(&p, rt, &SessionOptions::default()).map_err(|e| e.to_string())
+            })
+            .unwrap_err()
+    };
+    // A changed UNet file.
+    let dir = copy("tampered");
+    let mut bytes = std::fs::read(dir.join("unet.onnx")).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(dir.join("unet.onnx"), bytes).unwrap();
+    let msg = open(&dir);
+    assert!(
+        msg.contains("unet.onnx") && msg.contains("reinstall"),
+        "{msg}"
+    );
+    // A missing graph file.
+    let dir = copy("missing");
+    std::fs::remove_file(dir.join("controlnet.onnx")).unwrap();
+    let msg = open(&dir);
+    assert!(
+        msg.contains("controlnet.onnx") && msg.contains("missing"),
+        "{msg}"
+    );
+    // A manifest whose UNet inputs do not match the graph.
+    let dir = copy("wrong-shape");
+    let path = dir.join("manifest.json");
+    let mut m: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let graphs = m["graphs"].as_array_mut().unwrap();
+    let unet = graphs.iter_mut().find(|g| g["role"] == "unet").unwrap();
+    unet["inputs"][0]["shape"] = serde_json::json!([1, 4, 16, 16]);
+    std::fs::write(&path, serde_json::to_string(&m).unwrap()).unwrap();
+    let msg = open(&dir);
+    assert!(msg.contains("unet") && msg.contains("sample"), "{msg}");
+    // Not a diffusion package.
+    let msg = open(&fixture("segformer_fixture"));
+    assert!(msg.contains("not \"diffusion\""), "{msg}");
+    // A parameter map of the wrong size.
+    let pkg = Package::open(&fixture("diffusion_tiny")).unwrap();
+    let model = DiffusionModel::open(&pkg, rt, &SessionOptions::default()).unwrap();
+    let latent = model.noise(0);
+    let small = TensorF32 {
+        shape: vec![1, 4, 8, 8],
+        data: vec![0.0; 256],
+    };
+    let r = model.sample(
+        &latent,
+        &small,
+        model.noise(1),
+        &SampleOptions::default(),
+        &Control::default(),
+    );
+    assert!(
+        matches!(&r, Err(Error::InvalidRequest(m)) if m.contains("parameter map")),
+        "{r:?}"
+    );
+}
