@@ -148,6 +148,14 @@ impl Raster {
     /// every resolution, render scale and tile of the same photo.
     pub fn analysis_rgb(&self, long_side: usize) -> RgbF32 {
         let (w, h) = fit_long_side(self.width, self.height, long_side);
+        self.rgb_resized(w, h)
+    }
+
+    /// Area-averaged RGB (8-bit sRGB units) at exactly `w` x `h`, whatever the
+    /// aspect ratio (a square model input stretches the photo). Growing repeats
+    /// pixels.
+    pub fn rgb_resized(&self, w: usize, h: usize) -> RgbF32 {
+        let (w, h) = (w.max(1), h.max(1));
         let ch = self.channels;
         let n = self.width;
         let flat = area_downsample::<3>(self.width, self.height, w, h, |y, out| {

@@ -322,3 +322,170 @@ fn broken_packages_and_requests_are_clear_errors() {
         "{r:?}"
     );
 }
+
+mod renderer {
+    use super::*;
+    use pertouch_core::agent::instruction::interpret;
+    use pertouch_core::agent::rethink::Session;
+    use pertouch_core::diffusion::DiffusionRenderer;
+    use pertouch_core::image_io::{load, LoadOptions};
+    use pertouch_core::mask::MaskSet;
+    use pertouch_core::params::{Attribute, RegionState};
+    use pertouch_core::plane::Plane;
+    use pertouch_core::raster::Raster;
+    use pertouch_core::render::{Rect, RenderJob, RenderRequest, Renderer};
+    use std::sync::Arc;
+
+    fn photo() -> Raster {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples/dune.jpg");
+        load(&path, &LoadOptions::default()).unwrap().raster
+    }
+
+    /// dune.jpg's sky: the top 40% of the frame, as a rough band.
+    fn sky_mask(r: &Raster) -> MaskSet {
+        let (w, h) = (r.width() / 4, r.height() / 4);
+        let band = (0..w * h)
+            .map(|i| if (i / w) < h * 2 / 5 { 1.0 } else { 0.0 })
+            .collect();
+        let mut masks = MaskSet::new();
+        masks.insert("sky", Plane::from_vec(w, h, band).unwrap());
+        masks
+    }
+
+    fn open(rt: &'static onnx::Runtime) -> DiffusionRenderer {
+        let pkg = Package::open(&fixture("diffusion_tiny")).unwrap();
+        let model = DiffusionModel::open(&pkg, rt, &SessionOptions::default()).unwrap();
+        let mut r = DiffusionRenderer::new(Arc::new(model));
+        r.sample = SampleOptions {
+            scheduler: SchedulerKind::DpmSolverPP,
+            steps: 4,
+            seed: 5,
+        };
+        r
+    }
+
+    #[test]
+    fn the_level_map_holds_measured_levels_plus_changes() {
+        let Some(rt) = runtime() else { return };
+        let r = open(rt);
+        let src = photo();
+        let masks = sky_mask(&src);
+        let state = RegionState::from_json(
+            r#"{"global": {"brightness": 0.1}, "sky": {"temperature": -0.3}}"#,
+        )
+        .unwrap();
+        let job = RenderJob {
+            source: &src,
+            masks: &masks,
+            state: &state,
+        };
+        let map = r.level_map(&job, &Control::default()).unwrap();
+        let s = r.model().size();
+        assert_eq!(map.tensor.shape, vec![1, 4, s, s]);
+        let at = |attr: Attribute, x: usize, y: usize| {
+            map.tensor.data[attr.channel() * s * s + y * s + x]
+        };
+        let edit = |region: &str, attr: Attribute| {
+            map.report
+                .edits
+                .iter()
+                .find(|e| e.region == region && e.attribute == attr)
+                .unwrap()
+                .clone()
+        };
+        let sky_t = edit("sky", Attribute::Temperature);
+        assert!((sky_t.target - (sky_t.before - 0.3)).abs() < 1e-6);
+        // Deep inside the sky band: the sky's own temperature level minus 0.3.
+        let v = at(Attribute::Temperature, s / 2, s / 10) as f64;
+        assert!((v - sky_t.target).abs() < 0.02, "{v} vs {}", sky_t.target);
+        // Far below it: the whole photo's brightness plus 0.1 (no region covers it).
+        let g_b = edit("global", Attribute::Brightness);
+        let v = at(Attribute::Brightness, s / 2, s - 2) as f64;
+        assert!((v - g_b.target).abs() < 0.02, "{v} vs {}", g_b.target);
+        assert!((g_b.target - (g_b.before + 0.1)).abs() < 1e-6);
+        // Values are levels: all inside [-1, 1].
+        assert!(map.tensor.data.iter().all(|v| (-1.0..=1.0).contains(v)));
+    }
+
+    #[test]
+    fn renders_tiles_proxies_and_the_rethink_loop_on_the_diffusion_renderer() {
+        let Some(rt) = runtime() else { return };
+        let r = open(rt);
+        let src = photo();
+        let masks = sky_mask(&src);
+        let state = RegionState::from_json(
+            r#"{"sky": {"temperature": -0.3}, "global": {"contrast": 0.1}}"#,
+        )
+        .unwrap();
+        let job = RenderJob {
+            source: &src,
+            masks: &masks,
+            state: &state,
+        };
+        let full = r
+            .render(&job, &RenderRequest::default(), &Control::default())
+            .unwrap();
+        assert_eq!(
+            (full.image.width(), full.image.height(), full.image.depth()),
+            (src.width(), src.height(), src.depth())
+        );
+        assert_eq!(full.report.renderer, "diffusion");
+        assert_eq!(full.report.edits.len(), 2);
+        assert!(full.report.edits.iter().all(|e| e.achieved.is_some()));
+        // A region of interest renders as the same part of the full frame.
+        let roi = Rect {
+            x: 100,
+            y: 50,
+            width: 300,
+            height: 200,
+        };
+        let tile = r
+            .render(
+                &job,
+                &RenderRequest {
+                    scale: 1.0,
+                    roi: Some(roi),
+                },
+                &Control::default(),
+            )
+            .unwrap();
+        let crop = pertouch_core::render::parametric::crop(&full.image, roi).unwrap();
+        assert_eq!(tile.image, crop);
+        let half = r
+            .render(
+                &job,
+                &RenderRequest {
+                    scale: 0.5,
+                    roi: None,
+                },
+                &Control::default(),
+            )
+            .unwrap();
+        assert_eq!(
+            (half.image.width(), half.image.height()),
+            (src.width() / 2, src.height() / 2)
+        );
+        // The agent's rethink loop drives it unchanged: it renders, measures the
+        // result, and adjusts. (Random weights cannot converge; the loop must still
+        // measure every round and end cleanly.)
+        let preview = pertouch_core::render::parametric::resample(&src, 400, 250);
+        let preview_masks = sky_mask(&src);
+        let session = Session {
+            renderer: &r,
+            preview: &preview,
+            masks: &preview_masks,
+            tables: r.model().tables(),
+        };
+        let interp = interpret("make the sky a little cooler").unwrap();
+        let out = session
+            .apply(&RegionState::default(), &interp, &Control::default())
+            .unwrap();
+        assert!(!out.trace.is_empty());
+        for round in &out.trace {
+            assert!(
+                round.checks.iter().all(|c| c.measured.is_some()),
+                "{round:?}"
+            );
+        }
+    }
+}

@@ -4,8 +4,12 @@
 
 mod noise;
 pub mod pipeline;
+pub mod renderer;
 pub mod scheduler;
+pub mod transfer;
 
 pub use noise::gaussian;
 pub use pipeline::{DiffusionModel, DiffusionSpec, SampleOptions, SampleStats};
+pub use renderer::{DiffusionRenderer, LevelMap};
 pub use scheduler::{Prediction, Scheduler, SchedulerConfig, SchedulerKind, Spacing};
+pub use transfer::{ColourTransfer, TransferOptions};

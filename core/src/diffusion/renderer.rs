@@ -1,0 +1,314 @@
+//! The diffusion model as a [`Renderer`]: the region state of *changes* becomes the
+//! map of *levels* the model was trained on (PERTOUCH.md section 2: each region's
+//! measured level plus its change), the model renders at its own size, and the edit
+//! is carried to the full-resolution frame by [`ColourTransfer`]. The report has the
+//! same shape as the parametric renderer's, so the agent's rethink loop measures
+//! and corrects either renderer the same way.
+
+use super::pipeline::{DiffusionModel, SampleOptions};
+use super::transfer::{ColourTransfer, TransferOptions};
+use crate::error::{Error, Result};
+use crate::measure::{measure_regions, LevelTables, RegionWeights};
+use crate::onnx::TensorF32;
+use crate::params::{Attribute, AttributeValues, GLOBAL};
+use crate::plane::Plane;
+use crate::raster::RgbF32;
+use crate::render::parametric::{crop, resample};
+use crate::render::refine::{guide_value, RefineOptions, RefinedMask};
+use crate::render::{
+    Control, Rect, RegionReport, RenderJob, RenderOutput, RenderReport, RenderRequest, Renderer,
+};
+use std::borrow::Cow;
+use std::sync::Arc;
+
+/// PerTouch's diffusion renderer.
+#[derive(Debug, Clone)]
+pub struct DiffusionRenderer {
+    model: Arc<DiffusionModel>,
+    pub sample: SampleOptions,
+    pub transfer: TransferOptions,
+    pub refine: RefineOptions,
+    /// Measure the full-resolution output and report achieved levels.
+    pub verify: bool,
+}
+
+/// What the model is asked for, before it runs.
+#[derive(Debug, Clone)]
+pub struct LevelMap {
+    /// `[1, 4, S, S]`, channels in [`Attribute`] order.
+    pub tensor: TensorF32,
+    /// Per edit: the region, attribute, current level, change and target.
+    pub report: RenderReport,
+    /// The edits' measurement weights on the analysis proxy (`None`: whole image).
+    weights: Vec<Option<Plane>>,
+    proxy: RgbF32,
+}
+
+impl DiffusionRenderer {
+    pub fn new(model: Arc<DiffusionModel>) -> Self {
+        DiffusionRenderer {
+            model,
+            sample: SampleOptions::default(),
+            transfer: TransferOptions::default(),
+            refine: RefineOptions::default(),
+            verify: true,
+        }
+    }
+
+    pub fn model(&self) -> &DiffusionModel {
+        &self.model
+    }
+
+    fn tables(&self) -> &LevelTables {
+        self.model.tables()
+    }
+
+    /// Measures every region's current levels and builds the level map: outside the
+    /// named regions, the whole photo's levels plus the global changes; inside each
+    /// named region (blended by its refined mask), that region's own levels plus its
+    /// changes, or plus the global change for attributes it does not set.
+    pub fn level_map(&self, job: &RenderJob<'_>, ctl: &Control<'_>) -> Result<LevelMap> {
+        let src = job.source;
+        let tables = self.tables();
+        job.masks.check_fits(src.width(), src.height())?;
+        let named: Vec<(&str, &AttributeValues)> = job
+            .state
+            .named_regions()
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        let mut rough = Vec::with_capacity(named.len());
+        for (name, _) in &named {
+            rough.push(job.masks.get(name).ok_or_else(|| Error::MissingRegion {
+                region: name.to_string(),
+                available: job.masks.available(),
+            })?);
+        }
+        ctl.report("analyse", 0.0);
+        let proxy = src.analysis_rgb(tables.analysis_long_side);
+        let guide = Plane::from_vec(
+            proxy.width,
+            proxy.height,
+            proxy
+                .data
+                .iter()
+                .map(|p| guide_value(p.map(|v| v / 255.0)))
+                .collect(),
+        )
+        .expect("sizes match");
+        let masks: Vec<Plane> = rough
+            .iter()
+            .map(|r| RefinedMask::refine(r, &guide, &self.refine).to_plane(&guide))
+            .collect();
+        ctl.check()?;
+        let global = job.state.region(GLOBAL).cloned().unwrap_or_default();
+        // Current levels: the whole photo and each named region, all four attributes.
+        let mut weights: Vec<RegionWeights<'_>> = vec![RegionWeights::Whole];
+        weights.extend(masks.iter().map(RegionWeights::Mask));
+        let levels: Vec<Option<[f64; 4]>> = measure_regions(&proxy, &weights)
+            .into_iter()
+            .map(|m| {
+                m.map(|m| {
+                    let raw = m.to_array();
+                    std::array::from_fn(|c| tables.table(Attribute::ALL[c]).level(raw[c]))
+                })
+            })
+            .collect();
+        let whole = levels[0]
+            .ok_or_else(|| Error::InvalidRequest("the photo has no pixels to measure".into()))?;
+        let target = |level: f64, change: Option<f32>| {
+            (level + change.unwrap_or(0.0) as f64).clamp(-1.0, 1.0) as f32
+        };
+        let base: [f32; 4] =
+            std::array::from_fn(|c| target(whole[c], global.get(Attribute::ALL[c])));
+        let s = self.model.size();
+        let mut map: Vec<[f32; 4]> = vec![base; s * s];
+        for (((_, values), mask), lv) in named.iter().zip(&masks).zip(&levels[1..]) {
+            let Some(lv) = lv else { continue };
+            let v: [f32; 4] = std::array::from_fn(|c| {
+                let a = Attribute::ALL[c];
+                target(lv[c], values.get(a).or(global.get(a)))
+            });
+            let m = mask.resized(s, s);
+            for (px, &mk) in map.iter_mut().zip(m.data()) {
+                let mk = mk.clamp(0.0, 1.0);
+                for c in 0..4 {
+                    px[c] = px[c] * (1.0 - mk) + v[c] * mk;
+                }
+            }
+        }
+        let mut tensor = vec![0.0f32; 4 * s * s];
+        for (i, px) in map.iter().enumerate() {
+            for c in 0..4 {
+                tensor[c * s * s + i] = px[c];
+            }
+        }
+        // The report's edits: a named region's on its mask; a global one on what no
+        // named region setting that attribute covers.
+        let mut edits = Vec::new();
+        let mut edit_weights = Vec::new();
+        for (attr, change) in global.iter() {
+            let covering: Vec<&Plane> = named
+                .iter()
+                .zip(&masks)
+                .filter(|((_, v), _)| v.get(attr).is_some())
+                .map(|(_, m)| m)
+                .collect();
+            let w = (!covering.is_empty()).then(|| {
+                covering
+                    .iter()
+                    .fold(Plane::filled(proxy.width, proxy.height, 1.0), |w, m| {
+                        w.zip_map(m, |a, b| a * (1.0 - b))
+                    })
+            });
+            edit_weights.push(w);
+            edits.push((GLOBAL.to_string(), attr, change));
+        }
+        for ((name, values), m) in named.iter().zip(&masks) {
+            for (attr, change) in values.iter() {
+                edit_weights.push(Some(m.clone()));
+                edits.push((name.to_string(), attr, change));
+            }
+        }
+        let w: Vec<RegionWeights<'_>> = edit_weights
+            .iter()
+            .map(|w| w.as_ref().map_or(RegionWeights::Whole, RegionWeights::Mask))
+            .collect();
+        let before = measure_regions(&proxy, &w);
+        let edits = edits
+            .into_iter()
+            .zip(before)
+            .map(|((region, attribute, change), b)| {
+                let Some(b) = b else {
+                    return RegionReport {
+                        region,
+                        attribute,
+                        before: 0.0,
+                        change: change as f64,
+                        target: 0.0,
+                        predicted: 0.0,
+                        achieved: None,
+                        note: Some(
+                            "the region's mask is empty in this photo; nothing was changed"
+                                .into(),
+                        ),
+                    };
+                };
+                let level = tables
+                    .table(attribute)
+                    .level(b.to_array()[attribute.channel()]);
+                let wanted = level + change as f64;
+                let target = wanted.clamp(-1.0, 1.0);
+                RegionReport {
+                    region,
+                    attribute,
+                    before: level,
+                    change: change as f64,
+                    target,
+                    predicted: level,
+                    achieved: None,
+                    note: (wanted != target).then(|| {
+                        format!("asked for level {wanted:+.3}, beyond the scale's end; aiming at {target:+.0}")
+                    }),
+                }
+            })
+            .collect();
+        Ok(LevelMap {
+            tensor: TensorF32 {
+                shape: vec![1, 4, s, s],
+                data: tensor,
+            },
+            report: RenderReport {
+                renderer: "diffusion".into(),
+                edits,
+            },
+            weights: edit_weights,
+            proxy,
+        })
+    }
+
+    /// Measures `rgb` (an analysis-size image of the output) and writes the levels
+    /// into `report` through `set`.
+    fn measure_into(
+        &self,
+        map: &LevelMap,
+        rgb: &RgbF32,
+        report: &mut RenderReport,
+        set: impl Fn(&mut RegionReport, f64),
+    ) {
+        let w: Vec<RegionWeights<'_>> = map
+            .weights
+            .iter()
+            .map(|w| match w {
+                Some(w) if (w.width(), w.height()) == (rgb.width, rgb.height) => {
+                    RegionWeights::Mask(w)
+                }
+                _ => RegionWeights::Whole,
+            })
+            .collect();
+        for (e, m) in report.edits.iter_mut().zip(measure_regions(rgb, &w)) {
+            if let (Some(m), None) = (m, e.note.as_deref().filter(|n| n.contains("empty"))) {
+                let level = self
+                    .tables()
+                    .table(e.attribute)
+                    .level(m.to_array()[e.attribute.channel()]);
+                set(e, level);
+            }
+        }
+    }
+}
+
+impl Renderer for DiffusionRenderer {
+    fn name(&self) -> &'static str {
+        "diffusion"
+    }
+
+    fn render(
+        &self,
+        job: &RenderJob<'_>,
+        request: &RenderRequest,
+        ctl: &Control<'_>,
+    ) -> Result<RenderOutput> {
+        if !(request.scale > 0.0 && request.scale <= 1.0) {
+            return Err(Error::InvalidRequest(format!(
+                "render scale {} is not in (0, 1]",
+                request.scale
+            )));
+        }
+        let map = self.level_map(job, ctl)?;
+        let src = job.source;
+        let s = self.model.size();
+        let small = src.rgb_resized(s, s);
+        let (edited, stats) = self.model.retouch(&small, &map.tensor, &self.sample, ctl)?;
+        tracing::debug!(steps = stats.steps, total = ?stats.total, onnx = ?stats.onnx, "diffusion sampled");
+        let transfer = ColourTransfer::fit(&small, &edited, &self.transfer)?;
+        let mut report = map.report.clone();
+        // What the edit does on the analysis proxy: the renderer's prediction.
+        let predicted = transfer.apply_rgb(&map.proxy);
+        self.measure_into(&map, &predicted, &mut report, |e, l| e.predicted = l);
+        let fw = ((src.width() as f32 * request.scale).round() as usize).max(1);
+        let fh = ((src.height() as f32 * request.scale).round() as usize).max(1);
+        let frame = if request.scale == 1.0 {
+            Cow::Borrowed(src)
+        } else {
+            Cow::Owned(resample(src, fw, fh))
+        };
+        let roi = request.roi.unwrap_or(Rect {
+            x: 0,
+            y: 0,
+            width: fw,
+            height: fh,
+        });
+        let full_frame = request.scale == 1.0 && request.roi.is_none();
+        let tile = if full_frame {
+            frame
+        } else {
+            Cow::Owned(crop(&frame, roi)?)
+        };
+        let image = transfer.apply(&tile, roi.x, roi.y, fw, fh, ctl)?;
+        if full_frame && self.verify {
+            let rgb = image.analysis_rgb(self.tables().analysis_long_side);
+            self.measure_into(&map, &rgb, &mut report, |e, l| e.achieved = Some(l));
+        }
+        Ok(RenderOutput { image, report })
+    }
+}
