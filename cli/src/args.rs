@@ -187,6 +187,113 @@ impl LazySegmenter {
     }
 }
 
+/// Which renderer draws the result.
+#[derive(Args, Debug, Clone, Default)]
+pub struct RendererArgs {
+    /// "parametric" (default: fast, exact, no model files) or "diffusion"
+    /// (PerTouch's model from an installed diffusion package; slow on a CPU).
+    #[arg(long, value_name = "NAME", default_value = "parametric")]
+    pub renderer: String,
+    /// The diffusion package to use (default: the one installed, if only one is).
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    /// Diffusion sampler: dpm++ (default, 20 steps), ddim (50) or ddpm (50).
+    #[arg(long, value_name = "NAME", default_value = "dpm++")]
+    pub scheduler: String,
+    /// Diffusion steps (default: the sampler's full-quality count).
+    #[arg(long, value_name = "N")]
+    pub steps: Option<usize>,
+    /// Diffusion seed: the same seed gives the same picture.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// An opened renderer.
+pub enum ChosenRenderer {
+    Parametric(pertouch_core::render::ParametricRenderer),
+    Diffusion(Box<pertouch_core::diffusion::DiffusionRenderer>),
+}
+
+impl ChosenRenderer {
+    pub fn as_dyn(&self) -> &dyn pertouch_core::render::Renderer {
+        match self {
+            ChosenRenderer::Parametric(r) => r,
+            ChosenRenderer::Diffusion(r) => r.as_ref(),
+        }
+    }
+}
+
+impl RendererArgs {
+    /// Opens the chosen renderer; `parametric` is built from `options`.
+    pub fn open(&self, options: pertouch_core::render::RenderOptions) -> Result<ChosenRenderer> {
+        use pertouch_core::diffusion::{
+            DiffusionModel, DiffusionRenderer, SampleOptions, SchedulerKind,
+        };
+        use pertouch_core::onnx::package;
+        match self.renderer.as_str() {
+            "parametric" => Ok(ChosenRenderer::Parametric(
+                pertouch_core::render::ParametricRenderer::new(options),
+            )),
+            "diffusion" => {
+                let scheduler = SchedulerKind::parse(&self.scheduler).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "unknown --scheduler {}: use dpm++, ddim or ddpm",
+                        self.scheduler
+                    )
+                })?;
+                let root = pertouch_core::paths::models_dir()
+                    .ok_or_else(|| anyhow::anyhow!("no data folder: set PERTOUCH_DATA_DIR"))?;
+                let pkg = match &self.model {
+                    Some(name) => package::find(&root, name)?,
+                    None => {
+                        let mut found: Vec<package::Package> = package::installed(&root)
+                            .into_iter()
+                            .filter_map(|(_, p)| p.ok())
+                            .filter(|p| p.manifest.task == "diffusion")
+                            .collect();
+                        match found.len() {
+                            1 => found.remove(0),
+                            0 => anyhow::bail!(
+                                "no diffusion model package is installed in {}: export one with models/export_diffusion.py and install it with `pertouch models import DIR` (see models/README.md), or use --renderer parametric",
+                                root.display()
+                            ),
+                            _ => anyhow::bail!(
+                                "several diffusion packages are installed ({}): choose one with --model",
+                                found
+                                    .iter()
+                                    .map(|p| p.manifest.name.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        }
+                    }
+                };
+                let config = Config::load()?;
+                let rt = pertouch_core::onnx::load(&config.runtime())?;
+                let model = DiffusionModel::open(&pkg, rt, &config.session())?;
+                eprintln!(
+                    "diffusion model {} ({} x {}) on {}",
+                    model.name(),
+                    model.size(),
+                    model.size(),
+                    model.provider()
+                );
+                let mut r = DiffusionRenderer::new(std::sync::Arc::new(model));
+                r.sample = SampleOptions {
+                    scheduler,
+                    steps: self.steps.unwrap_or(scheduler.default_steps()),
+                    seed: self.seed,
+                };
+                if let Some(refine) = options.refine {
+                    r.refine = refine;
+                }
+                Ok(ChosenRenderer::Diffusion(Box::new(r)))
+            }
+            other => anyhow::bail!("unknown --renderer {other}: use parametric or diffusion"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

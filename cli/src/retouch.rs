@@ -1,6 +1,8 @@
 //! `pertouch retouch`.
 
-use crate::args::{InputArgs, LazySegmenter, MaskArgs, SegmenterArgs, StateArgs};
+use crate::args::{
+    ChosenRenderer, InputArgs, LazySegmenter, MaskArgs, RendererArgs, SegmenterArgs, StateArgs,
+};
 use crate::memory::{warn_set_aside, ProfileArgs};
 use crate::progress::Bar;
 use anyhow::{bail, Context, Result};
@@ -11,7 +13,9 @@ use pertouch_core::mask::MaskSet;
 use pertouch_core::memory::{describe_scene, Record};
 use pertouch_core::params::{RegionState, GLOBAL};
 use pertouch_core::raster::Raster;
-use pertouch_core::render::{Control, ParametricRenderer, RenderJob, RenderOptions, RenderReport};
+use pertouch_core::render::{
+    Control, RenderJob, RenderOptions, RenderReport, RenderRequest, Renderer,
+};
 use pertouch_core::segment;
 use std::path::PathBuf;
 
@@ -31,6 +35,8 @@ pub struct RetouchArgs {
     pub input_opts: InputArgs,
     #[command(flatten)]
     pub segmenter: SegmenterArgs,
+    #[command(flatten)]
+    pub render: RendererArgs,
     /// Use masks exactly as given instead of snapping them to the photo's edges.
     #[arg(long)]
     pub no_refine: bool,
@@ -112,18 +118,23 @@ pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
     }
     segment_missing(&mut masks, &loaded.raster, wanted, &a.segmenter.lazy())?;
     // One renderer for the agent's previews and the full-resolution result.
-    let renderer = ParametricRenderer::new(RenderOptions {
+    let chosen = a.render.open(RenderOptions {
         tables: tables.clone(),
         refine: (!a.no_refine).then(Default::default),
         verify: true,
-    });
+    })?;
+    let renderer = chosen.as_dyn();
+    let session_tables = match &chosen {
+        ChosenRenderer::Diffusion(d) => d.model().tables().clone(),
+        ChosenRenderer::Parametric(_) => tables.clone(),
+    };
     if let Some(interp) = &interpretation {
         let preview = agent::preview(&loaded.raster, agent::PREVIEW_LONG_SIDE);
         let session = Session {
-            renderer: &renderer,
+            renderer,
             preview: &preview,
             masks: &masks,
-            tables: &tables,
+            tables: &session_tables,
         };
         let outcome = session.apply(&state, interp, &Control::default())?;
         print_trace(&outcome);
@@ -140,16 +151,20 @@ pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
         masks: &masks,
         state: &state,
     };
-    // Encoding runs while later bands are still rendering.
-    let report = renderer.render_and_save(
-        &job,
-        &a.output,
-        &loaded.metadata,
-        &SaveOptions {
-            jpeg_quality: a.jpeg_quality,
-        },
-        &ctl,
-    )?;
+    let save = SaveOptions {
+        jpeg_quality: a.jpeg_quality,
+    };
+    let report = match &chosen {
+        // Encoding runs while later bands are still rendering.
+        ChosenRenderer::Parametric(p) => {
+            p.render_and_save(&job, &a.output, &loaded.metadata, &save, &ctl)?
+        }
+        ChosenRenderer::Diffusion(d) => {
+            let out = d.render(&job, &RenderRequest::default(), &ctl)?;
+            image_io::save(&a.output, &out.image, &loaded.metadata, &save)?;
+            out.report
+        }
+    };
     bar.finish();
     print_report(&report);
     if let Some(p) = &a.report {
