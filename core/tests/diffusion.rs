@@ -192,6 +192,50 @@ fn the_pipeline_matches_diffusers() {
     }
 }
 
+/// The half-precision export of the same networks runs through the same code
+/// (f32 converted at the session boundary) and lands near the f32 reference.
+#[test]
+fn the_fp16_package_runs_and_stays_close() {
+    let Some(rt) = runtime() else { return };
+    let e = expected();
+    let pkg = Package::open(&fixture("diffusion_tiny_fp16")).unwrap();
+    let model = DiffusionModel::open(&pkg, rt, &SessionOptions::default()).unwrap();
+    let s = model.size();
+    let latent_shape = model.latent_shape();
+    let image = pertouch_core::diffusion::pipeline::rgb_to_tensor(&input_image());
+    let source_latent = model.encode(&image).unwrap();
+    let map = tensor("param_map.f32", &[1, 4, s, s]);
+    let noise = tensor("noise.f32", &latent_shape);
+    let run = &e["runs"][0];
+    let name = run["name"].as_str().unwrap();
+    let opts = SampleOptions {
+        scheduler: SchedulerKind::parse(run["scheduler"].as_str().unwrap()).unwrap(),
+        steps: run["steps"].as_u64().unwrap() as usize,
+        seed: 0,
+    };
+    let (x, _) = model
+        .sample(&source_latent, &map, noise, &opts, &Control::default())
+        .unwrap();
+    let want = tensor(&format!("{name}.latent.f32"), &latent_shape);
+    let d = max_abs_diff(&x.data, &want.data);
+    let decoded = model.decode(&x).unwrap();
+    let want_img = tensor(&format!("{name}.image.f32"), &[1, 3, s, s]);
+    let unit = |v: f32| ((v + 1.0) / 2.0).clamp(0.0, 1.0);
+    let mae = decoded
+        .data
+        .iter()
+        .zip(&want_img.data)
+        .map(|(a, b)| (unit(*a) - unit(*b)).abs())
+        .sum::<f32>()
+        / decoded.data.len() as f32;
+    eprintln!(
+        "fp16 {name}: latents max |difference| {d:.2e} from the f32 reference, image mean |difference| {:.2}/255",
+        mae * 255.0
+    );
+    assert!(d < 1e-2, "fp16 latents differ by {d}");
+    assert!(mae < 0.5 / 255.0, "fp16 image differs by {mae}");
+}
+
 #[test]
 fn seeds_repeat_cancellation_stops_and_progress_is_per_step() {
     let Some(rt) = runtime() else { return };

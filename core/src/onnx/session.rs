@@ -132,6 +132,9 @@ pub struct OnnxSession {
     pub provider: Provider,
     pub inputs: Vec<IoSpec>,
     pub outputs: Vec<IoSpec>,
+    /// Nanoseconds spent inside ONNX Runtime's own run calls, over all runs (our
+    /// tensor conversions excluded): lets callers tell its time from theirs.
+    runtime_ns: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for OnnxSession {
@@ -225,7 +228,14 @@ impl OnnxSession {
             provider: provider.unwrap_or(Provider::Cpu),
             inputs,
             outputs,
+            runtime_ns: std::sync::atomic::AtomicU64::new(0),
         })
+    }
+
+    /// Total time spent inside ONNX Runtime's run calls of this session so far
+    /// (with several threads running it, their times add up).
+    pub fn runtime_total(&self) -> std::time::Duration {
+        std::time::Duration::from_nanos(self.runtime_ns.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// Runs the model on named float inputs and returns every output, by name.
@@ -252,7 +262,20 @@ impl OnnxSession {
                     "input {name}: shape {shape:?} does not hold {len} values"
                 )));
             }
+            // Half-precision graphs (fp16 packages) take our f32 tensors converted.
+            let wants_f16 = self
+                .inputs
+                .iter()
+                .any(|i| i.name == *name && i.dtype == "f16");
             let value: ort::value::DynValue = match t {
+                Input::F32(t) if wants_f16 => ort::value::Tensor::from_array((
+                    t.shape.clone(),
+                    t.data
+                        .iter()
+                        .map(|&v| half::f16::from_f32(v))
+                        .collect::<Vec<_>>(),
+                ))
+                .map(|v| v.into_dyn()),
                 Input::F32(t) => ort::value::Tensor::from_array((t.shape.clone(), t.data.clone()))
                     .map(|v| v.into_dyn()),
                 Input::I64(t) => ort::value::Tensor::from_array((t.shape.clone(), t.data.clone()))
@@ -265,17 +288,26 @@ impl OnnxSession {
             ));
         }
         let mut session = self.session.lock();
+        let started = std::time::Instant::now();
         let outputs = session.run(values).map_err(|e| err(e.to_string()))?;
+        self.runtime_ns.fetch_add(
+            started.elapsed().as_nanos() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         let mut out = Vec::new();
         for (name, value) in outputs.iter() {
-            let (shape, data) = value
-                .try_extract_tensor::<f32>()
-                .map_err(|e| err(format!("output {name}: {e}")))?;
+            let (shape, data) = match value.try_extract_tensor::<f32>() {
+                Ok((shape, data)) => (shape.clone(), data.to_vec()),
+                Err(first) => match value.try_extract_tensor::<half::f16>() {
+                    Ok((shape, data)) => (shape.clone(), data.iter().map(|v| v.to_f32()).collect()),
+                    Err(_) => return Err(err(format!("output {name}: {first}"))),
+                },
+            };
             out.push((
                 name.to_string(),
                 TensorF32 {
                     shape: shape.iter().map(|&d| d.max(0) as usize).collect(),
-                    data: data.to_vec(),
+                    data,
                 },
             ));
         }
