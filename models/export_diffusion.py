@@ -275,6 +275,29 @@ def load_real(args):
                     f"{args.base} + PerTouch ({args.controlnet}) via models/export_diffusion.py")
 
 
+def write_graph(module, inputs, in_names, out_names, path: Path):
+    """Exports one graph to `path`. A graph over protobuf's 2 GB limit (the SD
+    2.1-size UNet) keeps its weights in one `<name>.data` file beside it, which the
+    package lists and hashes like the graph; returns that file's name, if any."""
+    import tempfile
+
+    import onnx
+
+    with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
+        raw = Path(tmp) / path.name
+        torch.onnx.export(module, inputs, str(raw), input_names=in_names, output_names=out_names,
+                          opset_version=OPSET, dynamo=False)
+        model = onnx.load(str(raw))
+        big = sum(t.ByteSize() for t in model.graph.initializer) > 1_800_000_000
+        data = f"{path.name}.data" if big else None
+        if big:
+            onnx.save_model(model, str(path), save_as_external_data=True,
+                            all_tensors_to_one_file=True, location=data)
+        else:
+            onnx.save_model(model, str(path))
+    return data
+
+
 def export(nets: Networks, out: Path, *, name, dtype, tables, licence):
     import onnxruntime as ort
 
@@ -288,12 +311,14 @@ def export(nets: Networks, out: Path, *, name, dtype, tables, licence):
         m.to(tdtype)
     examples = nets.example_inputs(tdtype)
     graphs = []
+    extra_files = []
     for role, module in nets.graphs.items():
         inputs = examples[role]
         in_names, out_names = names[role]
         path = out / f"{role}.onnx"
-        torch.onnx.export(module, inputs, path, input_names=in_names, output_names=out_names,
-                          opset_version=OPSET, dynamo=False)
+        data_file = write_graph(module, inputs, in_names, out_names, path)
+        if data_file:
+            extra_files.append((data_file, f"{role}_data"))
         sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         got = sess.run(None, {n: t.numpy() for n, t in zip(in_names, inputs)})
         with torch.no_grad():
@@ -312,7 +337,7 @@ def export(nets: Networks, out: Path, *, name, dtype, tables, licence):
         m.to(torch.float32)
     nets.text_embedding.float().numpy().astype("<f4").tofile(out / "text_embedding.f32")
     shutil.copy(tables, out / "level_tables.json")
-    files = [(f"{g['role']}.onnx", g["role"]) for g in graphs]
+    files = [(f"{g['role']}.onnx", g["role"]) for g in graphs] + extra_files
     files += [("text_embedding.f32", "text_embedding"), ("level_tables.json", "level_tables")]
     manifest = pm.write_manifest(
         out, name=name, task="diffusion", source=nets.source, licence=licence, files=files,

@@ -24,5 +24,6 @@ pub mod plane;
 pub mod raster;
 pub mod render;
 pub mod segment;
+pub mod vlm;
 
 pub use error::{Error, Result};

@@ -516,6 +516,17 @@ fn attribute_patterns() -> &'static [String] {
     })
 }
 
+/// The change an instruction's intensity words ask for ("a little" 0.1, plain 0.2,
+/// "very" 0.4): the first intensity phrase found, else [`DEFAULT_AMOUNT`].
+pub fn wording_intensity(text: &str) -> f32 {
+    let padded = format!(
+        " {} ",
+        text.to_lowercase()
+            .replace(|c: char| !c.is_alphanumeric() && c != '\'', " ")
+    );
+    intensity(&padded)
+}
+
 fn intensity(clause: &str) -> f32 {
     INTENSITY
         .iter()

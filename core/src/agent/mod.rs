@@ -14,5 +14,8 @@ pub mod styles;
 #[cfg(test)]
 mod instruction_table;
 
-pub use instruction::{interpret, Edit, Interpretation, Kind, NotUnderstood};
-pub use rethink::{preview, Outcome, Round, Session, MAX_ROUNDS, PREVIEW_LONG_SIDE, TOLERANCE};
+pub use instruction::{interpret, wording_intensity, Edit, Interpretation, Kind, NotUnderstood};
+pub use rethink::{
+    preview, Advice, Advisor, Guidance, Outcome, RethinkContext, Round, Session, MAX_ROUNDS,
+    PREVIEW_LONG_SIDE, TOLERANCE,
+};

@@ -7,7 +7,7 @@ use crate::mask::MaskSet;
 use crate::measure::{measure, LevelTables, RegionWeights};
 use crate::params::{Attribute, RegionState, GLOBAL};
 use crate::raster::Raster;
-use crate::render::{Control, RenderJob, RenderReport, RenderRequest, Renderer};
+use crate::render::{Control, RenderJob, RenderOutput, RenderReport, RenderRequest, Renderer};
 use serde::Serialize;
 
 /// Long side of the preview the rethink loop renders, in hosts and the CLI.
@@ -68,6 +68,40 @@ pub struct Session<'a> {
     pub tables: &'a LevelTables,
 }
 
+/// What an advisor (the VLM) sees when a round's measurements are off.
+pub struct RethinkContext<'a> {
+    /// The instruction's words, when known.
+    pub instruction: &'a str,
+    /// The preview before this instruction, and as this round rendered it.
+    pub previous: &'a Raster,
+    pub current: &'a Raster,
+    /// What the last round did, in words.
+    pub last_action: &'a str,
+    /// Per edit: asked change and measured change (levels).
+    pub checks: &'a [Check],
+    /// Per edit: the state value this round rendered.
+    pub values: &'a [f32],
+}
+
+/// An advisor's judgement: done, or new state values for some edits.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Advice {
+    pub done: bool,
+    /// (region, attribute, new state value).
+    pub values: Vec<(String, Attribute, f32)>,
+    /// The advisor's reasoning, for the trace.
+    pub think: String,
+}
+
+/// Something that looks at a round's result and proposes what to do (the VLM's
+/// rethink step). Its advice is checked against the measurements: it is taken only
+/// where it agrees with them.
+pub trait Advisor {
+    /// `Err` with a reason when it could not advise (the loop goes on with the
+    /// measurements alone and says so).
+    fn rethink(&self, ctx: &RethinkContext<'_>) -> std::result::Result<Advice, String>;
+}
+
 impl Session<'_> {
     /// Applies `interp` on top of `base` and returns the state to render, with the
     /// trace of the rethink loop.
@@ -75,6 +109,20 @@ impl Session<'_> {
         &self,
         base: &RegionState,
         interp: &Interpretation,
+        ctl: &Control<'_>,
+    ) -> Result<Outcome> {
+        self.apply_with(base, interp, &Guidance::default(), ctl)
+    }
+
+    /// [`Session::apply`] with a first proposal per edit and an advisor for the
+    /// rethink rounds. The edits' amounts are what the words asked for; the loop
+    /// starts from `guidance.start` (else the asked amounts) and corrects by
+    /// measurement, taking the advisor's proposals where they agree with it.
+    pub fn apply_with(
+        &self,
+        base: &RegionState,
+        interp: &Interpretation,
+        guidance: &Guidance<'_>,
         ctl: &Control<'_>,
     ) -> Result<Outcome> {
         let edits = match interp.kind {
@@ -87,14 +135,32 @@ impl Session<'_> {
             }
             _ => interp.edits.clone(),
         };
-        // Start: the base state plus each edit's change.
+        // Start: the base state plus each edit's change (or the first proposal).
         let mut state = base.clone();
         let mut asked = Vec::with_capacity(edits.len());
-        for e in &edits {
+        for (i, e) in edits.iter().enumerate() {
             let old = base.get(&e.region, e.attribute).unwrap_or(0.0);
-            let v = state.set(&e.region, e.attribute, old + e.amount)?;
-            asked.push(v as f64);
+            asked.push((old + e.amount).clamp(-1.0, 1.0) as f64);
+            let first = guidance
+                .start
+                .and_then(|s| s.get(i).copied())
+                .unwrap_or(e.amount);
+            state.set(&e.region, e.attribute, old + first)?;
         }
+        let previous = self.preview;
+        let mut last_action = format!(
+            "applied {}",
+            edits
+                .iter()
+                .map(|e| format!(
+                    "{} {} {:+.2}",
+                    e.region,
+                    e.attribute,
+                    state.get(&e.region, e.attribute).unwrap_or(0.0)
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         // Held regions keep every attribute the edits change globally.
         for h in &interp.holds {
             for e in edits.iter().filter(|e| e.region == GLOBAL) {
@@ -110,7 +176,8 @@ impl Session<'_> {
         let mut converged = false;
         for round in 1..=rounds {
             ctl.check()?;
-            let report = self.render(&state, ctl)?;
+            let rendered = self.render(&state, ctl)?;
+            let report = rendered.report;
             let checks: Vec<Check> = edits
                 .iter()
                 .zip(&asked)
@@ -157,13 +224,67 @@ impl Session<'_> {
             } else if round == rounds {
                 decision = "out of rounds: keeping the closest result".to_string();
             } else {
+                // Ask the advisor, if there is one; its proposals are checked
+                // against the measured correction below.
+                let values: Vec<f32> = edits
+                    .iter()
+                    .map(|e| state.get(&e.region, e.attribute).unwrap_or(0.0))
+                    .collect();
+                let mut advice_note = String::new();
+                let advice = match guidance.advisor {
+                    Some(a) => {
+                        let ctx = RethinkContext {
+                            instruction: guidance.instruction,
+                            previous,
+                            current: &rendered.image,
+                            last_action: &last_action,
+                            checks: &checks,
+                            values: &values,
+                        };
+                        match a.rethink(&ctx) {
+                            Ok(adv) => {
+                                if adv.done {
+                                    advice_note =
+                                        "the VLM judged it done, but the measurement disagrees; "
+                                            .into();
+                                }
+                                Some(adv)
+                            }
+                            Err(why) => {
+                                advice_note = format!(
+                                    "the VLM's rethink failed ({why}); using the measurement alone; "
+                                );
+                                None
+                            }
+                        }
+                    }
+                    None => None,
+                };
                 let mut parts = Vec::new();
                 for &(i, err) in &off {
                     let e = &edits[i];
-                    let now = state.get(&e.region, e.attribute).unwrap_or(0.0);
-                    let next = state.set(&e.region, e.attribute, now + err as f32)?;
+                    let now = values[i];
+                    let measured_next = now + err as f32;
+                    let proposed = advice.as_ref().and_then(|a| {
+                        a.values
+                            .iter()
+                            .find(|(r, at, _)| *r == e.region && *at == e.attribute)
+                            .map(|(_, _, v)| *v)
+                    });
+                    let (value, how) = match proposed {
+                        Some(p) if agrees(now, p, err) => (
+                            p,
+                            "the VLM's proposal, which the measurement supports".to_string(),
+                        ),
+                        Some(p) => (
+                            measured_next,
+                            format!("the measurement's correction (the VLM proposed {p:+.2})"),
+                        ),
+                        None => (measured_next, "the measurement's correction".to_string()),
+                    };
+                    let next = state.set(&e.region, e.attribute, value)?;
                     parts.push(format!(
-                        "{} {} measured {:+.2} for {:+.2} asked: {:+.2} -> {:+.2}",
+                        "{} {} measured {:+.2} for {:+.2} asked: {:+.2} -> {:+.2} ({how})",
                         e.region,
                         e.attribute,
                         checks[i].measured.unwrap_or(0.0),
@@ -172,7 +293,8 @@ impl Session<'_> {
                         next
                     ));
                 }
-                decision = format!("adjusting: {}", parts.join("; "));
+                decision = format!("{advice_note}adjusting: {}", parts.join("; "));
+                last_action = decision.clone();
             }
             trace.push(Round {
                 round,
@@ -193,17 +315,34 @@ impl Session<'_> {
         })
     }
 
-    fn render(&self, state: &RegionState, ctl: &Control<'_>) -> Result<RenderReport> {
+    fn render(&self, state: &RegionState, ctl: &Control<'_>) -> Result<RenderOutput> {
         let job = RenderJob {
             source: self.preview,
             masks: self.masks,
             state,
         };
-        Ok(self
-            .renderer
-            .render(&job, &RenderRequest::default(), ctl)?
-            .report)
+        self.renderer.render(&job, &RenderRequest::default(), ctl)
     }
+}
+
+/// How a session is steered beyond the words' edits.
+#[derive(Default, Clone, Copy)]
+pub struct Guidance<'a> {
+    /// The instruction's words, for the advisor.
+    pub instruction: &'a str,
+    /// First value per edit (a change on top of the base state), instead of the
+    /// asked amount.
+    pub start: Option<&'a [f32]>,
+    /// Consulted when a round's measurements are off.
+    pub advisor: Option<&'a dyn Advisor>,
+}
+
+/// An advisor's proposed value agrees with the measurement when it moves the same
+/// way as the measured correction `err` and lands within a quarter of it (plus
+/// half the tolerance) of where the correction lands.
+fn agrees(now: f32, proposed: f32, err: f64) -> bool {
+    let step = (proposed - now) as f64;
+    step.signum() == err.signum() && (step - err).abs() <= 0.25 * err.abs() + 0.5 * TOLERANCE
 }
 
 fn find<'r>(

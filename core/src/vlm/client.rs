@@ -1,0 +1,482 @@
+//! A client for OpenAI-compatible chat-completions servers (vLLM, llama.cpp's
+//! server, Ollama, LM Studio, hosted APIs): `POST {base}/chat/completions` with
+//! text and base64 JPEG images, timeouts, retries with backoff on 429 and 5xx,
+//! cancellation. The API key is sent as a bearer token and nowhere else: it is not
+//! logged, not in errors (server text that echoes it is redacted) and not in
+//! `Debug` output.
+
+use crate::raster::Raster;
+use crate::render::CancelToken;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// An API key. Its `Debug` and `Display` print `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub fn new(key: impl Into<String>) -> Option<Self> {
+        let k = key.into();
+        (!k.trim().is_empty()).then(|| ApiKey(k.trim().to_string()))
+    }
+
+    /// Reads the key from the environment variable `var`.
+    pub fn from_env(var: &str) -> Option<Self> {
+        std::env::var(var).ok().and_then(ApiKey::new)
+    }
+
+    fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// `text` with every occurrence of the key replaced by `***`.
+    pub fn redact(&self, text: &str) -> String {
+        text.replace(&self.0, "***")
+    }
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiKey(***)")
+    }
+}
+
+impl std::fmt::Display for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Where the VLM is and how to talk to it.
+#[derive(Debug, Clone)]
+pub struct VlmConfig {
+    /// Base URL up to and including the API version, e.g. `http://127.0.0.1:8000/v1`.
+    pub base_url: String,
+    pub model: String,
+    pub api_key: Option<ApiKey>,
+    /// Per request, from sending to the whole reply.
+    pub timeout: Duration,
+    /// Further attempts after a 429, a 5xx, a timeout or a refused connection.
+    pub retries: u32,
+    /// First backoff; doubles each retry (a server's `Retry-After` is honoured up
+    /// to [`VlmConfig::max_backoff`]).
+    pub backoff: Duration,
+    pub max_backoff: Duration,
+    /// Images are downscaled to this long side before they are sent.
+    pub image_long_side: usize,
+    /// Ask for `response_format: {"type": "json_object"}` (servers that do not
+    /// support it may refuse; turn it off for them).
+    pub json_mode: bool,
+    /// Upper bound on reply tokens.
+    pub max_tokens: u32,
+}
+
+impl VlmConfig {
+    pub fn new(base_url: &str, model: &str) -> Self {
+        VlmConfig {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            model: model.to_string(),
+            api_key: None,
+            timeout: Duration::from_secs(120),
+            retries: 2,
+            backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(10),
+            image_long_side: 768,
+            json_mode: true,
+            max_tokens: 1024,
+        }
+    }
+}
+
+/// Why a chat call failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum VlmError {
+    #[error("the VLM server at {url} cannot be reached: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("the VLM server did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("the VLM server answered HTTP {status}: {body}")]
+    Status { status: u16, body: String },
+    #[error("the VLM's reply is not usable: {0}")]
+    BadReply(String),
+    #[error("cancelled")]
+    Cancelled,
+    #[error("invalid VLM request: {0}")]
+    Invalid(String),
+}
+
+/// One part of a user message.
+#[derive(Debug, Clone)]
+pub enum Part {
+    Text(String),
+    /// An image, sent as a base64 JPEG data URI.
+    Image(Raster),
+}
+
+/// A chat message.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub role: &'static str,
+    pub parts: Vec<Part>,
+}
+
+impl Message {
+    pub fn system(text: impl Into<String>) -> Self {
+        Message {
+            role: "system",
+            parts: vec![Part::Text(text.into())],
+        }
+    }
+    pub fn user(parts: Vec<Part>) -> Self {
+        Message {
+            role: "user",
+            parts,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct WireImageUrl {
+    url: String,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum WirePart {
+    Text { text: String },
+    ImageUrl { image_url: WireImageUrl },
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum WireContent {
+    Text(String),
+    Parts(Vec<WirePart>),
+}
+
+#[derive(Serialize)]
+struct WireMessage {
+    role: &'static str,
+    content: WireContent,
+}
+
+#[derive(Serialize)]
+struct WireRequest<'a> {
+    model: &'a str,
+    messages: Vec<WireMessage>,
+    temperature: f32,
+    max_tokens: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_format: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct WireReply {
+    choices: Vec<WireChoice>,
+}
+
+#[derive(Deserialize)]
+struct WireChoice {
+    message: WireReplyMessage,
+}
+
+#[derive(Deserialize)]
+struct WireReplyMessage {
+    content: Option<String>,
+}
+
+/// A JPEG data URI of `image`, downscaled to `long_side`.
+pub fn jpeg_data_uri(image: &Raster, long_side: usize) -> Result<String, VlmError> {
+    let small = crate::agent::preview(image, long_side.max(16));
+    let rgb = small.rgb_resized(small.width(), small.height());
+    let bytes: Vec<u8> = rgb
+        .data
+        .iter()
+        .flat_map(|p| p.map(|v| (v + 0.5).clamp(0.0, 255.0) as u8))
+        .collect();
+    let mut out = Vec::new();
+    let enc = jpeg_encoder::Encoder::new(&mut out, 88);
+    enc.encode(
+        &bytes,
+        rgb.width as u16,
+        rgb.height as u16,
+        jpeg_encoder::ColorType::Rgb,
+    )
+    .map_err(|e| VlmError::Invalid(format!("encoding the image: {e}")))?;
+    Ok(format!(
+        "data:image/jpeg;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(out)
+    ))
+}
+
+/// A chat-completions client. Calls block the calling thread (the agent is
+/// synchronous); inside, one small tokio runtime drives `reqwest`.
+pub struct VlmClient {
+    config: VlmConfig,
+    http: reqwest::Client,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl std::fmt::Debug for VlmClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VlmClient")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VlmClient {
+    pub fn new(config: VlmConfig) -> Result<Self, VlmError> {
+        if !(config.base_url.starts_with("http://") || config.base_url.starts_with("https://")) {
+            return Err(VlmError::Invalid(format!(
+                "the VLM URL {} must start with http:// or https://",
+                config.base_url
+            )));
+        }
+        if config.model.trim().is_empty() {
+            return Err(VlmError::Invalid("no VLM model name given".into()));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            .build()
+            .map_err(|e| VlmError::Invalid(e.to_string()))?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| VlmError::Invalid(format!("starting the HTTP runtime: {e}")))?;
+        Ok(VlmClient {
+            config,
+            http,
+            runtime,
+        })
+    }
+
+    pub fn config(&self) -> &VlmConfig {
+        &self.config
+    }
+
+    fn redact(&self, text: &str) -> String {
+        match &self.config.api_key {
+            Some(k) => k.redact(text),
+            None => text.to_string(),
+        }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("{}/chat/completions", self.config.base_url)
+    }
+
+    fn wire(&self, messages: &[Message]) -> Result<Vec<WireMessage>, VlmError> {
+        messages
+            .iter()
+            .map(|m| {
+                let content = match &m.parts[..] {
+                    [Part::Text(t)] => WireContent::Text(t.clone()),
+                    parts => WireContent::Parts(
+                        parts
+                            .iter()
+                            .map(|p| {
+                                Ok(match p {
+                                    Part::Text(t) => WirePart::Text { text: t.clone() },
+                                    Part::Image(img) => WirePart::ImageUrl {
+                                        image_url: WireImageUrl {
+                                            url: jpeg_data_uri(img, self.config.image_long_side)?,
+                                        },
+                                    },
+                                })
+                            })
+                            .collect::<Result<_, VlmError>>()?,
+                    ),
+                };
+                Ok(WireMessage {
+                    role: m.role,
+                    content,
+                })
+            })
+            .collect()
+    }
+
+    /// Sends `messages` and returns the reply's text, retrying what is worth
+    /// retrying. Cancelling `cancel` ends the call within about 50 ms.
+    pub fn chat(
+        &self,
+        messages: &[Message],
+        cancel: Option<&CancelToken>,
+    ) -> Result<String, VlmError> {
+        let request = WireRequest {
+            model: &self.config.model,
+            messages: self.wire(messages)?,
+            temperature: 0.0,
+            max_tokens: self.config.max_tokens,
+            response_format: self
+                .config
+                .json_mode
+                .then(|| serde_json::json!({"type": "json_object"})),
+        };
+        let body = serde_json::to_vec(&request).map_err(|e| VlmError::Invalid(e.to_string()))?;
+        let cancelled = async {
+            loop {
+                if cancel.is_some_and(|c| c.is_cancelled()) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        self.runtime.block_on(async {
+            tokio::select! {
+                r = self.send_with_retries(body) => r,
+                _ = cancelled => Err(VlmError::Cancelled),
+            }
+        })
+    }
+
+    async fn send_with_retries(&self, body: Vec<u8>) -> Result<String, VlmError> {
+        let mut attempt = 0u32;
+        loop {
+            let (result, retry_after) = self.send_once(body.clone()).await;
+            let retryable = match &result {
+                Ok(_) => false,
+                Err(VlmError::Status { status, .. }) => *status == 429 || *status >= 500,
+                Err(VlmError::Timeout(_)) | Err(VlmError::Unreachable { .. }) => true,
+                Err(_) => false,
+            };
+            if !retryable || attempt >= self.config.retries {
+                return result;
+            }
+            let backoff = retry_after
+                .unwrap_or(self.config.backoff * 2u32.saturating_pow(attempt))
+                .min(self.config.max_backoff);
+            tracing::warn!(
+                attempt = attempt + 1,
+                error = %result.as_ref().err().map(|e| e.to_string()).unwrap_or_default(),
+                ?backoff,
+                "VLM request failed; retrying"
+            );
+            tokio::time::sleep(backoff).await;
+            attempt += 1;
+        }
+    }
+
+    /// One attempt: the reply text, or the error and a server-given Retry-After.
+    async fn send_once(&self, body: Vec<u8>) -> (Result<String, VlmError>, Option<Duration>) {
+        let mut req = self
+            .http
+            .post(self.endpoint())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
+        if let Some(k) = &self.config.api_key {
+            req = req.bearer_auth(k.expose());
+        }
+        let started = std::time::Instant::now();
+        let response = match req.send().await {
+            Ok(r) => r,
+            Err(e) => return (Err(self.transport_error(e)), None),
+        };
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(Duration::from_secs_f64);
+        let text = match response.text().await {
+            Ok(t) => t,
+            Err(e) => return (Err(self.transport_error(e)), retry_after),
+        };
+        tracing::debug!(status = status.as_u16(), elapsed = ?started.elapsed(), bytes = text.len(), "VLM replied");
+        if !status.is_success() {
+            let mut body = self.redact(text.trim());
+            if body.len() > 300 {
+                let cut = (0..=300)
+                    .rev()
+                    .find(|&i| body.is_char_boundary(i))
+                    .unwrap_or(0);
+                body.truncate(cut);
+                body.push('…');
+            }
+            return (
+                Err(VlmError::Status {
+                    status: status.as_u16(),
+                    body,
+                }),
+                retry_after,
+            );
+        }
+        let reply: WireReply = match serde_json::from_str(&text) {
+            Ok(r) => r,
+            Err(e) => {
+                return (
+                    Err(VlmError::BadReply(format!(
+                        "not a chat-completions response ({e})"
+                    ))),
+                    None,
+                )
+            }
+        };
+        let content = reply
+            .choices
+            .into_iter()
+            .next()
+            .and_then(|c| c.message.content)
+            .filter(|c| !c.trim().is_empty());
+        match content {
+            Some(c) => (Ok(c), None),
+            None => (
+                Err(VlmError::BadReply(
+                    "the reply has no message content".into(),
+                )),
+                None,
+            ),
+        }
+    }
+
+    fn transport_error(&self, e: reqwest::Error) -> VlmError {
+        if e.is_timeout() {
+            VlmError::Timeout(self.config.timeout)
+        } else {
+            // reqwest's message names the URL, never the headers.
+            VlmError::Unreachable {
+                url: self.config.base_url.clone(),
+                reason: self.redact(&error_chain(&e)),
+            }
+        }
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_never_print() {
+        let k = ApiKey::new("sk-secret-123").unwrap();
+        assert_eq!(format!("{k:?}"), "ApiKey(***)");
+        assert_eq!(format!("{k}"), "***");
+        assert_eq!(k.redact("Bearer sk-secret-123 ok"), "Bearer *** ok");
+        let mut c = VlmConfig::new("http://127.0.0.1:1/v1/", "m");
+        c.api_key = Some(k);
+        assert!(!format!("{c:?}").contains("secret"));
+        assert_eq!(c.base_url, "http://127.0.0.1:1/v1");
+        assert!(ApiKey::new("  ").is_none());
+    }
+
+    #[test]
+    fn bad_configs_are_refused() {
+        assert!(VlmClient::new(VlmConfig::new("127.0.0.1:8000", "m")).is_err());
+        assert!(VlmClient::new(VlmConfig::new("http://127.0.0.1:8000/v1", " ")).is_err());
+    }
+}
