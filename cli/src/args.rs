@@ -187,6 +187,49 @@ impl LazySegmenter {
     }
 }
 
+/// Which agent reads `--say` instructions.
+#[derive(Args, Debug, Clone, Default)]
+pub struct AgentArgs {
+    /// "offline" (built in, no network) or "vlm" (an OpenAI-compatible chat server
+    /// reads the photo and the words; the offline agent and the measurements check
+    /// it, and take over for any step it fails). Default: config.toml's [agent]
+    /// kind, else offline.
+    #[arg(long, value_name = "KIND")]
+    pub agent: Option<String>,
+    /// The VLM server's base URL, e.g. http://127.0.0.1:8000/v1 (default: [vlm] url).
+    /// The API key, if the server needs one, is read from PERTOUCH_VLM_API_KEY (or
+    /// the variable [vlm] api_key_env names).
+    #[arg(long, value_name = "URL")]
+    pub vlm_url: Option<String>,
+    /// The model name the server knows (default: [vlm] model).
+    #[arg(long, value_name = "NAME")]
+    pub vlm_model: Option<String>,
+}
+
+impl AgentArgs {
+    /// The VLM agent when one is asked for (by flag or config), else `None`.
+    pub fn vlm(&self, regions: Vec<String>) -> Result<Option<pertouch_core::vlm::VlmAgent>> {
+        let config = Config::load()?;
+        let kind = self
+            .agent
+            .clone()
+            .or(config.agent.kind.clone())
+            .unwrap_or_else(|| "offline".into());
+        match kind.as_str() {
+            "offline" => Ok(None),
+            "vlm" => {
+                let cfg = config
+                    .vlm
+                    .client_config(self.vlm_url.as_deref(), self.vlm_model.as_deref())
+                    .map_err(|e| anyhow!(e))?;
+                let client = pertouch_core::vlm::VlmClient::new(cfg)?;
+                Ok(Some(pertouch_core::vlm::VlmAgent::new(client, regions)))
+            }
+            other => bail!("unknown --agent {other}: use offline or vlm"),
+        }
+    }
+}
+
 /// Which renderer draws the result.
 #[derive(Args, Debug, Clone, Default)]
 pub struct RendererArgs {

@@ -1,7 +1,8 @@
 //! `pertouch retouch`.
 
 use crate::args::{
-    ChosenRenderer, InputArgs, LazySegmenter, MaskArgs, RendererArgs, SegmenterArgs, StateArgs,
+    AgentArgs, ChosenRenderer, InputArgs, LazySegmenter, MaskArgs, RendererArgs, SegmenterArgs,
+    StateArgs,
 };
 use crate::memory::{warn_set_aside, ProfileArgs};
 use crate::progress::Bar;
@@ -10,13 +11,13 @@ use clap::Args;
 use pertouch_core::agent::{self, Kind, Outcome, Session};
 use pertouch_core::image_io::{self, SaveOptions};
 use pertouch_core::mask::MaskSet;
-use pertouch_core::memory::{describe_scene, Record};
+use pertouch_core::memory::Record;
 use pertouch_core::params::{RegionState, GLOBAL};
 use pertouch_core::raster::Raster;
 use pertouch_core::render::{
     Control, RenderJob, RenderOptions, RenderReport, RenderRequest, Renderer,
 };
-use pertouch_core::segment;
+use pertouch_core::segment::{self, Segmenter};
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -37,6 +38,8 @@ pub struct RetouchArgs {
     pub segmenter: SegmenterArgs,
     #[command(flatten)]
     pub render: RendererArgs,
+    #[command(flatten)]
+    pub agent: AgentArgs,
     /// Use masks exactly as given instead of snapping them to the photo's edges.
     #[arg(long)]
     pub no_refine: bool,
@@ -82,8 +85,25 @@ pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
     let loaded = a.input_opts.load_image(&a.input)?;
     tracing::debug!(elapsed = ?t.elapsed(), "loaded");
     let tables = a.input_opts.tables()?;
+    let segmenter = a.segmenter.lazy();
+    let vlm = a.agent.vlm(
+        segment::ALL_REGIONS
+            .iter()
+            .map(|r| r.name().to_string())
+            .collect(),
+    )?;
     let memory = (a.recall || a.accept)
-        .then(|| -> Result<_> { Ok((a.who.store()?, describe_scene(&loaded.raster, &tables))) })
+        .then(|| -> Result<_> {
+            let (scene, greeting, line) =
+                pertouch_core::vlm::session_scene(vlm.as_ref(), &loaded.raster, &tables, None);
+            if vlm.is_some() {
+                println!("{line}");
+            }
+            if let Some(g) = greeting {
+                println!("{g}");
+            }
+            Ok((a.who.store()?, scene))
+        })
         .transpose()?;
     if let (true, Some((store, scene))) = (a.recall, &memory) {
         let found = store.propose(scene, RECALL_SIMILARITY)?;
@@ -106,17 +126,34 @@ pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
             None => println!("recall: no remembered photo is similar enough; starting fresh"),
         }
     }
-    let interpretation = match &a.say {
-        Some(text) => Some(agent::interpret(text)?),
-        None => None,
+    let plan = match (&a.say, &vlm) {
+        (Some(text), Some(v)) => {
+            let finds = |r: &str| segmenter.get().map(|l| l.finds(r)).unwrap_or(false);
+            let p = v.plan(text, &loaded.raster, &finds, None)?;
+            for line in &p.trace {
+                println!("agent: {line}");
+            }
+            for note in &p.notes {
+                println!("note: {note}");
+            }
+            Some(p)
+        }
+        (Some(text), None) => Some(pertouch_core::vlm::Plan {
+            interpretation: agent::interpret(text)?,
+            start: None,
+            notes: Vec::new(),
+            trace: Vec::new(),
+        }),
+        (None, _) => None,
     };
+    let interpretation = plan.as_ref().map(|p| &p.interpretation);
     // Regions named by the state or the instruction that no --mask covers: the
     // built-in segmenter finds them (or says it cannot).
     let mut wanted: Vec<String> = state.named_regions().map(|(n, _)| n.to_string()).collect();
     if let Some(i) = &interpretation {
         wanted.extend(i.regions());
     }
-    segment_missing(&mut masks, &loaded.raster, wanted, &a.segmenter.lazy())?;
+    segment_missing(&mut masks, &loaded.raster, wanted, &segmenter)?;
     // One renderer for the agent's previews and the full-resolution result.
     let chosen = a.render.open(RenderOptions {
         tables: tables.clone(),
@@ -136,7 +173,13 @@ pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
             masks: &masks,
             tables: &session_tables,
         };
-        let outcome = session.apply(&state, interp, &Control::default())?;
+        let advisor = vlm.as_ref().map(|v| v.advisor(None));
+        let guidance = agent::Guidance {
+            instruction: a.say.as_deref().unwrap_or(""),
+            start: plan.as_ref().and_then(|p| p.start.as_deref()),
+            advisor: advisor.as_ref().map(|a| a as &dyn agent::Advisor),
+        };
+        let outcome = session.apply_with(&state, interp, &guidance, &Control::default())?;
         print_trace(&outcome);
         state = outcome.state;
     }

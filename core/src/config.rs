@@ -12,6 +12,18 @@
 //!
 //! [segmentation]
 //! models = ["segformer-ade20k", "clipseg-rd64"]  # omit: every installed one; []: built-in only
+//!
+//! [agent]
+//! kind = "offline"      # or "vlm": the VLM below reads instructions
+//!
+//! [vlm]
+//! url = "http://127.0.0.1:8000/v1"   # any OpenAI-compatible chat-completions server
+//! model = "Qwen/Qwen2.5-VL-7B-Instruct"
+//! api_key_env = "PERTOUCH_VLM_API_KEY"  # the key is read from this variable, never from a file
+//! timeout_s = 120
+//! retries = 2
+//! image_long_side = 768
+//! json_mode = true
 //! ```
 
 use crate::onnx::{Provider, RuntimeConfig, SessionOptions};
@@ -30,12 +42,79 @@ pub struct OnnxConfig {
     pub threads: usize,
 }
 
+/// Which agent reads instructions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentConfig {
+    /// "offline" (default) or "vlm".
+    pub kind: Option<String>,
+}
+
+/// The VLM server. The API key is never stored here: `api_key_env` names the
+/// environment variable that holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VlmSettings {
+    pub url: Option<String>,
+    pub model: Option<String>,
+    pub api_key_env: String,
+    pub timeout_s: f64,
+    pub retries: u32,
+    pub image_long_side: usize,
+    pub json_mode: bool,
+}
+
+impl Default for VlmSettings {
+    fn default() -> Self {
+        VlmSettings {
+            url: None,
+            model: None,
+            api_key_env: "PERTOUCH_VLM_API_KEY".into(),
+            timeout_s: 120.0,
+            retries: 2,
+            image_long_side: 768,
+            json_mode: true,
+        }
+    }
+}
+
+impl VlmSettings {
+    /// The client configuration; `url` and `model` override the file's.
+    pub fn client_config(
+        &self,
+        url: Option<&str>,
+        model: Option<&str>,
+    ) -> Result<crate::vlm::VlmConfig, String> {
+        let url = url
+            .or(self.url.as_deref())
+            .ok_or("no VLM server: give --vlm-url or set [vlm] url in config.toml")?;
+        let model = model
+            .or(self.model.as_deref())
+            .ok_or("no VLM model: give --vlm-model or set [vlm] model in config.toml")?;
+        if !(self.timeout_s.is_finite() && self.timeout_s > 0.0) {
+            return Err(format!(
+                "[vlm] timeout_s {} is not a positive number",
+                self.timeout_s
+            ));
+        }
+        let mut c = crate::vlm::VlmConfig::new(url, model);
+        c.api_key = crate::vlm::ApiKey::from_env(&self.api_key_env);
+        c.timeout = std::time::Duration::from_secs_f64(self.timeout_s);
+        c.retries = self.retries;
+        c.image_long_side = self.image_long_side.clamp(64, 4096);
+        c.json_mode = self.json_mode;
+        Ok(c)
+    }
+}
+
 /// The whole file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub onnx: OnnxConfig,
     pub segmentation: SegmenterConfig,
+    pub agent: AgentConfig,
+    pub vlm: VlmSettings,
 }
 
 /// Why the configuration could not be read.
@@ -75,9 +154,21 @@ impl Config {
             path: path.to_path_buf(),
             source,
         })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: path.to_path_buf(),
-            reason: e.to_string().trim_end().to_string(),
+        toml::from_str(&text).map_err(|e| {
+            // A secret written into the file must not be echoed by the parser's
+            // message (which quotes the offending line).
+            let secret = text.lines().any(|l| {
+                let key = l.split('=').next().unwrap_or("").trim();
+                key == "api_key" || key == "key" || key == "token"
+            });
+            ConfigError::Parse {
+                path: path.to_path_buf(),
+                reason: if secret {
+                    "API keys are not read from config files (the line is not shown); put the key in the environment variable [vlm] api_key_env names (PERTOUCH_VLM_API_KEY by default)".into()
+                } else {
+                    e.to_string().trim_end().to_string()
+                },
+            }
         })
     }
 
@@ -117,6 +208,41 @@ mod tests {
         assert_eq!(c.segmentation.models, Some(vec!["a".into(), "b".into()]));
         std::fs::write(&p, "").unwrap();
         assert_eq!(Config::read(&p).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn vlm_settings_build_a_client_config_without_storing_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.toml");
+        std::fs::write(
+            &p,
+            "[agent]\nkind = \"vlm\"\n[vlm]\nurl = \"http://127.0.0.1:8000/v1\"\nmodel = \"m\"\napi_key_env = \"PERTOUCH_TEST_KEY_VAR_UNSET\"\ntimeout_s = 5\nretries = 1\n",
+        )
+        .unwrap();
+        let c = Config::read(&p).unwrap();
+        assert_eq!(c.agent.kind.as_deref(), Some("vlm"));
+        let v = c.vlm.client_config(None, None).unwrap();
+        assert_eq!(
+            (v.base_url.as_str(), v.model.as_str()),
+            ("http://127.0.0.1:8000/v1", "m")
+        );
+        assert_eq!(v.timeout, std::time::Duration::from_secs(5));
+        assert!(v.api_key.is_none());
+        let o = c.vlm.client_config(Some("http://h/v1"), Some("x")).unwrap();
+        assert_eq!(
+            (o.base_url.as_str(), o.model.as_str()),
+            ("http://h/v1", "x")
+        );
+        let none = VlmSettings::default()
+            .client_config(None, Some("x"))
+            .unwrap_err();
+        assert!(none.contains("--vlm-url"), "{none}");
+        std::fs::write(&p, "[vlm]\napi_key = \"sk-1\"\n").unwrap();
+        let e = Config::read(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("api_key_env") && !e.contains("sk-1"),
+            "a key in the file is refused, unquoted: {e}"
+        );
     }
 
     #[test]

@@ -1,0 +1,180 @@
+//! `pertouch retouch --agent vlm` against a real chat-completions server on
+//! 127.0.0.1 that answers from a script: the instruction goes through the VLM, the
+//! measured result matches the words, the API key reaches the server and nothing
+//! else, and a dead server leaves the offline agent in charge.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+#[derive(Default)]
+struct Script {
+    replies: Mutex<VecDeque<String>>,
+    auth: Mutex<Vec<Option<String>>>,
+}
+
+async fn chat(State(s): State<Arc<Script>>, headers: HeaderMap) -> Response {
+    s.auth.lock().unwrap().push(
+        headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+    );
+    match s.replies.lock().unwrap().pop_front() {
+        Some(content) => (
+            [("content-type", "application/json")],
+            serde_json::json!({"choices": [{"message": {"role": "assistant", "content": content}}]})
+                .to_string(),
+        )
+            .into_response(),
+        None => (StatusCode::INTERNAL_SERVER_ERROR, "script exhausted").into_response(),
+    }
+}
+
+fn serve(replies: &[&str]) -> (String, Arc<Script>) {
+    let script = Arc::new(Script::default());
+    script
+        .replies
+        .lock()
+        .unwrap()
+        .extend(replies.iter().map(|r| r.to_string()));
+    let s = script.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(l.local_addr().unwrap()).unwrap();
+            let app = axum::Router::new()
+                .route("/v1/chat/completions", axum::routing::post(chat))
+                .with_state(s);
+            axum::serve(l, app).await.unwrap();
+        });
+    });
+    (format!("http://{}/v1", rx.recv().unwrap()), script)
+}
+
+fn sample(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/samples")
+        .join(name)
+}
+
+const KEY: &str = "sk-cli-test-0123456789";
+
+fn retouch(
+    url: &str,
+    out: &std::path::Path,
+    report: &std::path::Path,
+    data: &std::path::Path,
+) -> (bool, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_pertouch"))
+        .args(["retouch"])
+        .arg(sample("dune.jpg"))
+        .arg("-o")
+        .arg(out)
+        .args([
+            "--agent",
+            "vlm",
+            "--vlm-url",
+            url,
+            "--vlm-model",
+            "scripted",
+            "--segmenter",
+            "builtin",
+        ])
+        .args(["--say", "make the sky a little warmer", "--report"])
+        .arg(report)
+        .env("PERTOUCH_VLM_API_KEY", KEY)
+        .env("PERTOUCH_DATA_DIR", data)
+        .env("PERTOUCH_CONFIG", data.join("none.toml"))
+        .env("RUST_LOG", "trace")
+        .output()
+        .unwrap();
+    (
+        o.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    )
+}
+
+fn sky_temperature_change(report: &std::path::Path) -> f64 {
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
+    let e = r["edits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["region"] == "sky" && e["attribute"] == "temperature")
+        .unwrap();
+    e["achieved"].as_f64().unwrap() - e["before"].as_f64().unwrap()
+}
+
+#[test]
+fn retouch_with_a_vlm_reads_checks_and_keeps_the_key_private() {
+    let (url, script) = serve(&[
+        r#"{"think": "names the sky", "kind": "strong"}"#,
+        // Overshoots: "a little" is about +0.1.
+        r#"```json
+{"edits": [{"region": "sky", "attribute": "temperature", "change": 0.4}]}
+```"#,
+        r#"{"done": false, "edits": [{"region": "sky", "attribute": "temperature", "value": 0.9}]}"#,
+        r#"{"done": true, "edits": []}"#,
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let (out, report) = (dir.path().join("out.jpg"), dir.path().join("r.json"));
+    let (ok, text) = retouch(&url, &out, &report, dir.path());
+    assert!(ok, "{text}");
+    assert!(out.is_file());
+    assert!(
+        text.contains("agent: VLM classified the instruction as Strong"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the VLM proposed +0.90"),
+        "the wild proposal is refused: {text}"
+    );
+    let change = sky_temperature_change(&report);
+    assert!(
+        (change - 0.1).abs() <= 0.05,
+        "measured change {change}: {text}"
+    );
+    let auth = script.auth.lock().unwrap().clone();
+    assert!(auth.len() >= 3);
+    assert!(auth
+        .iter()
+        .all(|a| a.as_deref() == Some(&format!("Bearer {KEY}")[..])));
+    assert!(
+        !text.contains(KEY),
+        "the key is in the output or logs: {text}"
+    );
+}
+
+#[test]
+fn a_dead_vlm_server_leaves_the_offline_agent_in_charge() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (out, report) = (dir.path().join("out.jpg"), dir.path().join("r.json"));
+    let (ok, text) = retouch(&format!("http://{dead}/v1"), &out, &report, dir.path());
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("failed") && text.contains("offline agent"),
+        "{text}"
+    );
+    let change = sky_temperature_change(&report);
+    assert!((change - 0.1).abs() <= 0.05, "measured change {change}");
+    assert!(!text.contains(KEY));
+}
