@@ -51,7 +51,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Retouch a photo: apply a region state of level changes and write the result.
-    Retouch(retouch::RetouchArgs),
+    Retouch(Box<retouch::RetouchArgs>),
     /// Print the four attribute levels of the whole photo and of each mask.
     Measure(measure::MeasureArgs),
     /// Write the parameter map of a region state as a false-colour PNG.
@@ -74,7 +74,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let result = match cli.command {
-        Command::Retouch(a) => retouch::run(a, cli.quiet),
+        Command::Retouch(a) => retouch::run(*a, cli.quiet),
         Command::Measure(a) => measure::run(a),
         Command::Map(a) => map::run(a),
         Command::Calibrate(a) => calibrate::run(a, cli.quiet),
