@@ -122,7 +122,7 @@ impl DiffusionModel {
             )));
         }
         Scheduler::new(SchedulerKind::Ddim, &spec.scheduler, 1)?;
-        pkg.verify_files().map_err(|e| bad(e.to_string()))?;
+        // Checks every file's hash once, then opens and checks each graph.
         let mut sessions = pkg
             .open_all(rt, opts)
             .map_err(|e| bad(e.to_string()))?
