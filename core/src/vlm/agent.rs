@@ -33,11 +33,18 @@ pub struct VlmAgent {
     client: VlmClient,
     /// Region names shown to the VLM as findable.
     regions: Vec<String>,
+    /// Set once the server could not be reached: later steps of the session go
+    /// straight to the offline agent instead of waiting through retries again.
+    unreachable: std::sync::atomic::AtomicBool,
 }
 
 impl VlmAgent {
     pub fn new(client: VlmClient, regions: Vec<String>) -> Self {
-        VlmAgent { client, regions }
+        VlmAgent {
+            client,
+            regions,
+            unreachable: std::sync::atomic::AtomicBool::new(false),
+        }
     }
 
     pub fn client(&self) -> &VlmClient {
@@ -45,11 +52,22 @@ impl VlmAgent {
     }
 
     fn ask(&self, parts: Vec<Part>, cancel: Option<&CancelToken>) -> Result<String, VlmError> {
+        use std::sync::atomic::Ordering;
+        if self.unreachable.load(Ordering::Relaxed) {
+            return Err(VlmError::Unreachable {
+                url: self.client.config().base_url.clone(),
+                reason: "it could not be reached earlier in this session".into(),
+            });
+        }
         let messages = [
             Message::system(prompts::system(&self.regions)),
             Message::user(parts),
         ];
-        self.client.chat(&messages, cancel)
+        let r = self.client.chat(&messages, cancel);
+        if matches!(r, Err(VlmError::Unreachable { .. })) {
+            self.unreachable.store(true, Ordering::Relaxed);
+        }
+        r
     }
 
     /// Session start: the VLM's scene tags (at most 8) and greeting.
