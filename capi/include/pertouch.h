@@ -108,6 +108,10 @@ enum PtStatus pt_output_size(uint32_t width,
                              uint32_t *out_width,
                              uint32_t *out_height);
 
+// How often `pt_render` reused the engine's cached plan of a frame (`hits`) and
+// how often it segmented and planned one (`misses`). Either pointer may be null.
+enum PtStatus pt_engine_cache_stats(struct PtEngine *engine, uint64_t *hits, uint64_t *misses);
+
 // Renders `state_json` (a region state of changes, e.g. `{"global":
 // {"brightness": 0.1}, "sky": {"temperature": -0.3}}`) on the full frame `src`
 // at `scale` (0..1], the whole frame or the region of interest `roi` (in the

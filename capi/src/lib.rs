@@ -21,9 +21,9 @@ use pertouch_core::agent::{self, Session};
 use pertouch_core::mask::MaskSet;
 use pertouch_core::measure::LevelTables;
 use pertouch_core::params::{RegionState, GLOBAL};
+use pertouch_core::render::parametric::{crop, resample};
 use pertouch_core::render::{
-    CancelToken, Control, ParametricRenderer, Rect, RenderJob, RenderOptions, RenderRequest,
-    Renderer,
+    CancelToken, Control, ParametricRenderer, Rect, RenderJob, RenderOptions, RenderPlan,
 };
 use pertouch_core::segment::{masks_for, Layered};
 use status::{fail, from_core, ok};
@@ -52,6 +52,56 @@ struct Engine {
     renderer: ParametricRenderer,
     segmenter: Layered,
     tables: LevelTables,
+    /// The last frame's solved plan (masks segmented, strengths solved), so the
+    /// tiles and render scales of one frame segment and plan it once.
+    cache: parking_lot::Mutex<Option<(FrameKey, std::sync::Arc<RenderPlan>)>>,
+    hits: std::sync::atomic::AtomicU64,
+    misses: std::sync::atomic::AtomicU64,
+}
+
+/// What identifies a frame and an edit for the plan cache: size, layout, a hash of
+/// 64 evenly spaced rows of pixels (every byte of them), and the state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FrameKey {
+    width: usize,
+    height: usize,
+    channels: usize,
+    depth: u32,
+    rows_hash: u64,
+    state: String,
+}
+
+impl FrameKey {
+    fn of(src: &pertouch_core::raster::Raster, depth: u32, state: &RegionState) -> Self {
+        use pertouch_core::raster::Samples;
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let (w, ht, ch) = (src.width(), src.height(), src.channels());
+        let n = w * ch;
+        let rows = 64.min(ht);
+        for k in 0..rows {
+            let y = if rows > 1 {
+                k * (ht - 1) / (rows - 1)
+            } else {
+                0
+            };
+            match src.samples() {
+                Samples::U8(v) => v[y * n..(y + 1) * n].hash(&mut h),
+                Samples::U16(v) => v[y * n..(y + 1) * n].hash(&mut h),
+                Samples::F32(v) => v[y * n..(y + 1) * n]
+                    .iter()
+                    .for_each(|f| f.to_bits().hash(&mut h)),
+            }
+        }
+        FrameKey {
+            width: w,
+            height: ht,
+            channels: ch,
+            depth,
+            rows_hash: h.finish(),
+            state: state.to_value().to_string(),
+        }
+    }
 }
 
 static ENGINES: Registry<Engine> = Registry::new();
@@ -168,6 +218,9 @@ pub unsafe extern "C" fn pt_engine_new(
             }),
             segmenter,
             tables,
+            cache: parking_lot::Mutex::new(None),
+            hits: Default::default(),
+            misses: Default::default(),
         };
         let handle = ENGINES.insert(engine);
         // SAFETY: `out` was checked non-null; the host gave a writable pointer.
@@ -277,6 +330,39 @@ pub unsafe extern "C" fn pt_output_size(
     })
 }
 
+/// How often `pt_render` reused the engine's cached plan of a frame (`hits`) and
+/// how often it segmented and planned one (`misses`). Either pointer may be null.
+#[no_mangle]
+pub unsafe extern "C" fn pt_engine_cache_stats(
+    engine: *mut PtEngine,
+    hits: *mut u64,
+    misses: *mut u64,
+) -> PtStatus {
+    guard(|| {
+        let Some(e) = ENGINES.get(engine as usize) else {
+            return if engine.is_null() {
+                fail(PtStatus::PT_ERR_NULL, "engine is null")
+            } else {
+                fail(
+                    PtStatus::PT_ERR_BAD_HANDLE,
+                    "engine is not a live engine handle",
+                )
+            };
+        };
+        use std::sync::atomic::Ordering::Relaxed;
+        // SAFETY: each is null or writable per the header.
+        unsafe {
+            if !hits.is_null() {
+                *hits = e.hits.load(Relaxed);
+            }
+            if !misses.is_null() {
+                *misses = e.misses.load(Relaxed);
+            }
+        }
+        ok()
+    })
+}
+
 /// Wraps the host's progress callback for the core, which may call it from its
 /// worker threads.
 struct Progress {
@@ -354,37 +440,15 @@ pub unsafe extern "C" fn pt_render(
             Ok(None) => unreachable!("checked non-null"),
             Err(s) => return s,
         };
-        let request = RenderRequest {
-            scale,
-            roi: if roi.is_null() {
-                None
-            } else {
-                // SAFETY: non-null; the host passes a readable PtRect.
-                let r = unsafe { *roi };
-                Some(Rect {
-                    x: r.x as usize,
-                    y: r.y as usize,
-                    width: r.width as usize,
-                    height: r.height as usize,
-                })
-            },
-        };
+        if !(scale > 0.0 && scale <= 1.0) {
+            return fail(
+                PtStatus::PT_ERR_INVALID,
+                format!("scale {scale} is not in (0, 1]"),
+            );
+        }
         // SAFETY: `check` validated the view; the header requires the memory to be
         // readable for its rows during the call.
         let source = unsafe { image::read(&sv) };
-        let names: Vec<&str> = state
-            .named_regions()
-            .filter(|(n, v)| *n != GLOBAL && !v.is_empty())
-            .map(|(n, _)| n)
-            .collect();
-        let masks = if names.is_empty() {
-            MaskSet::new()
-        } else {
-            match masks_for(&e.segmenter, &source, &names) {
-                Ok(m) => m,
-                Err(err) => return from_core(&err),
-            }
-        };
         let cb = progress.map(|f| Progress { f, user });
         let report = |stage: &str, f: f32| {
             if let Some(p) = &cb {
@@ -395,18 +459,86 @@ pub unsafe extern "C" fn pt_render(
             cancel: token.as_deref(),
             progress: Some(&report),
         };
-        let job = RenderJob {
-            source: &source,
-            masks: &masks,
-            state: &state,
+        // One plan per frame and state: tiles and render scales reuse it.
+        let key = FrameKey::of(&source, src_img.depth, &state);
+        let cached = e
+            .cache
+            .lock()
+            .as_ref()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, p)| p.clone());
+        let plan = match cached {
+            Some(p) => {
+                e.hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                p
+            }
+            None => {
+                let names: Vec<&str> = state
+                    .named_regions()
+                    .filter(|(n, v)| *n != GLOBAL && !v.is_empty())
+                    .map(|(n, _)| n)
+                    .collect();
+                let masks = if names.is_empty() {
+                    MaskSet::new()
+                } else {
+                    match masks_for(&e.segmenter, &source, &names) {
+                        Ok(m) => m,
+                        Err(err) => return from_core(&err),
+                    }
+                };
+                let job = RenderJob {
+                    source: &source,
+                    masks: &masks,
+                    state: &state,
+                };
+                let plan = match e.renderer.plan(&job, &ctl) {
+                    Ok(p) => std::sync::Arc::new(p),
+                    Err(err) => return from_core(&err),
+                };
+                e.misses.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                *e.cache.lock() = Some((key, plan.clone()));
+                plan
+            }
         };
-        let out = match e.renderer.render(&job, &request, &ctl) {
+        let fw = ((source.width() as f32 * scale).round() as usize).max(1);
+        let fh = ((source.height() as f32 * scale).round() as usize).max(1);
+        let frame = if scale == 1.0 {
+            source
+        } else {
+            resample(&source, fw, fh)
+        };
+        let rect = if roi.is_null() {
+            Rect {
+                x: 0,
+                y: 0,
+                width: fw,
+                height: fh,
+            }
+        } else {
+            // SAFETY: non-null; the host passes a readable PtRect.
+            let r = unsafe { *roi };
+            Rect {
+                x: r.x as usize,
+                y: r.y as usize,
+                width: r.width as usize,
+                height: r.height as usize,
+            }
+        };
+        let tile = if (rect.x, rect.y, rect.width, rect.height) == (0, 0, fw, fh) {
+            frame
+        } else {
+            match crop(&frame, rect) {
+                Ok(t) => t,
+                Err(err) => return from_core(&err),
+            }
+        };
+        let out = match plan.render_tile(&tile, rect.x, rect.y, fw, fh, &ctl) {
             Ok(o) => o,
             Err(err) => return from_core(&err),
         };
         // SAFETY: `check` validated the view; the header requires it writable and
         // not overlapping src.
-        match unsafe { image::write(&dv, &out.image) } {
+        match unsafe { image::write(&dv, &out) } {
             Ok(()) => ok(),
             Err(m) => fail(PtStatus::PT_ERR_INVALID, m),
         }
