@@ -1,15 +1,16 @@
 //! `pertouch chat`: instruction after instruction on one photo, with undo.
 
-use crate::args::{InputArgs, MaskArgs, SegmenterArgs};
+use crate::args::{AgentArgs, InputArgs, MaskArgs, SegmenterArgs};
 use crate::memory::ProfileArgs;
 use crate::retouch::{print_report, print_trace, segment_missing};
 use anyhow::Result;
 use clap::Args;
 use pertouch_core::agent::{self, Session};
 use pertouch_core::image_io::{self, SaveOptions};
-use pertouch_core::memory::{describe_scene, Record};
+use pertouch_core::memory::Record;
 use pertouch_core::params::RegionState;
 use pertouch_core::render::{Control, ParametricRenderer, RenderJob, RenderOptions};
+use pertouch_core::segment::{self, Segmenter};
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
@@ -27,6 +28,8 @@ pub struct ChatArgs {
     pub input_opts: InputArgs,
     #[command(flatten)]
     pub segmenter: SegmenterArgs,
+    #[command(flatten)]
+    pub agent: AgentArgs,
     #[command(flatten)]
     pub who: ProfileArgs,
 }
@@ -59,7 +62,20 @@ pub fn run(a: ChatArgs) -> Result<()> {
     let src = &loaded.raster;
     let preview = agent::preview(src, agent::PREVIEW_LONG_SIDE);
     let store = a.who.store()?;
-    let scene = describe_scene(src, &tables);
+    let vlm = a.agent.vlm(
+        segment::ALL_REGIONS
+            .iter()
+            .map(|r| r.name().to_string())
+            .collect(),
+    )?;
+    let (scene, greeting, scene_line) =
+        pertouch_core::vlm::session_scene(vlm.as_ref(), src, &tables, None);
+    if vlm.is_some() {
+        println!("{scene_line}");
+    }
+    if let Some(g) = greeting {
+        println!("{g}");
+    }
     println!(
         "{} ({} x {}): {}. Type help for commands.",
         a.input.display(),
@@ -156,13 +172,32 @@ pub fn run(a: ChatArgs) -> Result<()> {
                 }
             }
             _ => {
-                let interp = match agent::interpret(line) {
-                    Ok(i) => i,
+                let plan = match &vlm {
+                    Some(v) => {
+                        let finds = |r: &str| segmenter.get().map(|l| l.finds(r)).unwrap_or(false);
+                        v.plan(line, src, &finds, None)
+                    }
+                    None => agent::interpret(line).map(|interpretation| pertouch_core::vlm::Plan {
+                        interpretation,
+                        start: None,
+                        notes: Vec::new(),
+                        trace: Vec::new(),
+                    }),
+                };
+                let plan = match plan {
+                    Ok(p) => p,
                     Err(e) => {
                         println!("{e}");
                         continue;
                     }
                 };
+                for t in &plan.trace {
+                    println!("agent: {t}");
+                }
+                for n in &plan.notes {
+                    println!("note: {n}");
+                }
+                let interp = &plan.interpretation;
                 if let Err(e) = segment_missing(&mut masks, src, interp.regions(), &segmenter) {
                     println!("{e}");
                     continue;
@@ -173,7 +208,13 @@ pub fn run(a: ChatArgs) -> Result<()> {
                     masks: &masks,
                     tables: &tables,
                 };
-                match session.apply(&current, &interp, &Control::default()) {
+                let advisor = vlm.as_ref().map(|v| v.advisor(None));
+                let guidance = agent::Guidance {
+                    instruction: line,
+                    start: plan.start.as_deref(),
+                    advisor: advisor.as_ref().map(|a| a as &dyn agent::Advisor),
+                };
+                match session.apply_with(&current, interp, &guidance, &Control::default()) {
                     Ok(outcome) => {
                         print_trace(&outcome);
                         history.push(outcome.state);

@@ -178,3 +178,53 @@ fn a_dead_vlm_server_leaves_the_offline_agent_in_charge() {
     assert!((change - 0.1).abs() <= 0.05, "measured change {change}");
     assert!(!text.contains(KEY));
 }
+
+#[test]
+fn chat_uses_the_vlm_for_each_instruction() {
+    let (url, _script) = serve(&[
+        r#"{"tags": ["beach", "dunes"], "greeting": "Nice dunes."}"#,
+        r#"{"kind": "weak_style"}"#,
+        r#"{"edits": [{"region": "global", "attribute": "contrast", "change": 0.2}, {"region": "global", "attribute": "temperature", "change": -0.1}]}"#,
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pertouch"))
+        .arg("chat")
+        .arg(sample("dune.jpg"))
+        .args([
+            "--agent",
+            "vlm",
+            "--vlm-url",
+            &url,
+            "--vlm-model",
+            "scripted",
+        ])
+        .env("PERTOUCH_DATA_DIR", dir.path())
+        .env("PERTOUCH_CONFIG", dir.path().join("none.toml"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let stdin = child.stdin.as_mut().unwrap();
+        stdin.write_all(b"teal and orange\nstate\nquit\n").unwrap();
+    }
+    let o = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(o.status.success(), "{text}");
+    assert!(
+        text.contains("scene tags from the VLM: beach, dunes"),
+        "{text}"
+    );
+    assert!(text.contains("Nice dunes."), "{text}");
+    assert!(
+        text.contains("VLM decomposed the look into 2 edits"),
+        "{text}"
+    );
+    assert!(text.contains("\"contrast\":0.2"), "{text}");
+}
