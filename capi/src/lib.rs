@@ -18,12 +18,15 @@ pub use status::PtStatus;
 
 use handles::Registry;
 use pertouch_core::agent::{self, Session};
+use pertouch_core::diffusion::{
+    DiffusionModel, DiffusionPlan, DiffusionRenderer, SampleOptions, SchedulerKind,
+};
 use pertouch_core::mask::MaskSet;
 use pertouch_core::measure::LevelTables;
 use pertouch_core::params::{RegionState, GLOBAL};
 use pertouch_core::render::parametric::{crop, resample};
 use pertouch_core::render::{
-    CancelToken, Control, ParametricRenderer, Rect, RenderJob, RenderOptions, RenderPlan,
+    CancelToken, Control, ParametricRenderer, Rect, RenderJob, RenderOptions, RenderPlan, Renderer,
 };
 use pertouch_core::segment::{masks_for, Layered};
 use status::{fail, from_core, ok};
@@ -48,13 +51,58 @@ pub struct PtCancel {
 pub type PtProgressFn =
     Option<unsafe extern "C" fn(user: *mut c_void, stage: *const c_char, fraction: f32)>;
 
+/// The renderer an engine draws with.
+enum EngineRenderer {
+    Parametric(ParametricRenderer),
+    Diffusion(Box<DiffusionRenderer>),
+}
+
+impl EngineRenderer {
+    fn as_dyn(&self) -> &dyn Renderer {
+        match self {
+            EngineRenderer::Parametric(r) => r,
+            EngineRenderer::Diffusion(r) => r.as_ref(),
+        }
+    }
+
+    fn plan(&self, job: &RenderJob<'_>, ctl: &Control<'_>) -> pertouch_core::Result<FramePlan> {
+        Ok(match self {
+            EngineRenderer::Parametric(r) => FramePlan::Parametric(r.plan(job, ctl)?),
+            EngineRenderer::Diffusion(r) => FramePlan::Diffusion(r.plan(job, ctl)?),
+        })
+    }
+}
+
+/// A frame's solved edit, either renderer's.
+enum FramePlan {
+    Parametric(RenderPlan),
+    Diffusion(DiffusionPlan),
+}
+
+impl FramePlan {
+    fn render_tile(
+        &self,
+        tile: &pertouch_core::raster::Raster,
+        x0: usize,
+        y0: usize,
+        fw: usize,
+        fh: usize,
+        ctl: &Control<'_>,
+    ) -> pertouch_core::Result<pertouch_core::raster::Raster> {
+        match self {
+            FramePlan::Parametric(p) => p.render_tile(tile, x0, y0, fw, fh, ctl),
+            FramePlan::Diffusion(p) => p.render_tile(tile, x0, y0, fw, fh, ctl),
+        }
+    }
+}
+
 struct Engine {
-    renderer: ParametricRenderer,
+    renderer: EngineRenderer,
     segmenter: Layered,
     tables: LevelTables,
     /// The last frame's solved plan (masks segmented, strengths solved), so the
     /// tiles and render scales of one frame segment and plan it once.
-    cache: parking_lot::Mutex<Option<(FrameKey, std::sync::Arc<RenderPlan>)>>,
+    cache: parking_lot::Mutex<Option<(FrameKey, std::sync::Arc<FramePlan>)>>,
     hits: std::sync::atomic::AtomicU64,
     misses: std::sync::atomic::AtomicU64,
 }
@@ -175,11 +223,12 @@ pub unsafe extern "C" fn pt_engine_new(
                 Err(e) => return fail(PtStatus::PT_ERR_INVALID, format!("config_json: {e}")),
             },
         };
+        const KEYS: &str = "refine, segmentation_models, renderer, diffusion_model, diffusion_package, scheduler, steps, seed";
         for key in value.as_object().map(|o| o.keys()).into_iter().flatten() {
-            if !matches!(key.as_str(), "refine" | "segmentation_models") {
+            if !KEYS.split(", ").any(|k| k == key) {
                 return fail(
                     PtStatus::PT_ERR_INVALID,
-                    format!("config_json: unknown key \"{key}\" (refine, segmentation_models)"),
+                    format!("config_json: unknown key \"{key}\" ({KEYS})"),
                 );
             }
         }
@@ -209,13 +258,34 @@ pub unsafe extern "C" fn pt_engine_new(
             }
             layered
         };
-        let tables = LevelTables::builtin().clone();
+        let (renderer, tables) = match value["renderer"].as_str().unwrap_or("parametric") {
+            "parametric" => {
+                let tables = LevelTables::builtin().clone();
+                (
+                    EngineRenderer::Parametric(ParametricRenderer::new(RenderOptions {
+                        tables: tables.clone(),
+                        refine: refine.then(Default::default),
+                        verify: false,
+                    })),
+                    tables,
+                )
+            }
+            "diffusion" => match open_diffusion(&value) {
+                Ok(r) => {
+                    let tables = r.model().tables().clone();
+                    (EngineRenderer::Diffusion(Box::new(r)), tables)
+                }
+                Err(status) => return status,
+            },
+            other => {
+                return fail(
+                    PtStatus::PT_ERR_INVALID,
+                    format!("config_json: renderer \"{other}\" (parametric or diffusion)"),
+                )
+            }
+        };
         let engine = Engine {
-            renderer: ParametricRenderer::new(RenderOptions {
-                tables: tables.clone(),
-                refine: refine.then(Default::default),
-                verify: false,
-            }),
+            renderer,
             segmenter,
             tables,
             cache: parking_lot::Mutex::new(None),
@@ -227,6 +297,60 @@ pub unsafe extern "C" fn pt_engine_new(
         unsafe { *out = handle as *mut PtEngine };
         ok()
     })
+}
+
+/// The diffusion renderer a config asks for: `diffusion_package` (a folder) or
+/// `diffusion_model` (an installed package's name; default: the only one).
+fn open_diffusion(value: &serde_json::Value) -> Result<DiffusionRenderer, PtStatus> {
+    use pertouch_core::onnx::package;
+    let model_err = |m: String| fail(PtStatus::PT_ERR_MODEL, m);
+    let pkg = if let Some(dir) = value["diffusion_package"].as_str() {
+        package::Package::open(std::path::Path::new(dir)).map_err(|e| model_err(e.to_string()))?
+    } else {
+        let root = pertouch_core::paths::models_dir()
+            .ok_or_else(|| model_err("no data folder for model packages".into()))?;
+        match value["diffusion_model"].as_str() {
+            Some(name) => package::find(&root, name).map_err(|e| model_err(e.to_string()))?,
+            None => {
+                let mut found: Vec<package::Package> = package::installed(&root)
+                    .into_iter()
+                    .filter_map(|(_, p)| p.ok())
+                    .filter(|p| p.manifest.task == "diffusion")
+                    .collect();
+                if found.len() != 1 {
+                    return Err(model_err(format!(
+                        "{} diffusion packages installed in {}: name one with diffusion_model",
+                        found.len(),
+                        root.display()
+                    )));
+                }
+                found.remove(0)
+            }
+        }
+    };
+    let scheduler = match value["scheduler"].as_str() {
+        None => SchedulerKind::DpmSolverPP,
+        Some(s) => SchedulerKind::parse(s).ok_or_else(|| {
+            fail(
+                PtStatus::PT_ERR_INVALID,
+                format!("config_json: scheduler \"{s}\" (dpm++, ddim, ddpm)"),
+            )
+        })?,
+    };
+    let config = pertouch_core::config::Config::load().unwrap_or_default();
+    let rt = pertouch_core::onnx::load(&config.runtime()).map_err(|e| model_err(e.to_string()))?;
+    let model =
+        DiffusionModel::open(&pkg, rt, &config.session()).map_err(|e| model_err(e.to_string()))?;
+    let mut r = DiffusionRenderer::new(std::sync::Arc::new(model));
+    r.sample = SampleOptions {
+        scheduler,
+        steps: value["steps"]
+            .as_u64()
+            .map_or(scheduler.default_steps(), |n| n as usize),
+        seed: value["seed"].as_u64().unwrap_or(0),
+    };
+    r.verify = false;
+    Ok(r)
 }
 
 /// Frees an engine. Renders still running with it finish first.
@@ -632,7 +756,7 @@ pub unsafe extern "C" fn pt_agent_apply(
             Err(err) => return from_core(&err),
         };
         let session = Session {
-            renderer: &e.renderer,
+            renderer: e.renderer.as_dyn(),
             preview: &preview,
             masks: &masks,
             tables: &e.tables,

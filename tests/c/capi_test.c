@@ -186,6 +186,43 @@ int main(void) {
   CHECK(pt_cancel_free(token) == PT_OK, "cancel_free");
   CHECK(pt_cancel_free(token) == PT_ERR_BAD_HANDLE, "double cancel_free");
 
+  /* The diffusion renderer (the tiny fixture package, when the test driver found
+   * ONNX Runtime): tiles equal the full frame, and the model runs once per frame. */
+  const char *pkg = getenv("PT_TEST_DIFFUSION_PACKAGE");
+  if (pkg) {
+    char cfg[1024];
+    snprintf(cfg, sizeof cfg, "{\"renderer\": \"diffusion\", \"diffusion_package\": \"%s\", \"steps\": 3, \"seed\": 4}", pkg);
+    PtEngine *diff = NULL;
+    CHECK(pt_engine_new(cfg, &diff) == PT_OK, "diffusion engine");
+    const char *state = "{\"global\": {\"brightness\": 0.2}}";
+    uint8_t *full = calloc((size_t)W * H * 3, 1), *tiled = calloc((size_t)W * H * 3, 1);
+    PtImage fullv = view(full, W, H, 3, PT_DEPTH_U8, 1);
+    CHECK(pt_render(diff, &src, state, 1.0f, NULL, &fullv, NULL, NULL, NULL) == PT_OK, "diffusion full frame");
+    for (uint32_t t = 0; t < 2; t++) {
+      PtRect r = {0, t * H / 2, W, H / 2};
+      PtImage tv = {tiled + (size_t)r.y * W * 3, r.width, r.height, (uintptr_t)W * 3, 3, PT_DEPTH_U8};
+      CHECK(pt_render(diff, &src, state, 1.0f, &r, &tv, NULL, NULL, NULL) == PT_OK, "diffusion tile %u", t);
+    }
+    int worst = 0;
+    for (size_t i = 0; i < (size_t)W * H * 3; i++) {
+      int d = abs((int)full[i] - (int)tiled[i]);
+      if (d > worst) worst = d;
+    }
+    CHECK(worst <= 1, "diffusion tiles differ by %d/255", worst);
+    uint64_t hits = 0, misses = 0;
+    CHECK(pt_engine_cache_stats(diff, &hits, &misses) == PT_OK && misses == 1 && hits == 2,
+          "diffusion planned %llu, reused %llu", (unsigned long long)misses, (unsigned long long)hits);
+    CHECK(pt_engine_free(diff) == PT_OK, "free diffusion engine");
+    free(full);
+    free(tiled);
+    printf("diffusion renderer checked\n");
+  }
+  PtEngine *nomodel = NULL;
+  CHECK(pt_engine_new("{\"renderer\": \"diffusion\", \"diffusion_package\": \"/nonexistent\"}", &nomodel) == PT_ERR_MODEL,
+        "missing diffusion package");
+  CHECK(strstr(pt_last_error(), "nonexistent") != NULL, "names the folder: %s", pt_last_error());
+  CHECK(pt_engine_new("{\"renderer\": \"magic\"}", &nomodel) == PT_ERR_INVALID, "unknown renderer");
+
   CHECK(pt_engine_free(engine) == PT_OK, "engine_free");
   CHECK(pt_engine_free(engine) == PT_ERR_BAD_HANDLE, "double free");
   CHECK(pt_render(engine, &src, "{}", 1.0f, NULL, &dst, NULL, NULL, NULL) == PT_ERR_BAD_HANDLE, "freed engine");

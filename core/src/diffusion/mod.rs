@@ -10,6 +10,6 @@ pub mod transfer;
 
 pub use noise::gaussian;
 pub use pipeline::{DiffusionModel, DiffusionSpec, SampleOptions, SampleStats};
-pub use renderer::{DiffusionRenderer, LevelMap};
+pub use renderer::{DiffusionPlan, DiffusionRenderer, LevelMap};
 pub use scheduler::{Prediction, Scheduler, SchedulerConfig, SchedulerKind, Spacing};
 pub use transfer::{ColourTransfer, TransferOptions};

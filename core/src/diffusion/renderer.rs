@@ -257,6 +257,58 @@ impl DiffusionRenderer {
     }
 }
 
+/// A frame's diffusion edit, ready to apply to any tile at any scale: the model
+/// ran once, the colour transfer was fitted once.
+#[derive(Debug, Clone)]
+pub struct DiffusionPlan {
+    transfer: ColourTransfer,
+    map: LevelMap,
+    report: RenderReport,
+}
+
+impl DiffusionPlan {
+    /// What was asked and what the model's edit does on the analysis proxy.
+    pub fn report(&self) -> &RenderReport {
+        &self.report
+    }
+
+    /// The edit applied to `tile`, the part of a `frame_w` x `frame_h` frame (at
+    /// any render scale) whose top-left pixel is (`x0`, `y0`).
+    pub fn render_tile(
+        &self,
+        tile: &crate::raster::Raster,
+        x0: usize,
+        y0: usize,
+        frame_w: usize,
+        frame_h: usize,
+        ctl: &Control<'_>,
+    ) -> Result<crate::raster::Raster> {
+        self.transfer.apply(tile, x0, y0, frame_w, frame_h, ctl)
+    }
+}
+
+impl DiffusionRenderer {
+    /// Runs the model for `job` once and fits the transfer: the expensive part of a
+    /// render, shared by every tile and render scale of the frame.
+    pub fn plan(&self, job: &RenderJob<'_>, ctl: &Control<'_>) -> Result<DiffusionPlan> {
+        let map = self.level_map(job, ctl)?;
+        let s = self.model.size();
+        let small = job.source.rgb_resized(s, s);
+        let (edited, stats) = self.model.retouch(&small, &map.tensor, &self.sample, ctl)?;
+        tracing::debug!(steps = stats.steps, total = ?stats.total, onnx = ?stats.onnx, "diffusion sampled");
+        let transfer = ColourTransfer::fit(&small, &edited, &self.transfer)?;
+        let mut report = map.report.clone();
+        // What the edit does on the analysis proxy: the renderer's prediction.
+        let predicted = transfer.apply_rgb(&map.proxy);
+        self.measure_into(&map, &predicted, &mut report, |e, l| e.predicted = l);
+        Ok(DiffusionPlan {
+            transfer,
+            map,
+            report,
+        })
+    }
+}
+
 impl Renderer for DiffusionRenderer {
     fn name(&self) -> &'static str {
         "diffusion"
@@ -274,17 +326,8 @@ impl Renderer for DiffusionRenderer {
                 request.scale
             )));
         }
-        let map = self.level_map(job, ctl)?;
+        let plan = self.plan(job, ctl)?;
         let src = job.source;
-        let s = self.model.size();
-        let small = src.rgb_resized(s, s);
-        let (edited, stats) = self.model.retouch(&small, &map.tensor, &self.sample, ctl)?;
-        tracing::debug!(steps = stats.steps, total = ?stats.total, onnx = ?stats.onnx, "diffusion sampled");
-        let transfer = ColourTransfer::fit(&small, &edited, &self.transfer)?;
-        let mut report = map.report.clone();
-        // What the edit does on the analysis proxy: the renderer's prediction.
-        let predicted = transfer.apply_rgb(&map.proxy);
-        self.measure_into(&map, &predicted, &mut report, |e, l| e.predicted = l);
         let fw = ((src.width() as f32 * request.scale).round() as usize).max(1);
         let fh = ((src.height() as f32 * request.scale).round() as usize).max(1);
         let frame = if request.scale == 1.0 {
@@ -304,10 +347,11 @@ impl Renderer for DiffusionRenderer {
         } else {
             Cow::Owned(crop(&frame, roi)?)
         };
-        let image = transfer.apply(&tile, roi.x, roi.y, fw, fh, ctl)?;
+        let image = plan.render_tile(&tile, roi.x, roi.y, fw, fh, ctl)?;
+        let mut report = plan.report.clone();
         if full_frame && self.verify {
             let rgb = image.analysis_rgb(self.tables().analysis_long_side);
-            self.measure_into(&map, &rgb, &mut report, |e, l| e.achieved = Some(l));
+            self.measure_into(&plan.map, &rgb, &mut report, |e, l| e.achieved = Some(l));
         }
         Ok(RenderOutput { image, report })
     }
