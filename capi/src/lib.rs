@@ -24,9 +24,9 @@ use pertouch_core::diffusion::{
 use pertouch_core::mask::MaskSet;
 use pertouch_core::measure::LevelTables;
 use pertouch_core::params::{RegionState, GLOBAL};
-use pertouch_core::render::parametric::{crop, resample};
 use pertouch_core::render::{
-    CancelToken, Control, ParametricRenderer, Rect, RenderJob, RenderOptions, RenderPlan, Renderer,
+    CancelToken, Control, ParametricRenderer, Rect, RenderJob, RenderOptions, RenderPlan,
+    RenderRequest, Renderer,
 };
 use pertouch_core::segment::{masks_for, Layered};
 use status::{fail, from_core, ok};
@@ -309,24 +309,8 @@ fn open_diffusion(value: &serde_json::Value) -> Result<DiffusionRenderer, PtStat
     } else {
         let root = pertouch_core::paths::models_dir()
             .ok_or_else(|| model_err("no data folder for model packages".into()))?;
-        match value["diffusion_model"].as_str() {
-            Some(name) => package::find(&root, name).map_err(|e| model_err(e.to_string()))?,
-            None => {
-                let mut found: Vec<package::Package> = package::installed(&root)
-                    .into_iter()
-                    .filter_map(|(_, p)| p.ok())
-                    .filter(|p| p.manifest.task == "diffusion")
-                    .collect();
-                if found.len() != 1 {
-                    return Err(model_err(format!(
-                        "{} diffusion packages installed in {}: name one with diffusion_model",
-                        found.len(),
-                        root.display()
-                    )));
-                }
-                found.remove(0)
-            }
-        }
+        package::find_for_task(&root, value["diffusion_model"].as_str(), "diffusion")
+            .map_err(|e| model_err(e.to_string()))?
     };
     let scheduler = match value["scheduler"].as_str() {
         None => SchedulerKind::DpmSolverPP,
@@ -624,39 +608,33 @@ pub unsafe extern "C" fn pt_render(
                 plan
             }
         };
-        let fw = ((source.width() as f32 * scale).round() as usize).max(1);
-        let fh = ((source.height() as f32 * scale).round() as usize).max(1);
-        let frame = if scale == 1.0 {
-            source
-        } else {
-            resample(&source, fw, fh)
+        let request = RenderRequest {
+            scale,
+            roi: if roi.is_null() {
+                None
+            } else {
+                // SAFETY: non-null; the host passes a readable PtRect.
+                let r = unsafe { *roi };
+                Some(Rect {
+                    x: r.x as usize,
+                    y: r.y as usize,
+                    width: r.width as usize,
+                    height: r.height as usize,
+                })
+            },
         };
-        let rect = if roi.is_null() {
-            Rect {
-                x: 0,
-                y: 0,
-                width: fw,
-                height: fh,
-            }
-        } else {
-            // SAFETY: non-null; the host passes a readable PtRect.
-            let r = unsafe { *roi };
-            Rect {
-                x: r.x as usize,
-                y: r.y as usize,
-                width: r.width as usize,
-                height: r.height as usize,
-            }
+        let framed = match request.frame(&source) {
+            Ok(f) => f,
+            Err(err) => return from_core(&err),
         };
-        let tile = if (rect.x, rect.y, rect.width, rect.height) == (0, 0, fw, fh) {
-            frame
-        } else {
-            match crop(&frame, rect) {
-                Ok(t) => t,
-                Err(err) => return from_core(&err),
-            }
-        };
-        let out = match plan.render_tile(&tile, rect.x, rect.y, fw, fh, &ctl) {
+        let out = match plan.render_tile(
+            &framed.tile,
+            framed.roi.x,
+            framed.roi.y,
+            framed.frame_width,
+            framed.frame_height,
+            &ctl,
+        ) {
             Ok(o) => o,
             Err(err) => return from_core(&err),
         };

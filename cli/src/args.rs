@@ -286,31 +286,7 @@ impl RendererArgs {
                 })?;
                 let root = pertouch_core::paths::models_dir()
                     .ok_or_else(|| anyhow::anyhow!("no data folder: set PERTOUCH_DATA_DIR"))?;
-                let pkg = match &self.model {
-                    Some(name) => package::find(&root, name)?,
-                    None => {
-                        let mut found: Vec<package::Package> = package::installed(&root)
-                            .into_iter()
-                            .filter_map(|(_, p)| p.ok())
-                            .filter(|p| p.manifest.task == "diffusion")
-                            .collect();
-                        match found.len() {
-                            1 => found.remove(0),
-                            0 => anyhow::bail!(
-                                "no diffusion model package is installed in {}: export one with models/export_diffusion.py and install it with `pertouch models import DIR` (see models/README.md), or use --renderer parametric",
-                                root.display()
-                            ),
-                            _ => anyhow::bail!(
-                                "several diffusion packages are installed ({}): choose one with --model",
-                                found
-                                    .iter()
-                                    .map(|p| p.manifest.name.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
-                        }
-                    }
-                };
+                let pkg = package::find_for_task(&root, self.model.as_deref(), "diffusion")?;
                 let config = Config::load()?;
                 let rt = pertouch_core::onnx::load(&config.runtime())?;
                 let model = DiffusionModel::open(&pkg, rt, &config.session())?;

@@ -4,36 +4,18 @@
 //! the PyTorch modules with diffusers' schedulers computed from the same image,
 //! parameter map and noise.
 
+mod common;
+use common::{fixture, runtime};
 use pertouch_core::diffusion::{
     DiffusionModel, Prediction, SampleOptions, Scheduler, SchedulerConfig, SchedulerKind,
 };
-use pertouch_core::onnx::{self, Package, RuntimeConfig, SessionOptions, TensorF32};
+use pertouch_core::onnx::{self, Package, SessionOptions, TensorF32};
 use pertouch_core::raster::RgbF32;
 use pertouch_core::render::{CancelToken, Control};
 use pertouch_core::Error;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../models/fixtures")
-        .join(name)
-}
-
-fn runtime() -> Option<&'static onnx::Runtime> {
-    match onnx::load(&RuntimeConfig::default()) {
-        Ok(rt) => Some(rt),
-        Err(e) => {
-            assert!(
-                std::env::var_os("PERTOUCH_REQUIRE_ORT").is_none(),
-                "ONNX Runtime is required here: {e}"
-            );
-            eprintln!("note: skipped, no ONNX Runtime (build/test.sh installs it): {e}");
-            None
-        }
-    }
-}
 
 fn read_f32(path: &Path) -> Vec<f32> {
     std::fs::read(path)
@@ -73,17 +55,7 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
 }
 
 fn sd21(prediction: Prediction) -> SchedulerConfig {
-    SchedulerConfig {
-        num_train_timesteps: 1000,
-        beta_start: 0.00085,
-        beta_end: 0.012,
-        beta_schedule: "scaled_linear".into(),
-        prediction_type: prediction,
-        set_alpha_to_one: false,
-        steps_offset: 1,
-        clip_sample: false,
-        timestep_spacing: None,
-    }
+    SchedulerConfig::stable_diffusion_2_1(prediction)
 }
 
 fn floats(v: &Value) -> Vec<f32> {
@@ -136,53 +108,57 @@ fn schedulers_match_diffusers() {
     }
 }
 
+/// Runs one of expected.json's runs on `model` from the fixture's image, map and
+/// noise; returns the final latents' largest difference from diffusers' and the
+/// decoded image's mean absolute difference in [0, 1] units (clamped, as saved).
+fn against_reference(model: &DiffusionModel, run: &Value) -> (f32, f32) {
+    let s = model.size();
+    let latent_shape = model.latent_shape();
+    let image = pertouch_core::diffusion::pipeline::rgb_to_tensor(&input_image());
+    let source_latent = model.encode(&image).unwrap();
+    let map = tensor("param_map.f32", &[1, 4, s, s]);
+    let noise = tensor("noise.f32", &latent_shape);
+    let name = run["name"].as_str().unwrap();
+    let opts = SampleOptions {
+        scheduler: SchedulerKind::parse(run["scheduler"].as_str().unwrap()).unwrap(),
+        steps: run["steps"].as_u64().unwrap() as usize,
+        seed: 0,
+    };
+    let (x, stats) = model
+        .sample(&source_latent, &map, noise, &opts, &Control::default())
+        .unwrap();
+    assert_eq!(stats.steps, opts.steps);
+    let want = tensor(&format!("{name}.latent.f32"), &latent_shape);
+    let d = max_abs_diff(&x.data, &want.data);
+    let decoded = model.decode(&x).unwrap();
+    let want_img = tensor(&format!("{name}.image.f32"), &[1, 3, s, s]);
+    let unit = |v: f32| ((v + 1.0) / 2.0).clamp(0.0, 1.0);
+    let mae = decoded
+        .data
+        .iter()
+        .zip(&want_img.data)
+        .map(|(a, b)| (unit(*a) - unit(*b)).abs())
+        .sum::<f32>()
+        / decoded.data.len() as f32;
+    (d, mae)
+}
+
 #[test]
 fn the_pipeline_matches_diffusers() {
     let Some(rt) = runtime() else { return };
     let e = expected();
     let pkg = Package::open(&fixture("diffusion_tiny")).unwrap();
     let model = DiffusionModel::open(&pkg, rt, &SessionOptions::default()).unwrap();
-    let s = model.size();
-    assert_eq!(s as u64, e["size"].as_u64().unwrap());
-    let latent_shape = model.latent_shape();
+    assert_eq!(model.size() as u64, e["size"].as_u64().unwrap());
     let image = pertouch_core::diffusion::pipeline::rgb_to_tensor(&input_image());
     let source_latent = model.encode(&image).unwrap();
-    let want_latent = tensor("source_latent.f32", &latent_shape);
+    let want_latent = tensor("source_latent.f32", &model.latent_shape());
     let d = max_abs_diff(&source_latent.data, &want_latent.data);
     eprintln!("source latent: max |difference| {d:.2e}");
     assert!(d < 1e-4, "VAE encoder: {d}");
-    let map = tensor("param_map.f32", &[1, 4, s, s]);
-    let noise = tensor("noise.f32", &latent_shape);
     for run in e["runs"].as_array().unwrap() {
         let name = run["name"].as_str().unwrap();
-        let opts = SampleOptions {
-            scheduler: SchedulerKind::parse(run["scheduler"].as_str().unwrap()).unwrap(),
-            steps: run["steps"].as_u64().unwrap() as usize,
-            seed: 0,
-        };
-        let (x, stats) = model
-            .sample(
-                &source_latent,
-                &map,
-                noise.clone(),
-                &opts,
-                &Control::default(),
-            )
-            .unwrap();
-        assert_eq!(stats.steps, opts.steps);
-        let want = tensor(&format!("{name}.latent.f32"), &latent_shape);
-        let d = max_abs_diff(&x.data, &want.data);
-        let decoded = model.decode(&x).unwrap();
-        let want_img = tensor(&format!("{name}.image.f32"), &[1, 3, s, s]);
-        // Mean absolute error in [0, 1] units, on the clamped image as it is saved.
-        let unit = |v: f32| ((v + 1.0) / 2.0).clamp(0.0, 1.0);
-        let mae = decoded
-            .data
-            .iter()
-            .zip(&want_img.data)
-            .map(|(a, b)| (unit(*a) - unit(*b)).abs())
-            .sum::<f32>()
-            / decoded.data.len() as f32;
+        let (d, mae) = against_reference(&model, run);
         eprintln!(
             "{name}: latents max |difference| {d:.2e}, image mean |difference| {:.5}/255",
             mae * 255.0
@@ -200,36 +176,11 @@ fn the_fp16_package_runs_and_stays_close() {
     let e = expected();
     let pkg = Package::open(&fixture("diffusion_tiny_fp16")).unwrap();
     let model = DiffusionModel::open(&pkg, rt, &SessionOptions::default()).unwrap();
-    let s = model.size();
-    let latent_shape = model.latent_shape();
-    let image = pertouch_core::diffusion::pipeline::rgb_to_tensor(&input_image());
-    let source_latent = model.encode(&image).unwrap();
-    let map = tensor("param_map.f32", &[1, 4, s, s]);
-    let noise = tensor("noise.f32", &latent_shape);
     let run = &e["runs"][0];
-    let name = run["name"].as_str().unwrap();
-    let opts = SampleOptions {
-        scheduler: SchedulerKind::parse(run["scheduler"].as_str().unwrap()).unwrap(),
-        steps: run["steps"].as_u64().unwrap() as usize,
-        seed: 0,
-    };
-    let (x, _) = model
-        .sample(&source_latent, &map, noise, &opts, &Control::default())
-        .unwrap();
-    let want = tensor(&format!("{name}.latent.f32"), &latent_shape);
-    let d = max_abs_diff(&x.data, &want.data);
-    let decoded = model.decode(&x).unwrap();
-    let want_img = tensor(&format!("{name}.image.f32"), &[1, 3, s, s]);
-    let unit = |v: f32| ((v + 1.0) / 2.0).clamp(0.0, 1.0);
-    let mae = decoded
-        .data
-        .iter()
-        .zip(&want_img.data)
-        .map(|(a, b)| (unit(*a) - unit(*b)).abs())
-        .sum::<f32>()
-        / decoded.data.len() as f32;
+    let (d, mae) = against_reference(&model, run);
     eprintln!(
-        "fp16 {name}: latents max |difference| {d:.2e} from the f32 reference, image mean |difference| {:.2}/255",
+        "fp16 {}: latents max |difference| {d:.2e} from the f32 reference, image mean |difference| {:.2}/255",
+        run["name"].as_str().unwrap(),
         mae * 255.0
     );
     assert!(d < 1e-2, "fp16 latents differ by {d}");

@@ -1,33 +1,13 @@
 //! Real ONNX Runtime on the committed fixture (models/fixtures): load, run, compare
 //! with what Python's onnxruntime computed, share one session across threads.
 
+mod common;
+use common::{fixture, runtime};
 use pertouch_core::onnx::{
-    self, package, OnnxSession, Package, PackageError, Provider, RuntimeConfig, SessionOptions,
-    TensorF32,
+    package, OnnxSession, Package, PackageError, Provider, SessionOptions, TensorF32,
 };
 use std::path::PathBuf;
 use std::sync::Arc;
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../models/fixtures")
-        .join(name)
-}
-
-/// The runtime, or `None` (with a note) when it is absent and not required.
-fn runtime() -> Option<&'static onnx::Runtime> {
-    match onnx::load(&RuntimeConfig::default()) {
-        Ok(rt) => Some(rt),
-        Err(e) => {
-            assert!(
-                std::env::var_os("PERTOUCH_REQUIRE_ORT").is_none(),
-                "ONNX Runtime is required here: {e}"
-            );
-            eprintln!("note: skipped, no ONNX Runtime (build/test.sh installs it): {e}");
-            None
-        }
-    }
-}
 
 #[test]
 fn the_fixture_matches_python_onnxruntime() {

@@ -3,6 +3,8 @@
 //! resize, normalise, run, softmax or sigmoid, resize back) against the same
 //! pipeline in Python, to 1e-4.
 
+mod common;
+use common::{fixture, runtime};
 use pertouch_core::onnx::{self, Package, RuntimeConfig, SessionOptions};
 use pertouch_core::plane::Plane;
 use pertouch_core::raster::RgbF32;
@@ -13,26 +15,6 @@ use pertouch_core::segment::{
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::Arc;
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../models/fixtures")
-        .join(name)
-}
-
-fn runtime() -> Option<&'static onnx::Runtime> {
-    match onnx::load(&RuntimeConfig::default()) {
-        Ok(rt) => Some(rt),
-        Err(e) => {
-            assert!(
-                std::env::var_os("PERTOUCH_REQUIRE_ORT").is_none(),
-                "ONNX Runtime is required here: {e}"
-            );
-            eprintln!("note: skipped, no ONNX Runtime (build/test.sh installs it): {e}");
-            None
-        }
-    }
-}
 
 fn expected() -> Value {
     serde_json::from_str(&std::fs::read_to_string(fixture("expected.json")).unwrap()).unwrap()

@@ -13,12 +13,10 @@ use crate::onnx::TensorF32;
 use crate::params::{Attribute, AttributeValues, GLOBAL};
 use crate::plane::Plane;
 use crate::raster::RgbF32;
-use crate::render::parametric::{crop, resample};
 use crate::render::refine::{guide_value, RefineOptions, RefinedMask};
 use crate::render::{
-    Control, Rect, RegionReport, RenderJob, RenderOutput, RenderReport, RenderRequest, Renderer,
+    Control, RegionReport, RenderJob, RenderOutput, RenderReport, RenderRequest, Renderer,
 };
-use std::borrow::Cow;
 use std::sync::Arc;
 
 /// PerTouch's diffusion renderer.
@@ -320,36 +318,18 @@ impl Renderer for DiffusionRenderer {
         request: &RenderRequest,
         ctl: &Control<'_>,
     ) -> Result<RenderOutput> {
-        if !(request.scale > 0.0 && request.scale <= 1.0) {
-            return Err(Error::InvalidRequest(format!(
-                "render scale {} is not in (0, 1]",
-                request.scale
-            )));
-        }
+        let framed = request.frame(job.source)?;
         let plan = self.plan(job, ctl)?;
-        let src = job.source;
-        let fw = ((src.width() as f32 * request.scale).round() as usize).max(1);
-        let fh = ((src.height() as f32 * request.scale).round() as usize).max(1);
-        let frame = if request.scale == 1.0 {
-            Cow::Borrowed(src)
-        } else {
-            Cow::Owned(resample(src, fw, fh))
-        };
-        let roi = request.roi.unwrap_or(Rect {
-            x: 0,
-            y: 0,
-            width: fw,
-            height: fh,
-        });
-        let full_frame = request.scale == 1.0 && request.roi.is_none();
-        let tile = if full_frame {
-            frame
-        } else {
-            Cow::Owned(crop(&frame, roi)?)
-        };
-        let image = plan.render_tile(&tile, roi.x, roi.y, fw, fh, ctl)?;
+        let image = plan.render_tile(
+            &framed.tile,
+            framed.roi.x,
+            framed.roi.y,
+            framed.frame_width,
+            framed.frame_height,
+            ctl,
+        )?;
         let mut report = plan.report.clone();
-        if full_frame && self.verify {
+        if framed.full_frame && self.verify {
             let rgb = image.analysis_rgb(self.tables().analysis_long_side);
             self.measure_into(&plan.map, &rgb, &mut report, |e, l| e.achieved = Some(l));
         }

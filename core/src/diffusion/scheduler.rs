@@ -51,6 +51,24 @@ pub struct SchedulerConfig {
     pub timestep_spacing: Option<Spacing>,
 }
 
+impl SchedulerConfig {
+    /// Stable Diffusion 2.1's training schedule (its scheduler_config.json), with
+    /// `prediction` (2.1 itself is v-prediction).
+    pub fn stable_diffusion_2_1(prediction: Prediction) -> Self {
+        SchedulerConfig {
+            num_train_timesteps: 1000,
+            beta_start: 0.00085,
+            beta_end: 0.012,
+            beta_schedule: "scaled_linear".into(),
+            prediction_type: prediction,
+            set_alpha_to_one: false,
+            steps_offset: 1,
+            clip_sample: false,
+            timestep_spacing: None,
+        }
+    }
+}
+
 /// The samplers on offer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -427,17 +445,7 @@ mod tests {
     use super::*;
 
     fn sd21(prediction: Prediction) -> SchedulerConfig {
-        SchedulerConfig {
-            num_train_timesteps: 1000,
-            beta_start: 0.00085,
-            beta_end: 0.012,
-            beta_schedule: "scaled_linear".into(),
-            prediction_type: prediction,
-            set_alpha_to_one: false,
-            steps_offset: 1,
-            clip_sample: false,
-            timestep_spacing: None,
-        }
+        SchedulerConfig::stable_diffusion_2_1(prediction)
     }
 
     #[test]

@@ -404,6 +404,38 @@ impl Package {
     }
 }
 
+/// The package for `task`: the one named `name`, or, without a name, the only
+/// installed package of that task (an error says how many there are otherwise).
+pub fn find_for_task(root: &Path, name: Option<&str>, task: &str) -> Result<Package, PackageError> {
+    if let Some(name) = name {
+        return find(root, name);
+    }
+    let mut found: Vec<Package> = installed(root)
+        .into_iter()
+        .filter_map(|(_, p)| p.ok())
+        .filter(|p| p.manifest.task == task)
+        .collect();
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        n => Err(PackageError::NotInstalled {
+            name: format!("{task} package"),
+            root: root.to_path_buf(),
+            installed: if n == 0 {
+                format!("no {task} package; export one (models/README.md) and `pertouch models import DIR`")
+            } else {
+                format!(
+                    "{n} {task} packages ({}): name one",
+                    found
+                        .iter()
+                        .map(|p| p.manifest.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            },
+        }),
+    }
+}
+
 /// Lower-case hex SHA-256 of a file.
 pub fn sha256_file(path: &Path) -> Result<String, PackageError> {
     let mut f = std::fs::File::open(path).map_err(|e| io(path, e))?;

@@ -95,6 +95,60 @@ impl Default for RenderRequest {
     }
 }
 
+impl RenderRequest {
+    /// Checks the scale and cuts what this request renders out of `source`: the
+    /// frame at the render scale, or the region of interest of it. Renderers call
+    /// this, then render the tile at [`Framed::roi`]'s origin in a frame of
+    /// [`Framed::frame_width`] x [`Framed::frame_height`].
+    pub fn frame<'a>(&self, source: &'a Raster) -> Result<Framed<'a>> {
+        if !(self.scale > 0.0 && self.scale <= 1.0) {
+            return Err(Error::InvalidRequest(format!(
+                "render scale {} is not in (0, 1]",
+                self.scale
+            )));
+        }
+        let fw = ((source.width() as f32 * self.scale).round() as usize).max(1);
+        let fh = ((source.height() as f32 * self.scale).round() as usize).max(1);
+        let frame = if self.scale == 1.0 {
+            std::borrow::Cow::Borrowed(source)
+        } else {
+            std::borrow::Cow::Owned(parametric::resample(source, fw, fh))
+        };
+        let roi = self.roi.unwrap_or(Rect {
+            x: 0,
+            y: 0,
+            width: fw,
+            height: fh,
+        });
+        let whole = (roi.x, roi.y, roi.width, roi.height) == (0, 0, fw, fh);
+        let tile = if whole {
+            frame
+        } else {
+            std::borrow::Cow::Owned(parametric::crop(&frame, roi)?)
+        };
+        Ok(Framed {
+            tile,
+            roi,
+            frame_width: fw,
+            frame_height: fh,
+            full_frame: self.scale == 1.0 && whole,
+        })
+    }
+}
+
+/// What a [`RenderRequest`] cut out of a source.
+#[derive(Debug)]
+pub struct Framed<'a> {
+    /// The pixels to render (the source itself for a full-frame request).
+    pub tile: std::borrow::Cow<'a, Raster>,
+    /// Where the tile sits in the scaled frame.
+    pub roi: Rect,
+    pub frame_width: usize,
+    pub frame_height: usize,
+    /// The whole frame at full resolution (worth verifying).
+    pub full_frame: bool,
+}
+
 /// Everything a renderer needs to know about one edit.
 #[derive(Debug, Clone, Copy)]
 pub struct RenderJob<'a> {

@@ -22,7 +22,6 @@ use crate::params::{Attribute, GLOBAL};
 use crate::plane::Plane;
 use crate::raster::{Raster, RgbF32, Sample, Samples};
 use rayon::prelude::*;
-use std::borrow::Cow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Options of the parametric renderer.
@@ -748,41 +747,21 @@ impl Renderer for ParametricRenderer {
         request: &RenderRequest,
         ctl: &Control<'_>,
     ) -> Result<RenderOutput> {
-        if !(request.scale > 0.0 && request.scale <= 1.0) {
-            return Err(Error::InvalidRequest(format!(
-                "render scale {} is not in (0, 1]",
-                request.scale
-            )));
-        }
+        let framed = request.frame(job.source)?;
         let t0 = std::time::Instant::now();
         let mut plan = self.plan(job, ctl)?;
         tracing::debug!(elapsed = ?t0.elapsed(), "planned");
-        let src = job.source;
-        let fw = ((src.width() as f32 * request.scale).round() as usize).max(1);
-        let fh = ((src.height() as f32 * request.scale).round() as usize).max(1);
-        let full_frame = request.scale == 1.0 && request.roi.is_none();
-        // The full frame renders straight from the source; proxies and regions of
-        // interest from a resampled / cropped copy.
-        let frame = if request.scale == 1.0 {
-            Cow::Borrowed(src)
-        } else {
-            Cow::Owned(resample(src, fw, fh))
-        };
-        let roi = request.roi.unwrap_or(Rect {
-            x: 0,
-            y: 0,
-            width: fw,
-            height: fh,
-        });
-        let tile = if full_frame {
-            frame
-        } else {
-            Cow::Owned(crop(&frame, roi)?)
-        };
         let t1 = std::time::Instant::now();
-        let image = plan.render_tile(&tile, roi.x, roi.y, fw, fh, ctl)?;
+        let image = plan.render_tile(
+            &framed.tile,
+            framed.roi.x,
+            framed.roi.y,
+            framed.frame_width,
+            framed.frame_height,
+            ctl,
+        )?;
         tracing::debug!(elapsed = ?t1.elapsed(), "rendered");
-        if full_frame {
+        if framed.full_frame {
             self.verify_plan(&mut plan, &image, ctl);
         }
         Ok(RenderOutput {
