@@ -100,12 +100,17 @@ struct Engine {
     renderer: EngineRenderer,
     segmenter: Layered,
     tables: LevelTables,
-    /// The last frame's solved plan (masks segmented, strengths solved), so the
-    /// tiles and render scales of one frame segment and plan it once.
-    cache: parking_lot::Mutex<Option<(FrameKey, std::sync::Arc<FramePlan>)>>,
+    /// The last few frames' solved plans (masks segmented, strengths solved; or the
+    /// diffusion model's fitted edit), most recent first, so the tiles and render
+    /// scales of a frame segment and plan it once.
+    cache: parking_lot::Mutex<std::collections::VecDeque<(FrameKey, std::sync::Arc<FramePlan>)>>,
     hits: std::sync::atomic::AtomicU64,
     misses: std::sync::atomic::AtomicU64,
 }
+
+/// How many frames' plans an engine keeps (hosts render frames out of order on
+/// several threads; each plan holds masks at analysis size and tables, not pixels).
+const FRAMES_CACHED: usize = 4;
 
 /// What identifies a frame and an edit for the plan cache: size, layout, a hash of
 /// 64 evenly spaced rows of pixels (every byte of them), and the state.
@@ -288,7 +293,7 @@ pub unsafe extern "C" fn pt_engine_new(
             renderer,
             segmenter,
             tables,
-            cache: parking_lot::Mutex::new(None),
+            cache: parking_lot::Mutex::new(std::collections::VecDeque::new()),
             hits: Default::default(),
             misses: Default::default(),
         };
@@ -569,12 +574,17 @@ pub unsafe extern "C" fn pt_render(
         };
         // One plan per frame and state: tiles and render scales reuse it.
         let key = FrameKey::of(&source, src_img.depth, &state);
-        let cached = e
-            .cache
-            .lock()
-            .as_ref()
-            .filter(|(k, _)| *k == key)
-            .map(|(_, p)| p.clone());
+        let cached = {
+            let mut cache = e.cache.lock();
+            let found = cache.iter().position(|(k, _)| *k == key);
+            // Most recently used first.
+            found.map(|i| {
+                let entry = cache.remove(i).expect("index found");
+                let plan = entry.1.clone();
+                cache.push_front(entry);
+                plan
+            })
+        };
         let plan = match cached {
             Some(p) => {
                 e.hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -604,7 +614,9 @@ pub unsafe extern "C" fn pt_render(
                     Err(err) => return from_core(&err),
                 };
                 e.misses.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                *e.cache.lock() = Some((key, plan.clone()));
+                let mut cache = e.cache.lock();
+                cache.push_front((key, plan.clone()));
+                cache.truncate(FRAMES_CACHED);
                 plan
             }
         };

@@ -7,9 +7,11 @@ use std::process::Command;
 #[test]
 fn the_c_test_program_passes() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    // target/<profile>/deps/c_program-... -> target/<profile>
+    // The library cargo built for this test run sits beside the test binary in
+    // target/<profile>/deps (target/<profile>/libpertouch.so is only refreshed by
+    // `cargo build`, and may be stale).
     let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
+    let profile_dir = exe.parent().unwrap().to_path_buf();
     let lib = profile_dir.join("libpertouch.so");
     assert!(lib.is_file(), "{} not built", lib.display());
     let out = tempfile_dir().join("capi_test");

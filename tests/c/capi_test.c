@@ -128,6 +128,23 @@ int main(void) {
     free(tiled);
   }
 
+  /* Frames rendered out of order (A, B, A) keep their plans: A is not re-planned. */
+  {
+    const char *state = "{\"global\": {\"colorfulness\": 0.2}}";
+    uint8_t *other_px = make_rgb(W, H);
+    for (size_t i = 0; i < (size_t)W * H * 3; i += 7) other_px[i] = (uint8_t)(255 - other_px[i]);
+    PtImage other = view(other_px, W, H, 3, PT_DEPTH_U8, 1);
+    uint64_t h0 = 0, m0 = 0, h1 = 0, m1 = 0;
+    CHECK(pt_engine_cache_stats(engine, &h0, &m0) == PT_OK, "stats");
+    CHECK(pt_render(engine, &src, state, 1.0f, NULL, &dst, NULL, NULL, NULL) == PT_OK, "frame A");
+    CHECK(pt_render(engine, &other, state, 1.0f, NULL, &dst, NULL, NULL, NULL) == PT_OK, "frame B");
+    CHECK(pt_render(engine, &src, state, 1.0f, NULL, &dst, NULL, NULL, NULL) == PT_OK, "frame A again");
+    CHECK(pt_engine_cache_stats(engine, &h1, &m1) == PT_OK, "stats");
+    CHECK(m1 - m0 == 2 && h1 - h0 == 1, "A, B, A: planned %llu, reused %llu", (unsigned long long)(m1 - m0),
+          (unsigned long long)(h1 - h0));
+    free(other_px);
+  }
+
   /* The agent: a state JSON back; too small a buffer says how much is needed. */
   char small[4];
   size_t needed = 0;
