@@ -180,6 +180,12 @@ impl LazySegmenter {
             &config.runtime(),
             &config.session(),
         );
+        // Models named on the command line must open: asking for one and silently
+        // getting another segmenter would be a surprise. Models from the config
+        // that fail are warned about and skipped.
+        if !self.args.segmenters.is_empty() && !layered.notes.is_empty() {
+            bail!("{}", layered.notes.join("; "));
+        }
         for note in &layered.notes {
             eprintln!("warning: {note}");
         }

@@ -193,6 +193,19 @@ fn installed_segmentation_models_find_regions() {
     assert!(t.contains("(by builtin)"), "{t}");
     let mask = image::open(dir.path().join("car.png")).unwrap();
     assert_eq!((mask.width(), mask.height()), (360, 120));
+    // A model asked for by name that is not installed is an error, not a fallback.
+    let o = pt(&[
+        "segment",
+        photo.to_str().unwrap(),
+        "-r",
+        "sky",
+        "-o",
+        "sky.png",
+        "--segmenter",
+        "nope",
+    ]);
+    let t = text(&o);
+    assert!(!o.status.success() && t.contains("nope"), "{t}");
     // A region only a model knows, in a region state.
     let o = pt(&[
         "retouch",
