@@ -46,6 +46,7 @@ pub fn run(a: DoctorArgs) -> Result<()> {
             gpus.join("; ")
         }
     );
+    vlm_status(&config);
     let mut runtime_config = config.runtime();
     if a.onnxruntime.is_some() {
         runtime_config.dylib = a.onnxruntime;
@@ -109,6 +110,49 @@ fn package_status(p: &package::Package, rt: Option<&Runtime>, config: &Config) -
             graphs.first().map_or("CPU", |(_, s)| s.provider.name())
         ),
         Err(e) => format!("{head}: {e}"),
+    }
+}
+
+/// The VLM server from config.toml, if one is set: where, which model, whether a
+/// key is in the environment (never the key), and whether the server answers.
+fn vlm_status(config: &Config) {
+    let v = &config.vlm;
+    let agent = config.agent.kind.as_deref().unwrap_or("offline");
+    let Some(url) = v.url.as_deref() else {
+        println!("agent: {agent}; VLM server: none configured ([vlm] url)");
+        return;
+    };
+    let key = if pertouch_core::vlm::ApiKey::from_env(&v.api_key_env).is_some() {
+        format!("set in {}", v.api_key_env)
+    } else {
+        format!("not set ({} is empty)", v.api_key_env)
+    };
+    let model = v.model.as_deref().unwrap_or("(none: [vlm] model)");
+    println!("agent: {agent}; VLM server {url}, model {model}; API key {key}");
+    let mut cfg = match v.client_config(None, Some(model)) {
+        Ok(c) => c,
+        Err(e) => {
+            println!("  VLM settings: {e}");
+            return;
+        }
+    };
+    cfg.timeout = std::time::Duration::from_secs(5);
+    let listed = pertouch_core::vlm::VlmClient::new(cfg).and_then(|c| c.list_models());
+    match listed {
+        Ok(models) => println!(
+            "  reachable; it lists {}{}",
+            if models.is_empty() {
+                "no models".to_string()
+            } else {
+                models.join(", ")
+            },
+            if models.iter().any(|m| m == model) {
+                String::new()
+            } else {
+                format!(" (not {model}: check [vlm] model)")
+            }
+        ),
+        Err(e) => println!("  not usable: {e}"),
     }
 }
 

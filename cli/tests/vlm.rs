@@ -54,6 +54,15 @@ fn serve(replies: &[&str]) -> (String, Arc<Script>) {
             tx.send(l.local_addr().unwrap()).unwrap();
             let app = axum::Router::new()
                 .route("/v1/chat/completions", axum::routing::post(chat))
+                .route(
+                    "/v1/models",
+                    axum::routing::get(|| async {
+                        (
+                            [("content-type", "application/json")],
+                            r#"{"object": "list", "data": [{"id": "scripted", "object": "model"}]}"#,
+                        )
+                    }),
+                )
                 .with_state(s);
             axum::serve(l, app).await.unwrap();
         });
@@ -227,4 +236,65 @@ fn chat_uses_the_vlm_for_each_instruction() {
         "{text}"
     );
     assert!(text.contains("\"contrast\":0.2"), "{text}");
+}
+
+#[test]
+fn doctor_reports_the_vlm_server_without_the_key() {
+    let (url, _script) = serve(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!("[agent]\nkind = \"vlm\"\n[vlm]\nurl = \"{url}\"\nmodel = \"scripted\"\n"),
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_pertouch"))
+        .arg("doctor")
+        .env("PERTOUCH_CONFIG", &config)
+        .env("PERTOUCH_DATA_DIR", dir.path())
+        .env("PERTOUCH_VLM_API_KEY", KEY)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        text.contains(&format!("VLM server {url}, model scripted")),
+        "{text}"
+    );
+    assert!(
+        text.contains("API key set in PERTOUCH_VLM_API_KEY"),
+        "{text}"
+    );
+    assert!(text.contains("reachable; it lists scripted"), "{text}");
+    assert!(!text.contains(KEY), "{text}");
+    // A dead server is reported, not fatal to the rest of the report.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    std::fs::write(
+        &config,
+        format!("[vlm]\nurl = \"http://{dead}/v1\"\nmodel = \"m\"\n"),
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_pertouch"))
+        .arg("doctor")
+        .env("PERTOUCH_CONFIG", &config)
+        .env("PERTOUCH_DATA_DIR", dir.path())
+        .env_remove("PERTOUCH_VLM_API_KEY")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        text.contains("not usable") && text.contains("cannot be reached"),
+        "{text}"
+    );
+    assert!(text.contains("API key not set"), "{text}");
+    assert!(
+        text.contains("execution provider"),
+        "the rest of the report follows: {text}"
+    );
 }

@@ -433,6 +433,45 @@ impl VlmClient {
         }
     }
 
+    /// The model names the server lists at `GET {base}/models` (most
+    /// OpenAI-compatible servers answer it): a cheap check that the server is up
+    /// and serves the configured model. One attempt, no retries.
+    pub fn list_models(&self) -> Result<Vec<String>, VlmError> {
+        #[derive(Deserialize)]
+        struct Listed {
+            id: String,
+        }
+        #[derive(Deserialize)]
+        struct Models {
+            data: Vec<Listed>,
+        }
+        self.runtime.block_on(async {
+            let mut req = self.http.get(format!("{}/models", self.config.base_url));
+            if let Some(k) = &self.config.api_key {
+                req = req.bearer_auth(k.expose());
+            }
+            let r = req.send().await.map_err(|e| self.transport_error(e))?;
+            let status = r.status();
+            let text = r.text().await.map_err(|e| self.transport_error(e))?;
+            if !status.is_success() {
+                let mut body = self.redact(text.trim());
+                body.truncate(
+                    (0..=body.len().min(200))
+                        .rev()
+                        .find(|&i| body.is_char_boundary(i))
+                        .unwrap_or(0),
+                );
+                return Err(VlmError::Status {
+                    status: status.as_u16(),
+                    body,
+                });
+            }
+            let m: Models = serde_json::from_str(&text)
+                .map_err(|e| VlmError::BadReply(format!("not a model list ({e})")))?;
+            Ok(m.data.into_iter().map(|d| d.id).collect())
+        })
+    }
+
     fn transport_error(&self, e: reqwest::Error) -> VlmError {
         if e.is_timeout() {
             VlmError::Timeout(self.config.timeout)
