@@ -8,12 +8,14 @@
 use super::pipeline::{DiffusionModel, SampleOptions};
 use super::transfer::{ColourTransfer, TransferOptions};
 use crate::error::{Error, Result};
+use crate::mask::MaskSet;
 use crate::measure::{measure_regions, LevelTables, RegionWeights};
 use crate::onnx::TensorF32;
-use crate::params::{Attribute, AttributeValues, GLOBAL};
+use crate::params::{Attribute, AttributeValues, ParamMap, RegionState, GLOBAL};
 use crate::plane::Plane;
 use crate::raster::RgbF32;
 use crate::render::refine::{guide_value, RefineOptions, RefinedMask};
+use crate::render::targets::{edit_targets, measure_targets, start_report, Target};
 use crate::render::{
     Control, RegionReport, RenderJob, RenderOutput, RenderReport, RenderRequest, Renderer,
 };
@@ -37,8 +39,8 @@ pub struct LevelMap {
     pub tensor: TensorF32,
     /// Per edit: the region, attribute, current level, change and target.
     pub report: RenderReport,
-    /// The edits' measurement weights on the analysis proxy (`None`: whole image).
-    weights: Vec<Option<Plane>>,
+    /// The edits and what each is measured on (the analysis proxy's masks).
+    targets: Vec<Target>,
     proxy: RgbF32,
 }
 
@@ -116,98 +118,40 @@ impl DiffusionRenderer {
         let target = |level: f64, change: Option<f32>| {
             (level + change.unwrap_or(0.0) as f64).clamp(-1.0, 1.0) as f32
         };
-        let base: [f32; 4] =
-            std::array::from_fn(|c| target(whole[c], global.get(Attribute::ALL[c])));
-        let s = self.model.size();
-        let mut map: Vec<[f32; 4]> = vec![base; s * s];
-        for (((_, values), mask), lv) in named.iter().zip(&masks).zip(&levels[1..]) {
+        // The map is painted by the reference rule (ParamMap::rasterize) from a state
+        // of target levels: the whole photo's under "global", each region's own.
+        let mut levels_state = RegionState::default();
+        let mut refined = MaskSet::new();
+        for attr in Attribute::ALL {
+            let c = attr.channel();
+            levels_state.set(GLOBAL, attr, target(whole[c], global.get(attr)))?;
+        }
+        for (((name, values), mask), lv) in named.iter().zip(&masks).zip(&levels[1..]) {
             let Some(lv) = lv else { continue };
-            let v: [f32; 4] = std::array::from_fn(|c| {
-                let a = Attribute::ALL[c];
-                target(lv[c], values.get(a).or(global.get(a)))
-            });
-            let m = mask.resized(s, s);
-            for (px, &mk) in map.iter_mut().zip(m.data()) {
-                let mk = mk.clamp(0.0, 1.0);
-                for c in 0..4 {
-                    px[c] = px[c] * (1.0 - mk) + v[c] * mk;
-                }
+            for attr in Attribute::ALL {
+                let c = attr.channel();
+                levels_state.set(
+                    name,
+                    attr,
+                    target(lv[c], values.get(attr).or(global.get(attr))),
+                )?;
             }
+            refined.insert(name, mask.clone());
         }
-        let mut tensor = vec![0.0f32; 4 * s * s];
-        for (i, px) in map.iter().enumerate() {
-            for c in 0..4 {
-                tensor[c * s * s + i] = px[c];
-            }
-        }
-        // The report's edits: a named region's on its mask; a global one on what no
-        // named region setting that attribute covers.
-        let mut edits = Vec::new();
-        let mut edit_weights = Vec::new();
-        for (attr, change) in global.iter() {
-            let covering: Vec<&Plane> = named
-                .iter()
-                .zip(&masks)
-                .filter(|((_, v), _)| v.get(attr).is_some())
-                .map(|(_, m)| m)
-                .collect();
-            let w = (!covering.is_empty()).then(|| {
-                covering
-                    .iter()
-                    .fold(Plane::filled(proxy.width, proxy.height, 1.0), |w, m| {
-                        w.zip_map(m, |a, b| a * (1.0 - b))
-                    })
-            });
-            edit_weights.push(w);
-            edits.push((GLOBAL.to_string(), attr, change));
-        }
-        for ((name, values), m) in named.iter().zip(&masks) {
-            for (attr, change) in values.iter() {
-                edit_weights.push(Some(m.clone()));
-                edits.push((name.to_string(), attr, change));
-            }
-        }
-        let w: Vec<RegionWeights<'_>> = edit_weights
-            .iter()
-            .map(|w| w.as_ref().map_or(RegionWeights::Whole, RegionWeights::Mask))
-            .collect();
-        let before = measure_regions(&proxy, &w);
-        let edits = edits
+        let s = self.model.size();
+        let map = ParamMap::rasterize(&levels_state, &refined, s, s)?;
+        let tensor: Vec<f32> = Attribute::ALL
             .into_iter()
-            .zip(before)
-            .map(|((region, attribute, change), b)| {
-                let Some(b) = b else {
-                    return RegionReport {
-                        region,
-                        attribute,
-                        before: 0.0,
-                        change: change as f64,
-                        target: 0.0,
-                        predicted: 0.0,
-                        achieved: None,
-                        note: Some(
-                            "the region's mask is empty in this photo; nothing was changed"
-                                .into(),
-                        ),
-                    };
-                };
-                let level = tables
-                    .table(attribute)
-                    .level(b.to_array()[attribute.channel()]);
-                let wanted = level + change as f64;
-                let target = wanted.clamp(-1.0, 1.0);
-                RegionReport {
-                    region,
-                    attribute,
-                    before: level,
-                    change: change as f64,
-                    target,
-                    predicted: level,
-                    achieved: None,
-                    note: (wanted != target).then(|| {
-                        format!("asked for level {wanted:+.3}, beyond the scale's end; aiming at {target:+.0}")
-                    }),
-                }
+            .flat_map(|attr| map.channel(attr).data().to_vec())
+            .collect();
+        // The report's edits, measured as every renderer measures them.
+        let targets = edit_targets(job.state, &named, &masks, proxy.width, proxy.height);
+        let edits = targets
+            .iter()
+            .zip(measure_targets(&proxy, &targets))
+            .map(|(t, b)| {
+                let level = b.map(|b| tables.table(t.attribute()).level(b.to_array()[t.channel]));
+                start_report(t, level)
             })
             .collect();
         Ok(LevelMap {
@@ -219,7 +163,7 @@ impl DiffusionRenderer {
                 renderer: "diffusion".into(),
                 edits,
             },
-            weights: edit_weights,
+            targets,
             proxy,
         })
     }
@@ -233,17 +177,8 @@ impl DiffusionRenderer {
         report: &mut RenderReport,
         set: impl Fn(&mut RegionReport, f64),
     ) {
-        let w: Vec<RegionWeights<'_>> = map
-            .weights
-            .iter()
-            .map(|w| match w {
-                Some(w) if (w.width(), w.height()) == (rgb.width, rgb.height) => {
-                    RegionWeights::Mask(w)
-                }
-                _ => RegionWeights::Whole,
-            })
-            .collect();
-        for (e, m) in report.edits.iter_mut().zip(measure_regions(rgb, &w)) {
+        let measured = measure_targets(rgb, &map.targets);
+        for (e, m) in report.edits.iter_mut().zip(measured) {
             if let (Some(m), None) = (m, e.note.as_deref().filter(|n| n.contains("empty"))) {
                 let level = self
                     .tables()

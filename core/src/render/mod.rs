@@ -11,6 +11,7 @@ pub mod refine;
 mod report;
 mod solve;
 mod stream;
+pub(crate) mod targets;
 
 pub use parametric::{ParametricRenderer, RenderOptions, RenderPlan};
 pub use report::{RegionReport, RenderReport};

@@ -10,15 +10,16 @@ use super::blend::{blend, split_masks, Combinations, MaskSplit};
 use super::lut3d::{fixed_to_index, Lut3d, LutSet, FIXED_ONE};
 use super::ops::{lightness_of_luminance, PreparedCache, Strength};
 use super::refine::{guide_value, RefineOptions, RefinedMask, RowEvaluator};
-use super::report::{RegionReport, RenderReport};
+use super::report::RenderReport;
 use super::solve::{pixel_strength, solve, Proxy, RegionStrength, Unknown};
+use super::targets::{edit_targets, measure_targets, start_report, Target};
 use super::{Control, Rect, RenderJob, RenderOutput, RenderRequest, Renderer};
 use crate::color::{
     decode_lut_u16, decode_lut_u8, encode_u8, luminance, srgb_to_linear, srgb_u8_table,
 };
 use crate::error::{Error, Result};
-use crate::measure::{measure_regions, LevelTables, RegionWeights};
-use crate::params::{Attribute, GLOBAL};
+use crate::measure::LevelTables;
+use crate::params::Attribute;
 use crate::plane::Plane;
 use crate::raster::{Raster, RgbF32, Sample, Samples};
 use rayon::prelude::*;
@@ -53,15 +54,6 @@ pub struct ParametricRenderer {
 
 /// Difference between proxy prediction and full-resolution result worth a note.
 const PROXY_MISMATCH: f64 = 0.03;
-
-/// What the renderer measures a region's level on.
-#[derive(Debug, Clone)]
-struct Target {
-    region: String,
-    channel: usize,
-    /// Analysis-size weights; `None` for the whole frame.
-    weights: Option<Plane>,
-}
 
 /// A solved edit, ready to render tiles at any scale.
 #[derive(Debug, Clone)]
@@ -146,55 +138,15 @@ impl ParametricRenderer {
             ctl.report("refine masks", (i + 1) as f32 / named.len() as f32);
         }
 
-        // Where each edit is measured: a named region on its refined mask; a global
-        // attribute on what no named region setting that attribute covers.
-        let mut targets = Vec::new();
-        let mut changes = Vec::new();
-        if let Some(g) = job.state.region(GLOBAL) {
-            for (attr, change) in g.iter() {
-                let c = attr.channel();
-                let covering: Vec<&Plane> = named
-                    .iter()
-                    .zip(&proxy_masks)
-                    .filter(|((_, v), _)| v.get(attr).is_some())
-                    .map(|(_, m)| m)
-                    .collect();
-                let weights = (!covering.is_empty()).then(|| {
-                    let mut w = Plane::filled(proxy_rgb.width, proxy_rgb.height, 1.0);
-                    for m in covering {
-                        w = w.zip_map(m, |a, b| a * (1.0 - b));
-                    }
-                    w
-                });
-                targets.push(Target {
-                    region: GLOBAL.into(),
-                    channel: c,
-                    weights,
-                });
-                changes.push(change as f64);
-            }
-        }
-        for ((name, values), m) in named.iter().zip(&proxy_masks) {
-            for (attr, change) in values.iter() {
-                targets.push(Target {
-                    region: name.to_string(),
-                    channel: attr.channel(),
-                    weights: Some(m.clone()),
-                });
-                changes.push(change as f64);
-            }
-        }
-
-        // Current levels, all targets in one pass.
-        let weights: Vec<RegionWeights<'_>> = targets
-            .iter()
-            .map(|t| {
-                t.weights
-                    .as_ref()
-                    .map_or(RegionWeights::Whole, RegionWeights::Mask)
-            })
-            .collect();
-        let before = measure_regions(&proxy_rgb, &weights);
+        // Where each edit is measured, and its current level: all targets in one pass.
+        let targets = edit_targets(
+            job.state,
+            &named,
+            &proxy_masks,
+            proxy_rgb.width,
+            proxy_rgb.height,
+        );
+        let before = measure_targets(&proxy_rgb, &targets);
 
         // Contrast pivots: mean lightness of each region.
         let mean_l = |w: Option<&Plane>| -> f32 {
@@ -234,43 +186,19 @@ impl ParametricRenderer {
 
         let mut edits = Vec::new();
         let mut unknowns = Vec::new();
-        for (t, (change, before)) in targets.iter().zip(changes.iter().zip(&before)) {
+        for (t, before) in targets.iter().zip(&before) {
             let region_index = named.iter().position(|(n, _)| *n == t.region);
-            let attr = Attribute::ALL[t.channel];
-            let Some(b) = before else {
+            let level = before.map(|b| tables.table(t.attribute()).level(b.to_array()[t.channel]));
+            let report = start_report(t, level);
+            let target = report.target;
+            edits.push(report);
+            if level.is_none() {
                 // Nothing of this region is in the photo: leave it untouched and say so.
                 if let Some(i) = region_index {
                     regions[i].values[t.channel] = None;
                 }
-                edits.push(RegionReport {
-                    region: t.region.clone(),
-                    attribute: attr,
-                    before: 0.0,
-                    change: *change,
-                    target: 0.0,
-                    predicted: 0.0,
-                    achieved: None,
-                    note: Some(
-                        "the region's mask is empty in this photo; nothing was changed".into(),
-                    ),
-                });
                 continue;
-            };
-            let level = tables.table(attr).level(b.to_array()[t.channel]);
-            let wanted = level + change;
-            let target = wanted.clamp(-1.0, 1.0);
-            edits.push(RegionReport {
-                region: t.region.clone(),
-                attribute: attr,
-                before: level,
-                change: *change,
-                target,
-                predicted: level,
-                achieved: None,
-                note: (wanted != target).then(|| {
-                    format!("asked for level {wanted:+.3}, beyond the scale's end; aiming at {target:+.0}")
-                }),
-            });
+            }
             unknowns.push((
                 edits.len() - 1,
                 Unknown {
@@ -626,17 +554,7 @@ impl RenderPlan {
     /// levels in the report.
     pub fn verify(&mut self, output: &Raster, tables: &LevelTables) {
         let rgb: RgbF32 = output.analysis_rgb(self.analysis_long_side);
-        let weights: Vec<RegionWeights<'_>> = self
-            .targets
-            .iter()
-            .map(|t| match &t.weights {
-                Some(w) if (w.width(), w.height()) == (rgb.width, rgb.height) => {
-                    RegionWeights::Mask(w)
-                }
-                _ => RegionWeights::Whole,
-            })
-            .collect();
-        let after = measure_regions(&rgb, &weights);
+        let after = measure_targets(&rgb, &self.targets);
         for (t, m) in self.targets.iter().zip(after) {
             let attr = Attribute::ALL[t.channel];
             if let (Some(m), Some(e)) = (
