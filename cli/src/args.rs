@@ -7,6 +7,7 @@ use pertouch_core::image_io::{self, LoadOptions, LoadedImage};
 use pertouch_core::mask::MaskSet;
 use pertouch_core::measure::LevelTables;
 use pertouch_core::params::{Attribute, RegionState, GLOBAL};
+use pertouch_core::raster::Raster;
 use pertouch_core::segment::Layered;
 use std::path::{Path, PathBuf};
 
@@ -213,26 +214,82 @@ pub struct AgentArgs {
 }
 
 impl AgentArgs {
-    /// The VLM agent when one is asked for (by flag or config), else `None`.
-    pub fn vlm(&self, regions: Vec<String>) -> Result<Option<pertouch_core::vlm::VlmAgent>> {
+    /// The agent asked for (by flag or config): the VLM, or the offline one.
+    pub fn open(&self) -> Result<ChosenAgent> {
         let config = Config::load()?;
         let kind = self
             .agent
             .clone()
             .or(config.agent.kind.clone())
             .unwrap_or_else(|| "offline".into());
-        match kind.as_str() {
-            "offline" => Ok(None),
+        let vlm = match kind.as_str() {
+            "offline" => None,
             "vlm" => {
                 let cfg = config
                     .vlm
                     .client_config(self.vlm_url.as_deref(), self.vlm_model.as_deref())
                     .map_err(|e| anyhow!(e))?;
                 let client = pertouch_core::vlm::VlmClient::new(cfg)?;
-                Ok(Some(pertouch_core::vlm::VlmAgent::new(client, regions)))
+                let regions = pertouch_core::segment::ALL_REGIONS
+                    .iter()
+                    .map(|r| r.name().to_string())
+                    .collect();
+                Some(pertouch_core::vlm::VlmAgent::new(client, regions))
             }
             other => bail!("unknown --agent {other}: use offline or vlm"),
+        };
+        Ok(ChosenAgent { vlm })
+    }
+}
+
+/// The agent a command reads instructions with.
+pub struct ChosenAgent {
+    vlm: Option<pertouch_core::vlm::VlmAgent>,
+}
+
+impl ChosenAgent {
+    /// Session start: the photo's scene for the memory (the VLM's tags when it
+    /// answers), printing what the VLM said.
+    pub fn scene(&self, photo: &Raster, tables: &LevelTables) -> pertouch_core::memory::Scene {
+        let (scene, greeting, line) =
+            pertouch_core::vlm::session_scene(self.vlm.as_ref(), photo, tables, None);
+        if self.vlm.is_some() {
+            println!("{line}");
         }
+        if let Some(g) = greeting {
+            println!("{g}");
+        }
+        scene
+    }
+
+    /// Reads `text` for `photo` (the VLM with the offline agent behind it, or the
+    /// offline agent alone), printing the VLM's trace and notes.
+    pub fn read(
+        &self,
+        text: &str,
+        photo: &Raster,
+        segmenter: &LazySegmenter,
+    ) -> std::result::Result<pertouch_core::vlm::Plan, pertouch_core::agent::NotUnderstood> {
+        use pertouch_core::segment::Segmenter;
+        let plan = match &self.vlm {
+            Some(v) => {
+                let finds = |r: &str| segmenter.get().map(|l| l.finds(r)).unwrap_or(false);
+                v.plan(text, photo, &finds, None)?
+            }
+            None => pertouch_core::vlm::Plan::offline(pertouch_core::agent::interpret(text)?),
+        };
+        for line in &plan.trace {
+            println!("agent: {line}");
+        }
+        for note in &plan.notes {
+            println!("note: {note}");
+        }
+        Ok(plan)
+    }
+
+    /// The VLM's rethink advisor, when the VLM is the agent.
+    pub fn advisor(&self) -> Option<pertouch_core::vlm::VlmAdvisor<'_>> {
+        self.vlm.as_ref().map(|v| v.advisor(None))
     }
 }
 

@@ -10,7 +10,6 @@ use pertouch_core::image_io::{self, SaveOptions};
 use pertouch_core::memory::Record;
 use pertouch_core::params::RegionState;
 use pertouch_core::render::{Control, ParametricRenderer, RenderJob, RenderOptions};
-use pertouch_core::segment::{self, Segmenter};
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
@@ -62,20 +61,8 @@ pub fn run(a: ChatArgs) -> Result<()> {
     let src = &loaded.raster;
     let preview = agent::preview(src, agent::PREVIEW_LONG_SIDE);
     let store = a.who.store()?;
-    let vlm = a.agent.vlm(
-        segment::ALL_REGIONS
-            .iter()
-            .map(|r| r.name().to_string())
-            .collect(),
-    )?;
-    let (scene, greeting, scene_line) =
-        pertouch_core::vlm::session_scene(vlm.as_ref(), src, &tables, None);
-    if vlm.is_some() {
-        println!("{scene_line}");
-    }
-    if let Some(g) = greeting {
-        println!("{g}");
-    }
+    let reader = a.agent.open()?;
+    let scene = reader.scene(src, &tables);
     println!(
         "{} ({} x {}): {}. Type help for commands.",
         a.input.display(),
@@ -172,31 +159,13 @@ pub fn run(a: ChatArgs) -> Result<()> {
                 }
             }
             _ => {
-                let plan = match &vlm {
-                    Some(v) => {
-                        let finds = |r: &str| segmenter.get().map(|l| l.finds(r)).unwrap_or(false);
-                        v.plan(line, src, &finds, None)
-                    }
-                    None => agent::interpret(line).map(|interpretation| pertouch_core::vlm::Plan {
-                        interpretation,
-                        start: None,
-                        notes: Vec::new(),
-                        trace: Vec::new(),
-                    }),
-                };
-                let plan = match plan {
+                let plan = match reader.read(line, src, &segmenter) {
                     Ok(p) => p,
                     Err(e) => {
                         println!("{e}");
                         continue;
                     }
                 };
-                for t in &plan.trace {
-                    println!("agent: {t}");
-                }
-                for n in &plan.notes {
-                    println!("note: {n}");
-                }
                 let interp = &plan.interpretation;
                 if let Err(e) = segment_missing(&mut masks, src, interp.regions(), &segmenter) {
                     println!("{e}");
@@ -208,12 +177,9 @@ pub fn run(a: ChatArgs) -> Result<()> {
                     masks: &masks,
                     tables: &tables,
                 };
-                let advisor = vlm.as_ref().map(|v| v.advisor(None));
-                let guidance = agent::Guidance {
-                    instruction: line,
-                    start: plan.start.as_deref(),
-                    advisor: advisor.as_ref().map(|a| a as &dyn agent::Advisor),
-                };
+                let advisor = reader.advisor();
+                let guidance =
+                    plan.guidance(line, advisor.as_ref().map(|a| a as &dyn agent::Advisor));
                 match session.apply_with(&current, interp, &guidance, &Control::default()) {
                     Ok(outcome) => {
                         print_trace(&outcome);

@@ -17,7 +17,7 @@ use pertouch_core::raster::Raster;
 use pertouch_core::render::{
     Control, RenderJob, RenderOptions, RenderReport, RenderRequest, Renderer,
 };
-use pertouch_core::segment::{self, Segmenter};
+use pertouch_core::segment;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -86,22 +86,10 @@ pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
     tracing::debug!(elapsed = ?t.elapsed(), "loaded");
     let tables = a.input_opts.tables()?;
     let segmenter = a.segmenter.lazy();
-    let vlm = a.agent.vlm(
-        segment::ALL_REGIONS
-            .iter()
-            .map(|r| r.name().to_string())
-            .collect(),
-    )?;
+    let reader = a.agent.open()?;
     let memory = (a.recall || a.accept)
         .then(|| -> Result<_> {
-            let (scene, greeting, line) =
-                pertouch_core::vlm::session_scene(vlm.as_ref(), &loaded.raster, &tables, None);
-            if vlm.is_some() {
-                println!("{line}");
-            }
-            if let Some(g) = greeting {
-                println!("{g}");
-            }
+            let scene = reader.scene(&loaded.raster, &tables);
             Ok((a.who.store()?, scene))
         })
         .transpose()?;
@@ -126,32 +114,15 @@ pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
             None => println!("recall: no remembered photo is similar enough; starting fresh"),
         }
     }
-    let plan = match (&a.say, &vlm) {
-        (Some(text), Some(v)) => {
-            let finds = |r: &str| segmenter.get().map(|l| l.finds(r)).unwrap_or(false);
-            let p = v.plan(text, &loaded.raster, &finds, None)?;
-            for line in &p.trace {
-                println!("agent: {line}");
-            }
-            for note in &p.notes {
-                println!("note: {note}");
-            }
-            Some(p)
-        }
-        (Some(text), None) => Some(pertouch_core::vlm::Plan {
-            interpretation: agent::interpret(text)?,
-            start: None,
-            notes: Vec::new(),
-            trace: Vec::new(),
-        }),
-        (None, _) => None,
+    let plan = match &a.say {
+        Some(text) => Some(reader.read(text, &loaded.raster, &segmenter)?),
+        None => None,
     };
-    let interpretation = plan.as_ref().map(|p| &p.interpretation);
     // Regions named by the state or the instruction that no --mask covers: the
     // built-in segmenter finds them (or says it cannot).
     let mut wanted: Vec<String> = state.named_regions().map(|(n, _)| n.to_string()).collect();
-    if let Some(i) = &interpretation {
-        wanted.extend(i.regions());
+    if let Some(p) = &plan {
+        wanted.extend(p.interpretation.regions());
     }
     segment_missing(&mut masks, &loaded.raster, wanted, &segmenter)?;
     // One renderer for the agent's previews and the full-resolution result.
@@ -165,7 +136,7 @@ pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
         ChosenRenderer::Diffusion(d) => d.model().tables().clone(),
         ChosenRenderer::Parametric(_) => tables.clone(),
     };
-    if let Some(interp) = &interpretation {
+    if let Some(plan) = &plan {
         let preview = agent::preview(&loaded.raster, agent::PREVIEW_LONG_SIDE);
         let session = Session {
             renderer,
@@ -173,13 +144,13 @@ pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
             masks: &masks,
             tables: &session_tables,
         };
-        let advisor = vlm.as_ref().map(|v| v.advisor(None));
-        let guidance = agent::Guidance {
-            instruction: a.say.as_deref().unwrap_or(""),
-            start: plan.as_ref().and_then(|p| p.start.as_deref()),
-            advisor: advisor.as_ref().map(|a| a as &dyn agent::Advisor),
-        };
-        let outcome = session.apply_with(&state, interp, &guidance, &Control::default())?;
+        let advisor = reader.advisor();
+        let guidance = plan.guidance(
+            a.say.as_deref().unwrap_or(""),
+            advisor.as_ref().map(|a| a as &dyn agent::Advisor),
+        );
+        let outcome =
+            session.apply_with(&state, &plan.interpretation, &guidance, &Control::default())?;
         print_trace(&outcome);
         state = outcome.state;
     }

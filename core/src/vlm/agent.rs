@@ -27,6 +27,31 @@ pub struct Plan {
     pub trace: Vec<String>,
 }
 
+impl Plan {
+    /// The offline agent's reading, as a plan.
+    pub fn offline(interpretation: Interpretation) -> Self {
+        Plan {
+            interpretation,
+            start: None,
+            notes: Vec::new(),
+            trace: Vec::new(),
+        }
+    }
+
+    /// How the rethink loop is steered for this plan.
+    pub fn guidance<'a>(
+        &'a self,
+        instruction: &'a str,
+        advisor: Option<&'a dyn Advisor>,
+    ) -> crate::agent::Guidance<'a> {
+        crate::agent::Guidance {
+            instruction,
+            start: self.start.as_deref(),
+            advisor,
+        }
+    }
+}
+
 /// The agent over an OpenAI-compatible VLM server.
 #[derive(Debug)]
 pub struct VlmAgent {
