@@ -388,22 +388,7 @@ impl VlmClient {
         };
         tracing::debug!(status = status.as_u16(), elapsed = ?started.elapsed(), bytes = text.len(), "VLM replied");
         if !status.is_success() {
-            let mut body = self.redact(text.trim());
-            if body.len() > 300 {
-                let cut = (0..=300)
-                    .rev()
-                    .find(|&i| body.is_char_boundary(i))
-                    .unwrap_or(0);
-                body.truncate(cut);
-                body.push('…');
-            }
-            return (
-                Err(VlmError::Status {
-                    status: status.as_u16(),
-                    body,
-                }),
-                retry_after,
-            );
+            return (Err(self.status_error(status, &text)), retry_after);
         }
         let reply: WireReply = match serde_json::from_str(&text) {
             Ok(r) => r,
@@ -454,22 +439,26 @@ impl VlmClient {
             let status = r.status();
             let text = r.text().await.map_err(|e| self.transport_error(e))?;
             if !status.is_success() {
-                let mut body = self.redact(text.trim());
-                body.truncate(
-                    (0..=body.len().min(200))
-                        .rev()
-                        .find(|&i| body.is_char_boundary(i))
-                        .unwrap_or(0),
-                );
-                return Err(VlmError::Status {
-                    status: status.as_u16(),
-                    body,
-                });
+                return Err(self.status_error(status, &text));
             }
             let m: Models = serde_json::from_str(&text)
                 .map_err(|e| VlmError::BadReply(format!("not a model list ({e})")))?;
             Ok(m.data.into_iter().map(|d| d.id).collect())
         })
+    }
+
+    /// An HTTP error status with the start of the server's text (the key redacted).
+    fn status_error(&self, status: reqwest::StatusCode, text: &str) -> VlmError {
+        let body = self.redact(text.trim());
+        let shown = prefix(&body, 300);
+        VlmError::Status {
+            status: status.as_u16(),
+            body: if shown.len() < body.len() {
+                format!("{shown}…")
+            } else {
+                body.clone()
+            },
+        }
     }
 
     fn transport_error(&self, e: reqwest::Error) -> VlmError {
@@ -483,6 +472,15 @@ impl VlmClient {
             }
         }
     }
+}
+
+/// The longest start of `text` of at most `max` bytes that ends on a character.
+pub(crate) fn prefix(text: &str, max: usize) -> &str {
+    let cut = (0..=max.min(text.len()))
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0);
+    &text[..cut]
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

@@ -37,12 +37,7 @@ pub fn extract_json(text: &str) -> Result<serde_json::Value, VlmError> {
 }
 
 fn excerpt(text: &str) -> String {
-    let t = text.trim();
-    let cut = (0..=t.len().min(120))
-        .rev()
-        .find(|&i| t.is_char_boundary(i))
-        .unwrap_or(0);
-    t[..cut].to_string()
+    super::client::prefix(text.trim(), 120).to_string()
 }
 
 /// The first balanced `{ ... }` in `s`, strings and escapes respected.
