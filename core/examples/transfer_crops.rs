@@ -10,7 +10,6 @@ use pertouch_core::diffusion::{ColourTransfer, TransferOptions};
 use pertouch_core::image_io::{load, raster_to_dynamic, LoadOptions};
 use pertouch_core::mask::MaskSet;
 use pertouch_core::params::RegionState;
-use pertouch_core::plane::Plane;
 use pertouch_core::raster::{Raster, RgbF32, Samples};
 use pertouch_core::render::parametric::crop;
 use pertouch_core::render::{
@@ -28,30 +27,7 @@ fn to_raster(rgb: &RgbF32) -> Raster {
 }
 
 fn upscale(small: &RgbF32, w: usize, h: usize) -> Raster {
-    let planes: Vec<Plane> = (0..3)
-        .map(|k| {
-            Plane::from_vec(
-                small.width,
-                small.height,
-                small.data.iter().map(|p| p[k]).collect(),
-            )
-            .expect("size")
-            .resized(w, h)
-        })
-        .collect();
-    to_raster(&RgbF32 {
-        width: w,
-        height: h,
-        data: (0..w * h)
-            .map(|i| {
-                [
-                    planes[0].data()[i],
-                    planes[1].data()[i],
-                    planes[2].data()[i],
-                ]
-            })
-            .collect(),
-    })
+    to_raster(&small.resized(w, h))
 }
 
 fn psnr(a: &Raster, b: &Raster) -> f64 {

@@ -1,7 +1,7 @@
 //! Owned RGB/RGBA images in 8-bit, 16-bit or float samples, and the analysis
 //! downscale every measurement starts from.
 
-use crate::plane::{area_downsample, fit_long_side};
+use crate::plane::{area_downsample, fit_long_side, Plane};
 
 /// Sample storage; float samples are sRGB-encoded with 0..1 nominal range.
 #[derive(Debug, Clone, PartialEq)]
@@ -210,6 +210,29 @@ pub struct RgbF32 {
 }
 
 impl RgbF32 {
+    /// Resampled to `width` x `height` channel by channel, as [`Plane::resized`]
+    /// does (area averaging when shrinking, bilinear when growing).
+    pub fn resized(&self, width: usize, height: usize) -> RgbF32 {
+        let planes: Vec<Plane> = (0..3)
+            .map(|k| {
+                Plane::from_vec(
+                    self.width,
+                    self.height,
+                    self.data.iter().map(|p| p[k]).collect(),
+                )
+                .expect("sizes match")
+                .resized(width, height)
+            })
+            .collect();
+        RgbF32 {
+            width,
+            height,
+            data: (0..width * height)
+                .map(|i| std::array::from_fn(|k| planes[k].data()[i]))
+                .collect(),
+        }
+    }
+
     /// Converts 8-bit RGB pixels.
     pub fn from_rgb8(width: usize, height: usize, rgb: &[u8]) -> Option<Self> {
         (rgb.len() == width * height * 3).then(|| RgbF32 {

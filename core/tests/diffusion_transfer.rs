@@ -86,7 +86,7 @@ fn transfer_to_full_resolution_matches_the_direct_edit() {
         let transferred = full_rgb(&out);
         let p = psnr(&transferred, &direct);
         // The reference's way: the 512 x 512 result resized back to full size.
-        let naive = edited_small_resized(&edited_small, w, h);
+        let naive = edited_small.resized(w, h);
         let p_naive = psnr(&naive, &direct);
         eprintln!("{name} ({w} x {h}): transfer {p:.1} dB, resized model output {p_naive:.1} dB");
         assert!(p >= 40.0, "{name}: {p:.2} dB");
@@ -94,34 +94,6 @@ fn transfer_to_full_resolution_matches_the_direct_edit() {
             p > p_naive,
             "{name}: transfer {p:.1} vs resize {p_naive:.1}"
         );
-    }
-}
-
-/// Bilinear upsampling of the model-size result (as a renderer without transfer would).
-fn edited_small_resized(small: &RgbF32, w: usize, h: usize) -> RgbF32 {
-    let planes: Vec<pertouch_core::plane::Plane> = (0..3)
-        .map(|k| {
-            pertouch_core::plane::Plane::from_vec(
-                small.width,
-                small.height,
-                small.data.iter().map(|p| p[k]).collect(),
-            )
-            .unwrap()
-            .resized(w, h)
-        })
-        .collect();
-    RgbF32 {
-        width: w,
-        height: h,
-        data: (0..w * h)
-            .map(|i| {
-                [
-                    planes[0].data()[i],
-                    planes[1].data()[i],
-                    planes[2].data()[i],
-                ]
-            })
-            .collect(),
     }
 }
 
