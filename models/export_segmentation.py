@@ -48,16 +48,31 @@ def test_image(width=640, height=427):
     return np.clip(img, 0, 255).astype(np.float32)
 
 
-def check(session_outputs, torch_outputs, what):
-    diff = float(np.abs(session_outputs - torch_outputs).max())
+def export_checked(module, inputs, path, input_names, what, dynamic_axes=None):
+    """Exports `module` (in eval mode: torch.onnx.export restores the mode a module
+    had, and a fresh wrapper's train mode would reach the model's dropout and
+    drop-path) to `path` with one output "logits", runs the graph in onnxruntime
+    beside PyTorch on `inputs`, stops if they differ by more than 1e-3, and returns
+    onnxruntime's logits."""
+    import torch
+    import onnxruntime as ort
+
+    module = module.eval()
+    torch.onnx.export(module, inputs, path, input_names=input_names, output_names=["logits"],
+                      dynamic_axes=dynamic_axes, opset_version=OPSET, dynamo=False)
+    with torch.no_grad():
+        want = module(*inputs).numpy()
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, {n: t.numpy() for n, t in zip(input_names, inputs)})[0]
+    diff = float(np.abs(got - want).max())
     print(f"{what}: onnxruntime vs PyTorch max |difference| {diff:.2e}")
     if diff > 1e-3:
         sys.exit(f"{what}: the exported graph does not reproduce PyTorch ({diff})")
+    return got
 
 
 def export_segformer(args):
     import torch
-    import onnxruntime as ort
     from transformers import SegformerForSemanticSegmentation
 
     ckpt = args.checkpoint or "nvidia/segformer-b0-finetuned-ade-512-512"
@@ -87,18 +102,8 @@ def export_segformer(args):
             return self.m(pixel_values=pixel_values).logits
 
     x = torch.from_numpy(pm.image_tensor(test_image(), size, size, pm.IMAGENET))
-    # One wrapper in eval mode: torch.onnx.export restores the mode the module had,
-    # and a fresh wrapper's train mode would reach the model (dropout, drop-path).
-    wrapped = Logits(model).eval()
-    torch.onnx.export(
-        wrapped, (x,), out / "model.onnx", input_names=["pixel_values"],
-        output_names=["logits"], opset_version=OPSET, dynamo=False,
-    )
-    with torch.no_grad():
-        want = wrapped(x).numpy()
-    got = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"]).run(
-        None, {"pixel_values": x.numpy()})[0]
-    check(got, want, "segformer logits")
+    got = export_checked(Logits(model), (x,), out / "model.onnx", ["pixel_values"],
+                         "segformer logits")
     labels = [model.config.id2label[i].split(";")[0].strip() for i in range(len(model.config.id2label))]
     classes, h, w = got.shape[1:]
     masks = pm.group_probabilities(got[0], [[labels.index("sky")]])
@@ -120,7 +125,6 @@ def export_segformer(args):
 
 def export_clipseg(args):
     import torch
-    import onnxruntime as ort
     from transformers import CLIPSegForImageSegmentation, CLIPTokenizer
 
     ckpt = args.checkpoint or "CIDAS/clipseg-rd64-refined"
@@ -158,20 +162,12 @@ def export_clipseg(args):
     enc = tok(prompts, padding=True, return_tensors="pt")
     pix = torch.from_numpy(pm.image_tensor(test_image(), size, size, pm.CLIP, batch=len(prompts)))
     inputs = (enc["input_ids"], pix, enc["attention_mask"])
-    wrapped = Logits(model).eval()
-    torch.onnx.export(
-        wrapped, inputs, out / "model.onnx",
-        input_names=["input_ids", "pixel_values", "attention_mask"], output_names=["logits"],
+    export_checked(
+        Logits(model), inputs, out / "model.onnx", ["input_ids", "pixel_values", "attention_mask"],
+        "clipseg logits",
         dynamic_axes={"input_ids": {0: "n", 1: "len"}, "attention_mask": {0: "n", 1: "len"},
                       "pixel_values": {0: "n"}, "logits": {0: "n"}},
-        opset_version=OPSET, dynamo=False,
     )
-    with torch.no_grad():
-        want = wrapped(*inputs).numpy()
-    got = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"]).run(
-        None, {"input_ids": enc["input_ids"].numpy(), "pixel_values": pix.numpy(),
-               "attention_mask": enc["attention_mask"].numpy()})[0]
-    check(got, want, "clipseg logits")
     tok.save_pretrained(out / "tokenizer")
     for f in ["vocab.json", "merges.txt"]:
         shutil.copy(out / "tokenizer" / f, out / f)
