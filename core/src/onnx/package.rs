@@ -219,16 +219,6 @@ impl Package {
             .map(|f| self.dir.join(&f.path))
     }
 
-    /// Checks one listed file (by its full path) against its SHA-256.
-    fn verify_file(&self, path: &Path) -> Result<(), PackageError> {
-        for f in &self.manifest.files {
-            if self.dir.join(&f.path) == path {
-                return self.verify_entry(f);
-            }
-        }
-        Ok(())
-    }
-
     /// Checks every listed file against its SHA-256.
     pub fn verify_files(&self) -> Result<(), PackageError> {
         self.manifest
@@ -285,57 +275,23 @@ impl Package {
         self.manifest
             .graphs
             .iter()
-            .map(|g| {
-                Ok((
-                    g.role.clone(),
-                    self.open_graph_unverified(&g.role, rt, opts)?,
-                ))
-            })
+            .map(|g| Ok((g.role.clone(), self.open_spec(g, rt, opts)?)))
             .collect()
     }
 
-    /// Verifies the files, then opens the graph with `role` and checks its inputs
-    /// and outputs against the manifest's [`GraphSpec`].
-    pub fn open_graph(
+    /// Opens the graph `spec` describes and checks its inputs and outputs (the
+    /// files were verified by the caller).
+    fn open_spec(
         &self,
-        role: &str,
+        spec: &GraphSpec,
         rt: &Runtime,
         opts: &SessionOptions,
     ) -> Result<OnnxSession, PackageError> {
-        let missing = || PackageError::Graph {
-            package: self.manifest.name.clone(),
-            reason: format!("the manifest describes no graph \"{role}\""),
-        };
-        let spec = self
-            .manifest
-            .graphs
-            .iter()
-            .find(|g| g.role == role)
-            .ok_or_else(missing)?;
-        let path = self.file_path(role).ok_or_else(missing)?;
-        self.verify_file(&path)?;
-        let session = OnnxSession::open(rt, &path, opts)?;
-        self.verify_io(role, &spec.inputs, &spec.outputs, &session)?;
-        Ok(session)
-    }
-
-    fn open_graph_unverified(
-        &self,
-        role: &str,
-        rt: &Runtime,
-        opts: &SessionOptions,
-    ) -> Result<OnnxSession, PackageError> {
-        let spec = self
-            .manifest
-            .graphs
-            .iter()
-            .find(|g| g.role == role)
-            .expect("roles come from the manifest");
         let path = self
-            .file_path(role)
-            .expect("checked when the package was opened");
+            .file_path(&spec.role)
+            .expect("Package::open checks every graph has a file");
         let session = OnnxSession::open(rt, &path, opts)?;
-        self.verify_io(role, &spec.inputs, &spec.outputs, &session)?;
+        self.verify_io(&spec.role, &spec.inputs, &spec.outputs, &session)?;
         Ok(session)
     }
 
