@@ -17,18 +17,10 @@ pub use image::{PtDepth, PtImage, PtRect};
 pub use status::PtStatus;
 
 use handles::Registry;
-use pertouch_core::agent::{self, Session};
-use pertouch_core::diffusion::{
-    DiffusionModel, DiffusionPlan, DiffusionRenderer, SampleOptions, SchedulerKind,
-};
+use pertouch_core::host::{Engine, EngineConfig, FrameInputs, FrameKey};
 use pertouch_core::mask::MaskSet;
-use pertouch_core::measure::LevelTables;
-use pertouch_core::params::{RegionState, GLOBAL};
-use pertouch_core::render::{
-    CancelToken, Control, ParametricRenderer, Rect, RenderJob, RenderOptions, RenderPlan,
-    RenderRequest, Renderer,
-};
-use pertouch_core::segment::{masks_for, Layered};
+use pertouch_core::params::RegionState;
+use pertouch_core::render::{CancelToken, Control, Rect, RenderRequest};
 use status::{fail, from_core, ok};
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -50,112 +42,6 @@ pub struct PtCancel {
 /// any thread while a call runs.
 pub type PtProgressFn =
     Option<unsafe extern "C" fn(user: *mut c_void, stage: *const c_char, fraction: f32)>;
-
-/// The renderer an engine draws with.
-enum EngineRenderer {
-    Parametric(ParametricRenderer),
-    Diffusion(Box<DiffusionRenderer>),
-}
-
-impl EngineRenderer {
-    fn as_dyn(&self) -> &dyn Renderer {
-        match self {
-            EngineRenderer::Parametric(r) => r,
-            EngineRenderer::Diffusion(r) => r.as_ref(),
-        }
-    }
-
-    fn plan(&self, job: &RenderJob<'_>, ctl: &Control<'_>) -> pertouch_core::Result<FramePlan> {
-        Ok(match self {
-            EngineRenderer::Parametric(r) => FramePlan::Parametric(r.plan(job, ctl)?),
-            EngineRenderer::Diffusion(r) => FramePlan::Diffusion(r.plan(job, ctl)?),
-        })
-    }
-}
-
-/// A frame's solved edit, either renderer's.
-enum FramePlan {
-    Parametric(RenderPlan),
-    Diffusion(DiffusionPlan),
-}
-
-impl FramePlan {
-    fn render_tile(
-        &self,
-        tile: &pertouch_core::raster::Raster,
-        x0: usize,
-        y0: usize,
-        fw: usize,
-        fh: usize,
-        ctl: &Control<'_>,
-    ) -> pertouch_core::Result<pertouch_core::raster::Raster> {
-        match self {
-            FramePlan::Parametric(p) => p.render_tile(tile, x0, y0, fw, fh, ctl),
-            FramePlan::Diffusion(p) => p.render_tile(tile, x0, y0, fw, fh, ctl),
-        }
-    }
-}
-
-struct Engine {
-    renderer: EngineRenderer,
-    segmenter: Layered,
-    tables: LevelTables,
-    /// The last few frames' solved plans (masks segmented, strengths solved; or the
-    /// diffusion model's fitted edit), most recent first, so the tiles and render
-    /// scales of a frame segment and plan it once.
-    cache: parking_lot::Mutex<std::collections::VecDeque<(FrameKey, std::sync::Arc<FramePlan>)>>,
-    hits: std::sync::atomic::AtomicU64,
-    misses: std::sync::atomic::AtomicU64,
-}
-
-/// How many frames' plans an engine keeps (hosts render frames out of order on
-/// several threads; each plan holds masks at analysis size and tables, not pixels).
-const FRAMES_CACHED: usize = 4;
-
-/// What identifies a frame and an edit for the plan cache: size, layout, a hash of
-/// 64 evenly spaced rows of pixels (every byte of them), and the state.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct FrameKey {
-    width: usize,
-    height: usize,
-    channels: usize,
-    depth: u32,
-    rows_hash: u64,
-    state: String,
-}
-
-impl FrameKey {
-    fn of(src: &pertouch_core::raster::Raster, depth: u32, state: &RegionState) -> Self {
-        use pertouch_core::raster::Samples;
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        let (w, ht, ch) = (src.width(), src.height(), src.channels());
-        let n = w * ch;
-        let rows = 64.min(ht);
-        for k in 0..rows {
-            let y = if rows > 1 {
-                k * (ht - 1) / (rows - 1)
-            } else {
-                0
-            };
-            match src.samples() {
-                Samples::U8(v) => v[y * n..(y + 1) * n].hash(&mut h),
-                Samples::U16(v) => v[y * n..(y + 1) * n].hash(&mut h),
-                Samples::F32(v) => v[y * n..(y + 1) * n]
-                    .iter()
-                    .for_each(|f| f.to_bits().hash(&mut h)),
-            }
-        }
-        FrameKey {
-            width: w,
-            height: ht,
-            channels: ch,
-            depth,
-            rows_hash: h.finish(),
-            state: state.to_value().to_string(),
-        }
-    }
-}
 
 static ENGINES: Registry<Engine> = Registry::new();
 static CANCELS: Registry<CancelToken> = Registry::new();
@@ -220,126 +106,19 @@ pub unsafe extern "C" fn pt_engine_new(
             Ok(c) => c,
             Err(s) => return s,
         };
-        let value: serde_json::Value = match cfg {
-            None => serde_json::json!({}),
-            Some(t) => match serde_json::from_str(t) {
-                Ok(v @ serde_json::Value::Object(_)) => v,
-                Ok(_) => return fail(PtStatus::PT_ERR_INVALID, "config_json is not an object"),
-                Err(e) => return fail(PtStatus::PT_ERR_INVALID, format!("config_json: {e}")),
-            },
+        let config = match cfg.map(EngineConfig::from_json).transpose() {
+            Ok(c) => c.unwrap_or_default(),
+            Err(err) => return from_core(&err),
         };
-        const KEYS: &str = "refine, segmentation_models, renderer, diffusion_model, diffusion_package, scheduler, steps, seed";
-        for key in value.as_object().map(|o| o.keys()).into_iter().flatten() {
-            if !KEYS.split(", ").any(|k| k == key) {
-                return fail(
-                    PtStatus::PT_ERR_INVALID,
-                    format!("config_json: unknown key \"{key}\" ({KEYS})"),
-                );
-            }
-        }
-        let refine = value["refine"].as_bool().unwrap_or(true);
-        let models: Vec<String> = value["segmentation_models"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let segmenter = if models.is_empty() {
-            Layered::builtin_only()
-        } else {
-            let config = pertouch_core::config::Config::load().unwrap_or_default();
-            let layered = Layered::open(
-                &pertouch_core::segment::SegmenterConfig {
-                    models: Some(models),
-                },
-                pertouch_core::paths::models_dir().as_deref(),
-                &config.runtime(),
-                &config.session(),
-            );
-            for n in &layered.notes {
-                tracing::warn!("{n}");
-            }
-            layered
-        };
-        let (renderer, tables) = match value["renderer"].as_str().unwrap_or("parametric") {
-            "parametric" => {
-                let tables = LevelTables::builtin().clone();
-                (
-                    EngineRenderer::Parametric(ParametricRenderer::new(RenderOptions {
-                        tables: tables.clone(),
-                        refine: refine.then(Default::default),
-                        verify: false,
-                    })),
-                    tables,
-                )
-            }
-            "diffusion" => match open_diffusion(&value) {
-                Ok(r) => {
-                    let tables = r.model().tables().clone();
-                    (EngineRenderer::Diffusion(Box::new(r)), tables)
-                }
-                Err(status) => return status,
-            },
-            other => {
-                return fail(
-                    PtStatus::PT_ERR_INVALID,
-                    format!("config_json: renderer \"{other}\" (parametric or diffusion)"),
-                )
-            }
-        };
-        let engine = Engine {
-            renderer,
-            segmenter,
-            tables,
-            cache: parking_lot::Mutex::new(std::collections::VecDeque::new()),
-            hits: Default::default(),
-            misses: Default::default(),
+        let engine = match Engine::open(&config) {
+            Ok(e) => e,
+            Err(err) => return from_core(&err),
         };
         let handle = ENGINES.insert(engine);
         // SAFETY: `out` was checked non-null; the host gave a writable pointer.
         unsafe { *out = handle as *mut PtEngine };
         ok()
     })
-}
-
-/// The diffusion renderer a config asks for: `diffusion_package` (a folder) or
-/// `diffusion_model` (an installed package's name; default: the only one).
-fn open_diffusion(value: &serde_json::Value) -> Result<DiffusionRenderer, PtStatus> {
-    use pertouch_core::onnx::package;
-    let model_err = |m: String| fail(PtStatus::PT_ERR_MODEL, m);
-    let pkg = if let Some(dir) = value["diffusion_package"].as_str() {
-        package::Package::open(std::path::Path::new(dir)).map_err(|e| model_err(e.to_string()))?
-    } else {
-        let root = pertouch_core::paths::models_dir()
-            .ok_or_else(|| model_err("no data folder for model packages".into()))?;
-        package::find_for_task(&root, value["diffusion_model"].as_str(), "diffusion")
-            .map_err(|e| model_err(e.to_string()))?
-    };
-    let scheduler = match value["scheduler"].as_str() {
-        None => SchedulerKind::DpmSolverPP,
-        Some(s) => SchedulerKind::parse(s).ok_or_else(|| {
-            fail(
-                PtStatus::PT_ERR_INVALID,
-                format!("config_json: scheduler \"{s}\" (dpm++, ddim, ddpm)"),
-            )
-        })?,
-    };
-    let config = pertouch_core::config::Config::load().unwrap_or_default();
-    let rt = pertouch_core::onnx::load(&config.runtime()).map_err(|e| model_err(e.to_string()))?;
-    let model =
-        DiffusionModel::open(&pkg, rt, &config.session()).map_err(|e| model_err(e.to_string()))?;
-    let mut r = DiffusionRenderer::new(std::sync::Arc::new(model));
-    r.sample = SampleOptions {
-        scheduler,
-        steps: value["steps"]
-            .as_u64()
-            .map_or(scheduler.default_steps(), |n| n as usize),
-        seed: value["seed"].as_u64().unwrap_or(0),
-    };
-    r.verify = false;
-    Ok(r)
 }
 
 /// Frees an engine. Renders still running with it finish first.
@@ -462,14 +241,14 @@ pub unsafe extern "C" fn pt_engine_cache_stats(
                 )
             };
         };
-        use std::sync::atomic::Ordering::Relaxed;
+        let (h, m) = e.cache_stats();
         // SAFETY: each is null or writable per the header.
         unsafe {
             if !hits.is_null() {
-                *hits = e.hits.load(Relaxed);
+                *hits = h;
             }
             if !misses.is_null() {
-                *misses = e.misses.load(Relaxed);
+                *misses = m;
             }
         }
         ok()
@@ -538,9 +317,9 @@ pub unsafe extern "C" fn pt_render(
                 None => return fail(PtStatus::PT_ERR_BAD_HANDLE, "cancel is not a live token"),
             }
         };
-        // SAFETY: both non-null; the host passes readable PtImage structs.
-        let (src_img, dst_img) = unsafe { (*src, *dst) };
-        let (sv, dv) = match (image::check(&src_img, "src"), image::check(&dst_img, "dst")) {
+        // SAFETY: both non-null; the host passes PtImage structs describing memory
+        // it keeps readable (src) and writable (dst) during the call.
+        let (sv, mut dv) = match unsafe { (image::view(&*src, "src"), image::view(&*dst, "dst")) } {
             (Ok(s), Ok(d)) => (s, d),
             (Err(m), _) | (_, Err(m)) => return fail(PtStatus::PT_ERR_INVALID, m),
         };
@@ -559,9 +338,6 @@ pub unsafe extern "C" fn pt_render(
                 format!("scale {scale} is not in (0, 1]"),
             );
         }
-        // SAFETY: `check` validated the view; the header requires the memory to be
-        // readable for its rows during the call.
-        let source = unsafe { image::read(&sv) };
         let cb = progress.map(|f| Progress { f, user });
         let report = |stage: &str, f: f32| {
             if let Some(p) = &cb {
@@ -572,89 +348,80 @@ pub unsafe extern "C" fn pt_render(
             cancel: token.as_deref(),
             progress: Some(&report),
         };
-        // One plan per frame and state: tiles and render scales reuse it.
-        let key = FrameKey::of(&source, src_img.depth, &state);
-        let cached = {
-            let mut cache = e.cache.lock();
-            let found = cache.iter().position(|(k, _)| *k == key);
-            // Most recently used first.
-            found.map(|i| {
-                let entry = cache.remove(i).expect("index found");
-                let plan = entry.1.clone();
-                cache.push_front(entry);
-                plan
+        // One plan per frame and state: tiles and render scales reuse it, and only
+        // a frame not planned yet is read whole.
+        let key = FrameKey::new(sv.width(), sv.height(), sv.content_hash(), &state);
+        let read_all = || sv.read().map_err(pertouch_core::Error::InvalidRequest);
+        let frame = match e.frame(
+            key,
+            &state,
+            || {
+                Ok(FrameInputs {
+                    source: read_all()?,
+                    masks: MaskSet::new(),
+                })
+            },
+            &ctl,
+        ) {
+            Ok(f) => f,
+            Err(err) => return from_core(&err),
+        };
+        let roi = if roi.is_null() {
+            None
+        } else {
+            // SAFETY: non-null; the host passes a readable PtRect.
+            let r = unsafe { *roi };
+            Some(Rect {
+                x: r.x as usize,
+                y: r.y as usize,
+                width: r.width as usize,
+                height: r.height as usize,
             })
         };
-        let plan = match cached {
-            Some(p) => {
-                e.hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                p
-            }
-            None => {
-                let names: Vec<&str> = state
-                    .named_regions()
-                    .filter(|(n, v)| *n != GLOBAL && !v.is_empty())
-                    .map(|(n, _)| n)
-                    .collect();
-                let masks = if names.is_empty() {
-                    MaskSet::new()
-                } else {
-                    match masks_for(&e.segmenter, &source, &names) {
-                        Ok(m) => m,
-                        Err(err) => return from_core(&err),
-                    }
-                };
-                let job = RenderJob {
-                    source: &source,
-                    masks: &masks,
-                    state: &state,
-                };
-                let plan = match e.renderer.plan(&job, &ctl) {
-                    Ok(p) => std::sync::Arc::new(p),
-                    Err(err) => return from_core(&err),
-                };
-                e.misses.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let mut cache = e.cache.lock();
-                cache.push_front((key, plan.clone()));
-                cache.truncate(FRAMES_CACHED);
-                plan
-            }
+        // At full scale only the region of interest is read; a proxy is resampled
+        // from the whole frame.
+        let source = match (scale == 1.0, roi) {
+            (true, Some(r)) => sv.read_rect(r.x, r.y, r.width, r.height),
+            _ => read_all().map_err(|e| e.to_string()),
+        };
+        let source = match source {
+            Ok(s) => s,
+            Err(m) => return fail(PtStatus::PT_ERR_INVALID, format!("roi: {m}")),
         };
         let request = RenderRequest {
             scale,
-            roi: if roi.is_null() {
-                None
-            } else {
-                // SAFETY: non-null; the host passes a readable PtRect.
-                let r = unsafe { *roi };
-                Some(Rect {
-                    x: r.x as usize,
-                    y: r.y as usize,
-                    width: r.width as usize,
-                    height: r.height as usize,
-                })
-            },
+            roi: if scale == 1.0 { None } else { roi },
         };
         let framed = match request.frame(&source) {
             Ok(f) => f,
             Err(err) => return from_core(&err),
         };
-        let out = match plan.render_tile(
-            &framed.tile,
-            framed.roi.x,
-            framed.roi.y,
-            framed.frame_width,
-            framed.frame_height,
-            &ctl,
-        ) {
+        let (at, size) = match (scale == 1.0, roi) {
+            (true, Some(r)) => ((r.x, r.y), (sv.width(), sv.height())),
+            _ => (
+                (framed.roi.x, framed.roi.y),
+                (framed.frame_width, framed.frame_height),
+            ),
+        };
+        let out = match frame.render_tile(&framed.tile, at, size, &ctl) {
             Ok(o) => o,
             Err(err) => return from_core(&err),
         };
-        // SAFETY: `check` validated the view; the header requires it writable and
-        // not overlapping src.
-        match unsafe { image::write(&dv, &out) } {
+        if (dv.width(), dv.height()) != (out.width(), out.height()) {
+            return fail(
+                PtStatus::PT_ERR_INVALID,
+                format!(
+                    "dst is {} x {}, the render is {} x {} (see pt_output_size)",
+                    dv.width(),
+                    dv.height(),
+                    out.width(),
+                    out.height()
+                ),
+            );
+        }
+        match dv.write_rect(0, 0, &out) {
             Ok(()) => ok(),
-            Err(m) => fail(PtStatus::PT_ERR_INVALID, m),
+            Err(m) => fail(PtStatus::PT_ERR_INVALID, format!("dst: {m}")),
         }
     })
 }
@@ -712,8 +479,8 @@ pub unsafe extern "C" fn pt_agent_apply(
                 "engine is not a live engine handle",
             );
         };
-        // SAFETY: non-null; the host passes a readable PtImage.
-        let sv = match image::check(&unsafe { *src }, "src") {
+        // SAFETY: non-null; the host passes a PtImage describing readable memory.
+        let sv = match unsafe { image::view(&*src, "src") } {
             Ok(v) => v,
             Err(m) => return fail(PtStatus::PT_ERR_INVALID, m),
         };
@@ -732,30 +499,15 @@ pub unsafe extern "C" fn pt_agent_apply(
             Ok(b) => b.unwrap_or_default(),
             Err(err) => return from_core(&err),
         };
-        let interp = match agent::interpret(words) {
-            Ok(i) => i,
-            Err(err) => return fail(PtStatus::PT_ERR_INVALID, err.to_string()),
+        let photo = match sv.read() {
+            Ok(p) => p,
+            Err(m) => return fail(PtStatus::PT_ERR_INVALID, format!("src: {m}")),
         };
-        // SAFETY: validated view, readable for the call per the header.
-        let photo = unsafe { image::read(&sv) };
-        let preview = agent::preview(&photo, agent::PREVIEW_LONG_SIDE);
-        let names = interp.regions();
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        let masks = match masks_for(&e.segmenter, &preview, &names) {
-            Ok(m) => m,
+        let state = match e.agent_apply(&photo, words, &base, &Control::default()) {
+            Ok(s) => s,
             Err(err) => return from_core(&err),
         };
-        let session = Session {
-            renderer: e.renderer.as_dyn(),
-            preview: &preview,
-            masks: &masks,
-            tables: &e.tables,
-        };
-        let outcome = match session.apply(&base, &interp, &Control::default()) {
-            Ok(o) => o,
-            Err(err) => return from_core(&err),
-        };
-        let json = outcome.state.to_value().to_string();
+        let json = state.to_value().to_string();
         // SAFETY: out/needed are null or writable per the header.
         unsafe { give_string(&json, out, out_len, needed) }
     })

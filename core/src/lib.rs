@@ -6,6 +6,9 @@
 //! parametric renderer measures each region's current level ([`measure`]), turns
 //! changes into target levels, solves operator strengths on an analysis proxy, and
 //! renders the full-resolution result tile by tile.
+//!
+//! `unsafe` code is refused everywhere but [`host::pixels`], where hosts' memory is read.
+#![deny(unsafe_code)]
 
 pub mod agent;
 mod atomic_file;
@@ -13,6 +16,7 @@ pub mod color;
 pub mod config;
 pub mod diffusion;
 pub mod error;
+pub mod host;
 pub mod image_io;
 pub mod mask;
 pub mod measure;

@@ -92,6 +92,29 @@ impl Plane {
         }
     }
 
+    /// The `width` x `height` window at (`x0`, `y0`) of this plane stretched over a
+    /// `frame_width` x `frame_height` frame, sampled bilinearly at pixel centres: the
+    /// same values for a tile as for that part of the whole frame, at any scale.
+    pub fn frame_window(
+        &self,
+        frame_width: usize,
+        frame_height: usize,
+        x0: usize,
+        y0: usize,
+        width: usize,
+        height: usize,
+    ) -> Plane {
+        let mut out = Plane::filled(width, height, 0.0);
+        let (fw, fh) = (frame_width.max(1) as f32, frame_height.max(1) as f32);
+        for (y, row) in out.data.chunks_mut(width.max(1)).enumerate() {
+            let v = ((y0 + y) as f32 + 0.5) / fh;
+            for (x, o) in row.iter_mut().enumerate() {
+                *o = self.sample_normalized(((x0 + x) as f32 + 0.5) / fw, v);
+            }
+        }
+        out
+    }
+
     /// Resamples to `width` x `height`: area averaging when shrinking, bilinear when growing.
     pub fn resized(&self, width: usize, height: usize) -> Plane {
         if width == self.width && height == self.height {

@@ -25,6 +25,36 @@ impl ParamMap {
         width: usize,
         height: usize,
     ) -> Result<ParamMap> {
+        Self::paint(state, masks, width, height, |m| m.resized(width, height))
+    }
+
+    /// The `width` x `height` window at (`x0`, `y0`) of the map of a
+    /// `frame_width` x `frame_height` frame, masks sampled at the window's pixel
+    /// centres ([`Plane::frame_window`]): a tile's map without painting the frame.
+    pub fn rasterize_window(
+        state: &RegionState,
+        masks: &MaskSet,
+        (frame_width, frame_height): (usize, usize),
+        (x0, y0, width, height): (usize, usize, usize, usize),
+    ) -> Result<ParamMap> {
+        if x0 + width > frame_width || y0 + height > frame_height {
+            return Err(Error::InvalidRequest(format!(
+                "window {width} x {height} at ({x0}, {y0}) is outside the {frame_width} x {frame_height} frame"
+            )));
+        }
+        Self::paint(state, masks, width, height, |m| {
+            m.frame_window(frame_width, frame_height, x0, y0, width, height)
+        })
+    }
+
+    /// The reference rule, with `fit` bringing each mask to the map's size.
+    fn paint(
+        state: &RegionState,
+        masks: &MaskSet,
+        width: usize,
+        height: usize,
+        fit: impl Fn(&Plane) -> Plane,
+    ) -> Result<ParamMap> {
         if width == 0 || height == 0 {
             return Err(Error::InvalidRequest(
                 "parameter map size must be non-zero".into(),
@@ -41,7 +71,7 @@ impl ParamMap {
                 region: name.to_string(),
                 available: masks.available(),
             })?;
-            let m = mask.resized(width, height);
+            let m = fit(mask);
             for (px, &mk) in data.iter_mut().zip(m.data()) {
                 let mk = mk.clamp(0.0, 1.0);
                 for (attr, v) in values.iter() {
@@ -109,8 +139,9 @@ impl ParamMap {
     }
 }
 
-/// Diverging colour for v in [-1, 1] over a backdrop luma.
-fn diverging(v: f32, luma: f32) -> [u8; 3] {
+/// The map views' colour for a value v in [-1, 1] over a backdrop luma in [0, 1]:
+/// blue for -1, grey for 0, orange for +1.
+pub fn diverging(v: f32, luma: f32) -> [u8; 3] {
     let v = v.clamp(-1.0, 1.0);
     let grey = 0.35 + 0.3 * luma;
     let (end, t) = if v >= 0.0 {

@@ -1,0 +1,12 @@
+//! What every host wrapper (the C ABI, the OpenFX plug-in, and the GIMP and
+//! Photoshop bridges) shares: an [`Engine`] (renderer, segmenters, level tables)
+//! that solves each frame's edit once and renders any tile or render scale of it,
+//! and [`pixels::PixelView`], the one place the core reads and writes host memory.
+
+pub mod engine;
+mod frame_cache;
+pub mod pixels;
+
+pub use engine::{Engine, EngineConfig, Frame, FrameInputs, FramePlan, RendererKind};
+pub use frame_cache::FrameKey;
+pub use pixels::PixelView;

@@ -1,0 +1,358 @@
+//! Host pixel memory: a checked view of interleaved 8-bit, 16-bit or float samples
+//! that a host owns (a C caller's buffer, an OpenFX image, a GIMP buffer), read
+//! into and written from the core's rasters. The only module of the core with
+//! `unsafe` code: a view is created under the host's promise that its memory is
+//! there ([`PixelView::new`]), and every access after that stays inside the rows
+//! and row length that promise covers.
+#![allow(unsafe_code)]
+
+use crate::plane::Plane;
+use crate::raster::{Depth, Raster, Samples};
+use std::marker::PhantomData;
+
+/// Largest image side accepted (beyond any camera or 16K frame).
+pub const MAX_SIDE: usize = 1 << 15;
+
+/// A checked view of a host's pixels. Row 0 is the top row; `row_step` (bytes from
+/// one row to the next one down) is negative for bottom-up memory such as
+/// OpenFX's. Float samples are sRGB-encoded, 0..1 nominal.
+pub struct PixelView<'a> {
+    data: *mut u8,
+    width: usize,
+    height: usize,
+    row_step: isize,
+    channels: usize,
+    depth: Depth,
+    _memory: PhantomData<&'a mut [u8]>,
+}
+
+fn sample_bytes(depth: Depth) -> usize {
+    match depth {
+        Depth::U8 => 1,
+        Depth::U16 => 2,
+        Depth::F32 => 4,
+    }
+}
+
+impl<'a> PixelView<'a> {
+    /// Checks the description (not the contents): non-null, 1 to 4 channels, sides
+    /// 1 to [`MAX_SIDE`], a row step that holds a row, samples aligned.
+    ///
+    /// # Safety
+    /// For the lifetime `'a`, `data + y * row_step` must point at `width * channels`
+    /// readable samples of `depth` for every row `y` in `0..height`, writable too if
+    /// the view is written to, and not accessed by anyone else while it is written.
+    pub unsafe fn new(
+        data: *mut u8,
+        width: usize,
+        height: usize,
+        row_step: isize,
+        channels: usize,
+        depth: Depth,
+    ) -> Result<Self, String> {
+        if data.is_null() {
+            return Err("pixel data is null".into());
+        }
+        if !(1..=4).contains(&channels) {
+            return Err(format!("{channels} channels (1 to 4)"));
+        }
+        if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
+            return Err(format!(
+                "size {width} x {height} (each side 1 to {MAX_SIDE})"
+            ));
+        }
+        let bytes = sample_bytes(depth);
+        let row = width * channels * bytes;
+        if row_step.unsigned_abs() < row {
+            return Err(format!(
+                "rows are {} bytes apart but a row is {row} bytes",
+                row_step.unsigned_abs()
+            ));
+        }
+        if !(data as usize).is_multiple_of(bytes) || !row_step.unsigned_abs().is_multiple_of(bytes)
+        {
+            return Err(format!(
+                "pixel data or row step not aligned to the {bytes}-byte sample size"
+            ));
+        }
+        Ok(PixelView {
+            data,
+            width,
+            height,
+            row_step,
+            channels,
+            depth,
+            _memory: PhantomData,
+        })
+    }
+
+    pub fn width(&self) -> usize {
+        self.width
+    }
+    pub fn height(&self) -> usize {
+        self.height
+    }
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+    pub fn depth(&self) -> Depth {
+        self.depth
+    }
+
+    /// Samples `x0..x0 + n` (in pixels) of row `y`, as bytes.
+    fn row_bytes(&self, y: usize, x0: usize, n: usize) -> &[u8] {
+        assert!(
+            y < self.height && x0 + n <= self.width,
+            "row access inside the view"
+        );
+        let bytes = sample_bytes(self.depth) * self.channels;
+        // SAFETY: `new`'s contract makes row `y` (< height) readable for `width`
+        // pixels from `data + y * row_step`; x0 + n <= width keeps the slice inside.
+        unsafe {
+            std::slice::from_raw_parts(
+                self.data.offset(y as isize * self.row_step).add(x0 * bytes),
+                n * bytes,
+            )
+        }
+    }
+
+    /// Mutable samples of row `y`, as bytes.
+    fn row_bytes_mut(&mut self, y: usize, x0: usize, n: usize) -> &mut [u8] {
+        assert!(
+            y < self.height && x0 + n <= self.width,
+            "row access inside the view"
+        );
+        let bytes = sample_bytes(self.depth) * self.channels;
+        // SAFETY: as in `row_bytes`, and the contract makes a written view's memory
+        // writable and exclusively ours; `&mut self` keeps our own slices apart.
+        unsafe {
+            std::slice::from_raw_parts_mut(
+                self.data.offset(y as isize * self.row_step).add(x0 * bytes),
+                n * bytes,
+            )
+        }
+    }
+
+    fn check_rect(&self, x0: usize, y0: usize, w: usize, h: usize) -> Result<(), String> {
+        if w == 0 || h == 0 || x0 + w > self.width || y0 + h > self.height {
+            return Err(format!(
+                "rectangle {w} x {h} at ({x0}, {y0}) is not inside the {} x {} image",
+                self.width, self.height
+            ));
+        }
+        Ok(())
+    }
+
+    /// The `w` x `h` rectangle at (`x0`, `y0`) as a raster of the view's depth
+    /// (non-finite floats become 0). RGB and RGBA views only.
+    pub fn read_rect(&self, x0: usize, y0: usize, w: usize, h: usize) -> Result<Raster, String> {
+        if self.channels < 3 {
+            return Err(format!(
+                "{} channels: an image needs RGB or RGBA",
+                self.channels
+            ));
+        }
+        self.check_rect(x0, y0, w, h)?;
+        let n = w * self.channels;
+        let samples = match self.depth {
+            Depth::U8 => Samples::U8(
+                (y0..y0 + h)
+                    .flat_map(|y| self.row_bytes(y, x0, w).iter().copied())
+                    .collect(),
+            ),
+            Depth::U16 => {
+                let mut v = Vec::with_capacity(n * h);
+                for y in y0..y0 + h {
+                    v.extend(
+                        self.row_bytes(y, x0, w)
+                            .chunks_exact(2)
+                            .map(|b| u16::from_ne_bytes([b[0], b[1]])),
+                    );
+                }
+                Samples::U16(v)
+            }
+            Depth::F32 => {
+                let mut v = Vec::with_capacity(n * h);
+                for y in y0..y0 + h {
+                    v.extend(self.row_bytes(y, x0, w).chunks_exact(4).map(|b| {
+                        let f = f32::from_ne_bytes([b[0], b[1], b[2], b[3]]);
+                        if f.is_finite() {
+                            f
+                        } else {
+                            0.0
+                        }
+                    }));
+                }
+                Samples::F32(v)
+            }
+        };
+        Raster::new(w, h, self.channels, samples).ok_or_else(|| "raster sizes".to_string())
+    }
+
+    /// The whole view as a raster.
+    pub fn read(&self) -> Result<Raster, String> {
+        self.read_rect(0, 0, self.width, self.height)
+    }
+
+    /// One channel (`channel` < channels; the last is alpha for 2- and 4-channel
+    /// views) of the whole view as a plane of values in [0, 1]: a host's matte.
+    pub fn read_channel(&self, channel: usize) -> Result<Plane, String> {
+        if channel >= self.channels {
+            return Err(format!(
+                "channel {channel} of a {}-channel image",
+                self.channels
+            ));
+        }
+        let mut out = Vec::with_capacity(self.width * self.height);
+        let (c, ch) = (channel, self.channels);
+        for y in 0..self.height {
+            let row = self.row_bytes(y, 0, self.width);
+            match self.depth {
+                Depth::U8 => out.extend(row.iter().skip(c).step_by(ch).map(|&v| v as f32 / 255.0)),
+                Depth::U16 => out.extend(
+                    row.chunks_exact(2)
+                        .skip(c)
+                        .step_by(ch)
+                        .map(|b| u16::from_ne_bytes([b[0], b[1]]) as f32 / 65535.0),
+                ),
+                Depth::F32 => out.extend(row.chunks_exact(4).skip(c).step_by(ch).map(|b| {
+                    let f = f32::from_ne_bytes([b[0], b[1], b[2], b[3]]);
+                    if f.is_finite() {
+                        f.clamp(0.0, 1.0)
+                    } else {
+                        0.0
+                    }
+                })),
+            }
+        }
+        Plane::from_vec(self.width, self.height, out).ok_or_else(|| "plane sizes".to_string())
+    }
+
+    /// Writes `r` at (`x0`, `y0`), converting samples to the view's depth. The
+    /// raster must have the view's channel count and fit inside it.
+    pub fn write_rect(&mut self, x0: usize, y0: usize, r: &Raster) -> Result<(), String> {
+        if r.channels() != self.channels {
+            return Err(format!(
+                "the render has {} channels, the image {}",
+                r.channels(),
+                self.channels
+            ));
+        }
+        self.check_rect(x0, y0, r.width(), r.height())?;
+        let n = r.width() * r.channels();
+        let unit = |i: usize| -> f32 {
+            match r.samples() {
+                Samples::U8(s) => s[i] as f32 / 255.0,
+                Samples::U16(s) => s[i] as f32 / 65535.0,
+                Samples::F32(s) => s[i],
+            }
+        };
+        let depth = self.depth;
+        for y in 0..r.height() {
+            let base = y * n;
+            let row = self.row_bytes_mut(y0 + y, x0, r.width());
+            match (depth, r.samples()) {
+                (Depth::U8, Samples::U8(s)) => row.copy_from_slice(&s[base..base + n]),
+                (Depth::U8, _) => {
+                    for (i, o) in row.iter_mut().enumerate() {
+                        *o = (unit(base + i) * 255.0 + 0.5).clamp(0.0, 255.0) as u8;
+                    }
+                }
+                (Depth::U16, _) => {
+                    for (i, o) in row.chunks_exact_mut(2).enumerate() {
+                        let v = match r.samples() {
+                            Samples::U16(s) => s[base + i],
+                            _ => (unit(base + i) * 65535.0 + 0.5).clamp(0.0, 65535.0) as u16,
+                        };
+                        o.copy_from_slice(&v.to_ne_bytes());
+                    }
+                }
+                (Depth::F32, _) => {
+                    for (i, o) in row.chunks_exact_mut(4).enumerate() {
+                        o.copy_from_slice(&unit(base + i).to_ne_bytes());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A hash of 64 evenly spaced rows (every byte of them) with the size, channel
+    /// count and depth: what tells one frame from another for a host's frame cache
+    /// without reading the whole frame.
+    pub fn content_hash(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (
+            self.width,
+            self.height,
+            self.channels,
+            sample_bytes(self.depth),
+        )
+            .hash(&mut h);
+        let rows = 64.min(self.height);
+        for k in 0..rows {
+            let y = if rows > 1 {
+                k * (self.height - 1) / (rows - 1)
+            } else {
+                0
+            };
+            self.row_bytes(y, 0, self.width).hash(&mut h);
+        }
+        h.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bottom_up_memory_reads_top_row_first_and_round_trips() {
+        // 2 x 3 RGB u8 stored bottom-up with 2 bytes of padding per row.
+        let stride = 8usize;
+        let mut mem = vec![0u8; stride * 3];
+        for y in 0..3 {
+            for x in 0..2 {
+                for c in 0..3 {
+                    // Memory row m holds image row 2 - m.
+                    mem[(2 - y) * stride + x * 3 + c] = (y * 100 + x * 10 + c) as u8;
+                }
+            }
+        }
+        let top = mem.as_mut_ptr().wrapping_add(2 * stride);
+        // SAFETY: `top` is the last memory row; three rows stepping back by
+        // `stride` stay inside `mem`, which outlives the view.
+        let mut v = unsafe { PixelView::new(top, 2, 3, -(stride as isize), 3, Depth::U8) }.unwrap();
+        let r = v.read().unwrap();
+        let Samples::U8(s) = r.samples() else {
+            panic!()
+        };
+        assert_eq!(&s[..6], &[0, 1, 2, 10, 11, 12]);
+        assert_eq!(&s[12..], &[200, 201, 202, 210, 211, 212]);
+        let tile = v.read_rect(1, 1, 1, 2).unwrap();
+        let Samples::U8(t) = tile.samples() else {
+            panic!()
+        };
+        assert_eq!(t, &[110, 111, 112, 210, 211, 212]);
+        let h = v.content_hash();
+        v.write_rect(1, 1, &tile).unwrap();
+        assert_eq!(v.content_hash(), h);
+        assert!(v.write_rect(1, 2, &tile).is_err());
+    }
+
+    #[test]
+    fn bad_descriptions_are_refused() {
+        let mut mem = vec![0f32; 64];
+        let p = mem.as_mut_ptr().cast::<u8>();
+        // SAFETY (all below): only checks run; nothing is read from refused views.
+        unsafe {
+            assert!(PixelView::new(std::ptr::null_mut(), 1, 1, 16, 4, Depth::F32).is_err());
+            assert!(PixelView::new(p, 2, 2, 16, 4, Depth::F32).is_err()); // row is 32 bytes
+            assert!(PixelView::new(p.add(1), 1, 1, 16, 4, Depth::F32).is_err()); // misaligned
+            assert!(PixelView::new(p, 0, 1, 16, 4, Depth::F32).is_err());
+            assert!(PixelView::new(p, 1, 1, 16, 5, Depth::F32).is_err());
+            assert!(PixelView::new(p, 1, 1, 16, 4, Depth::F32).is_ok());
+        }
+    }
+}
