@@ -73,3 +73,7 @@ pub fn bright_half(img: &Raster) -> Plane {
     )
     .expect("sizes match")
 }
+
+/// Our OpenFX test host (the host side of the C API, written in Rust).
+#[path = "ofx_host/mod.rs"]
+pub mod ofx_host;

@@ -357,7 +357,7 @@ pub unsafe extern "C" fn pt_render(
             &state,
             || {
                 Ok(FrameInputs {
-                    source: read_all()?,
+                    source: std::borrow::Cow::Owned(read_all()?),
                     masks: MaskSet::new(),
                 })
             },
@@ -378,32 +378,63 @@ pub unsafe extern "C" fn pt_render(
                 height: r.height as usize,
             })
         };
-        // At full scale only the region of interest is read; a proxy is resampled
-        // from the whole frame.
-        let source = match (scale == 1.0, roi) {
-            (true, Some(r)) => sv.read_rect(r.x, r.y, r.width, r.height),
-            _ => read_all().map_err(|e| e.to_string()),
-        };
-        let source = match source {
+        let region = roi.unwrap_or(Rect {
+            x: 0,
+            y: 0,
+            width: sv.width(),
+            height: sv.height(),
+        });
+        if scale == 1.0 {
+            // Full scale: straight from the host's pixels into the host's buffer.
+            if (dv.width(), dv.height()) != (region.width, region.height) {
+                return fail(
+                    PtStatus::PT_ERR_INVALID,
+                    format!(
+                        "dst is {} x {}, the render is {} x {} (see pt_output_size)",
+                        dv.width(),
+                        dv.height(),
+                        region.width,
+                        region.height
+                    ),
+                );
+            }
+            if region.x + region.width > sv.width() || region.y + region.height > sv.height() {
+                return fail(
+                    PtStatus::PT_ERR_INVALID,
+                    format!(
+                        "roi {region:?} is not inside the {} x {} source",
+                        sv.width(),
+                        sv.height()
+                    ),
+                );
+            }
+            return match frame.render_into(
+                (&sv, (region.x, region.y)),
+                &mut dv,
+                (region.x, region.y),
+                (sv.width(), sv.height()),
+                &ctl,
+            ) {
+                Ok(()) => ok(),
+                Err(err) => from_core(&err),
+            };
+        }
+        // A proxy is resampled from the whole frame.
+        let source = match read_all() {
             Ok(s) => s,
-            Err(m) => return fail(PtStatus::PT_ERR_INVALID, format!("roi: {m}")),
+            Err(err) => return from_core(&err),
         };
-        let request = RenderRequest {
-            scale,
-            roi: if scale == 1.0 { None } else { roi },
-        };
+        let request = RenderRequest { scale, roi };
         let framed = match request.frame(&source) {
             Ok(f) => f,
             Err(err) => return from_core(&err),
         };
-        let (at, size) = match (scale == 1.0, roi) {
-            (true, Some(r)) => ((r.x, r.y), (sv.width(), sv.height())),
-            _ => (
-                (framed.roi.x, framed.roi.y),
-                (framed.frame_width, framed.frame_height),
-            ),
-        };
-        let out = match frame.render_tile(&framed.tile, at, size, &ctl) {
+        let out = match frame.render_tile(
+            &framed.tile,
+            (framed.roi.x, framed.roi.y),
+            (framed.frame_width, framed.frame_height),
+            &ctl,
+        ) {
             Ok(o) => o,
             Err(err) => return from_core(&err),
         };

@@ -4,6 +4,7 @@
 //! [`Frame::render_tile`] for the pixels.
 
 use super::frame_cache::{FrameCache, FrameKey};
+use super::pixels::PixelView;
 use crate::agent::{self, Session};
 use crate::diffusion::SchedulerKind;
 use crate::diffusion::{DiffusionModel, DiffusionPlan, DiffusionRenderer, SampleOptions};
@@ -97,9 +98,10 @@ pub struct Frame {
 }
 
 /// What a host hands over when a frame is not cached yet.
-pub struct FrameInputs {
-    /// The whole frame, at the render scale the host renders at.
-    pub source: Raster,
+pub struct FrameInputs<'a> {
+    /// The whole frame, at the render scale the host renders at (borrowed when
+    /// the host holds it as a raster already).
+    pub source: std::borrow::Cow<'a, Raster>,
     /// Masks the host supplies for named regions (a compositor's mattes); regions
     /// of the state not in here are found by the engine's segmenters.
     pub masks: MaskSet,
@@ -183,22 +185,22 @@ impl Engine {
     /// The solved frame for `key`: cached, or planned from what `inputs` gives
     /// (called only then, so a host can skip reading the whole frame for a tile of
     /// a frame already solved). Several threads asking for one frame plan it once.
-    pub fn frame(
+    pub fn frame<'a>(
         &self,
         key: FrameKey,
         state: &RegionState,
-        inputs: impl FnOnce() -> Result<FrameInputs>,
+        inputs: impl FnOnce() -> Result<FrameInputs<'a>>,
         ctl: &Control<'_>,
     ) -> Result<Arc<Frame>> {
         self.frames.get_or_plan(key, || {
             let FrameInputs { source, masks } = inputs()?;
-            self.plan(source, masks, state, ctl)
+            self.plan(&source, masks, state, ctl)
         })
     }
 
     fn plan(
         &self,
-        source: Raster,
+        source: &Raster,
         supplied: MaskSet,
         state: &RegionState,
         ctl: &Control<'_>,
@@ -212,13 +214,13 @@ impl Engine {
         let mut masks = supplied;
         if !wanted.is_empty() {
             ctl.report("segment", 0.0);
-            for m in masks_for(&self.segmenter, &source, &wanted)?.iter() {
+            for m in masks_for(&self.segmenter, source, &wanted)?.iter() {
                 masks.insert(&m.name, m.mask.clone());
             }
             ctl.report("segment", 1.0);
         }
         let job = RenderJob {
-            source: &source,
+            source,
             masks: &masks,
             state,
         };
@@ -287,6 +289,56 @@ impl Frame {
             FramePlan::Parametric(p) => p.render_tile(tile, x0, y0, fw, fh, ctl),
             FramePlan::Diffusion(p) => p.render_tile(tile, x0, y0, fw, fh, ctl),
         }
+    }
+
+    /// Renders into `dst` the source pixels of `src` at `src_origin` (a
+    /// rectangle of `dst`'s size, which is the rectangle at `at` of this frame
+    /// shown at `frame` size), in bands of rows on the core's threads: no copy of
+    /// the whole tile is made, so a host pays for reading its pixels and writing
+    /// the result, nothing more. `dst` has `src`'s channels, any depth.
+    pub fn render_into(
+        &self,
+        (src, src_origin): (&PixelView<'_>, (usize, usize)),
+        dst: &mut PixelView<'_>,
+        at: (usize, usize),
+        frame: (usize, usize),
+        ctl: &Control<'_>,
+    ) -> Result<()> {
+        use rayon::prelude::*;
+        let (w, h) = (dst.width(), dst.height());
+        let (sx, sy) = src_origin;
+        if dst.channels() != src.channels() || sx + w > src.width() || sy + h > src.height() {
+            return Err(Error::InvalidRequest(format!(
+                "destination {w} x {h} x {} for a source of {} x {} x {} at ({sx}, {sy})",
+                dst.channels(),
+                src.width(),
+                src.height(),
+                src.channels()
+            )));
+        }
+        const BAND: usize = 64;
+        let bands = dst.bands(BAND);
+        let total = bands.len();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let inner = Control {
+            cancel: ctl.cancel,
+            progress: None,
+        };
+        bands
+            .into_par_iter()
+            .enumerate()
+            .try_for_each(|(i, mut band)| -> Result<()> {
+                ctl.check()?;
+                let y = i * BAND;
+                let tile = src
+                    .read_rect(sx, sy + y, w, band.height())
+                    .map_err(Error::InvalidRequest)?;
+                let out = self.render_tile(&tile, (at.0, at.1 + y), frame, &inner)?;
+                band.write_rect(0, 0, &out).map_err(Error::InvalidRequest)?;
+                let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                ctl.report("render", n as f32 / total as f32);
+                Ok(())
+            })
     }
 
     /// The parameter map (changes asked, per pixel) over the `width` x `height`

@@ -34,6 +34,35 @@ impl FrameKey {
 /// the others wait for it.
 type Slot<T> = Arc<Mutex<Option<Arc<T>>>>;
 
+impl FrameKey {
+    /// The key of `state` on a frame the host holds as a raster: its size and a
+    /// hash of 64 evenly spaced rows of its samples.
+    pub fn for_raster(frame: &crate::raster::Raster, state: &RegionState) -> Self {
+        use crate::raster::Samples;
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let (w, ht, ch) = (frame.width(), frame.height(), frame.channels());
+        let n = w * ch;
+        let rows = 64.min(ht);
+        for k in 0..rows {
+            let y = if rows > 1 {
+                k * (ht - 1) / (rows - 1)
+            } else {
+                0
+            };
+            match frame.samples() {
+                Samples::U8(v) => v[y * n..(y + 1) * n].hash(&mut h),
+                Samples::U16(v) => v[y * n..(y + 1) * n].hash(&mut h),
+                Samples::F32(v) => v[y * n..(y + 1) * n]
+                    .iter()
+                    .for_each(|f| f.to_bits().hash(&mut h)),
+            }
+        }
+        (ch, frame.depth() as u8).hash(&mut h);
+        Self::new(w, ht, h.finish(), state)
+    }
+}
+
 /// A small most-recently-used list of frames.
 pub(crate) struct FrameCache<T> {
     entries: Mutex<VecDeque<(FrameKey, Slot<T>)>>,

@@ -1,0 +1,166 @@
+//! PerTouch as an OpenFX image effect: `PerTouch.ofx.bundle` for Natron and other
+//! OpenFX hosts.
+//!
+//! The node retouches its Source by a region state stored in a string parameter
+//! (saved with the project). The Apply button runs the offline agent once on the
+//! current frame and writes the resulting state; renders never call the agent or
+//! the network, so they are deterministic and safe on a render farm. Renders are
+//! fully thread-safe and tiled: each frame is segmented and planned once (by the
+//! core's [`pertouch_core::host::Engine`]) and every tile and render scale of it
+//! renders as the same part of the whole frame.
+//!
+//! Modules: [`abi`] (the C API's declarations), [`suites`] (checked host calls),
+//! `describe` (what the node offers), `instance` (parameters and per-instance
+//! data), `image` (host images as pixel views), `render` (render-time actions),
+//! `apply` (the Apply button). All `unsafe` is in these host-binding modules.
+
+pub mod abi;
+mod apply;
+mod describe;
+mod image;
+mod instance;
+mod render;
+pub mod suites;
+
+use abi::names::*;
+use abi::*;
+use std::ffi::{c_char, c_int, c_void, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use suites::{OfxError, OfxResult};
+
+/// The plug-in's identifier (reverse DNS) and version.
+pub const PLUGIN_ID: &CStr = c"org.pertouch.PerTouch";
+pub const VERSION_MAJOR: u32 = 1;
+pub const VERSION_MINOR: u32 = 0;
+
+struct PluginTable(OfxPlugin);
+// SAFETY: the table is immutable; its pointers are to static C strings and its
+// functions are thread-safe entry points.
+unsafe impl Sync for PluginTable {}
+
+static PLUGIN: PluginTable = PluginTable(OfxPlugin {
+    pluginApi: kOfxImageEffectPluginApi.as_ptr(),
+    apiVersion: 1,
+    pluginIdentifier: PLUGIN_ID.as_ptr(),
+    pluginVersionMajor: VERSION_MAJOR,
+    pluginVersionMinor: VERSION_MINOR,
+    setHost: Some(set_host),
+    mainEntry: Some(main_entry),
+});
+
+/// How many plug-ins this binary holds.
+#[no_mangle]
+pub extern "C" fn OfxGetNumberOfPlugins() -> c_int {
+    1
+}
+
+/// The `nth` plug-in (only 0), or null.
+#[no_mangle]
+pub extern "C" fn OfxGetPlugin(nth: c_int) -> *mut OfxPlugin {
+    if nth == 0 {
+        // The host only reads the table (OpenFX never writes it).
+        std::ptr::addr_of!(PLUGIN.0).cast_mut()
+    } else {
+        std::ptr::null_mut()
+    }
+}
+
+unsafe extern "C" fn set_host(host: *mut OfxHost) {
+    // Nothing may unwind out of here: storing a pointer cannot panic.
+    suites::set_host(host);
+}
+
+/// The entry point for every action. Panics are caught and reported as
+/// kOfxStatErrFatal; errors are posted to the user and returned as their status.
+unsafe extern "C" fn main_entry(
+    action: *const c_char,
+    handle: *const c_void,
+    in_args: OfxPropertySetHandle,
+    out_args: OfxPropertySetHandle,
+) -> OfxStatus {
+    let run = || -> OfxStatus {
+        if action.is_null() {
+            return kOfxStatErrBadHandle;
+        }
+        // SAFETY: the host passes a NUL-terminated action name.
+        let action = unsafe { CStr::from_ptr(action) };
+        match dispatch(action, handle.cast_mut(), in_args, out_args) {
+            Ok(status) => status,
+            Err(e) => {
+                if e.status != kOfxStatReplyDefault {
+                    tracing::warn!(action = %action.to_string_lossy(), "{}", e.message);
+                    if let Ok(host) = suites::host() {
+                        if action == kOfxImageEffectActionRender
+                            || action == kOfxActionInstanceChanged
+                        {
+                            suites::post(
+                                &host,
+                                handle as usize,
+                                kOfxMessageError,
+                                &format!("PerTouch: {}", e.message),
+                            );
+                        }
+                    }
+                }
+                e.status
+            }
+        }
+    };
+    catch_unwind(AssertUnwindSafe(run)).unwrap_or_else(|p| {
+        let what = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        tracing::error!("PerTouch: internal error: {what}");
+        kOfxStatErrFatal
+    })
+}
+
+fn dispatch(
+    action: &CStr,
+    handle: *mut c_void,
+    in_args: OfxPropertySetHandle,
+    out_args: OfxPropertySetHandle,
+) -> OfxResult<OfxStatus> {
+    if action == kOfxActionLoad {
+        suites::load()?;
+        return Ok(kOfxStatOK);
+    }
+    if action == kOfxActionUnload {
+        suites::unload();
+        return Ok(kOfxStatOK);
+    }
+    let host = suites::host()?;
+    let effect = handle.cast::<OfxImageEffectStruct>();
+    if effect.is_null() {
+        return Err(OfxError::new(kOfxStatErrBadHandle, "a null effect handle"));
+    }
+    let h = &*host;
+    if action == kOfxActionDescribe {
+        describe::describe(h, effect)?;
+    } else if action == kOfxImageEffectActionDescribeInContext {
+        describe::describe_in_context(h, effect, in_args)?;
+    } else if action == kOfxActionCreateInstance {
+        instance::create(h, effect)?;
+    } else if action == kOfxActionDestroyInstance {
+        instance::destroy(h, effect)?;
+    } else if action == kOfxImageEffectActionRender {
+        render::render(h, effect, in_args)?;
+    } else if action == kOfxImageEffectActionIsIdentity {
+        return render::is_identity(h, effect, in_args, out_args);
+    } else if action == kOfxImageEffectActionGetRegionsOfInterest {
+        render::regions_of_interest(h, effect, in_args, out_args)?;
+    } else if action == kOfxImageEffectActionGetClipPreferences {
+        render::clip_preferences(h, effect, out_args)?;
+    } else if action == kOfxActionInstanceChanged {
+        return apply::instance_changed(h, effect, in_args);
+    } else if action == kOfxActionPurgeCaches {
+        render::purge();
+    } else {
+        // Region of definition, time domain, frames needed, sequence render,
+        // sync and edit actions: the host's defaults are right for this node.
+        return Ok(kOfxStatReplyDefault);
+    }
+    Ok(kOfxStatOK)
+}

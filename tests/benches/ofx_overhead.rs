@@ -1,0 +1,124 @@
+//! A 4K frame through the OpenFX plug-in (driven by our test host) against the
+//! same render called on the core directly: the plug-in's overhead (parameter
+//! reads, host images as views, the frame key, conversion in and out).
+//!
+//!   cargo bench -p pertouch-e2e --bench ofx_overhead
+//!
+//! Two cases each: a frame not solved yet (segment, plan and render: what
+//! playback of new frames costs) and a frame already solved (render only: what
+//! another tile or a re-render costs).
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use pertouch_core::host::{Engine, EngineConfig, FrameInputs, FrameKey};
+use pertouch_core::mask::MaskSet;
+use pertouch_core::params::RegionState;
+use pertouch_core::raster::{Depth, Raster, Samples};
+use pertouch_core::render::Control;
+use pertouch_e2e::ofx_host::{self as host, Footage, PValue, Plugin, Quirks};
+use pertouch_ofx::abi::OfxRectI;
+use std::ffi::CString;
+use std::time::Duration;
+
+const EDIT: &str =
+    r#"{"global": {"brightness": 0.1, "contrast": 0.1}, "sky": {"temperature": -0.3}}"#;
+
+fn frame_4k(depth: Depth) -> Raster {
+    let path = pertouch_e2e::samples_dir().join("storm.jpg");
+    let img = pertouch_core::image_io::load(&path, &Default::default()).expect("sample");
+    let rgb = pertouch_core::render::parametric::resample(&img.raster, 3840, 2160);
+    let Samples::U8(s) = rgb.samples() else {
+        panic!("u8")
+    };
+    let rgba: Vec<u8> = s
+        .chunks_exact(3)
+        .flat_map(|p| [p[0], p[1], p[2], 255])
+        .collect();
+    let unit: Vec<f32> = rgba.iter().map(|&v| v as f32 / 255.0).collect();
+    let samples = match depth {
+        Depth::U8 => Samples::U8(rgba),
+        Depth::U16 => Samples::U16(unit.iter().map(|v| (v * 65535.0).round() as u16).collect()),
+        Depth::F32 => Samples::F32(unit),
+    };
+    Raster::new(3840, 2160, 4, samples).expect("4K")
+}
+
+/// The core alone: the frame key from the pixels, plan (unless
+/// cached), render, as a host embedding the core would call it.
+fn core_render(engine: &Engine, frame: &Raster, state: &RegionState) -> Raster {
+    let ctl = Control::default();
+    let key = FrameKey::for_raster(frame, state);
+    let f = engine
+        .frame(
+            key,
+            state,
+            || {
+                Ok(FrameInputs {
+                    source: std::borrow::Cow::Borrowed(frame),
+                    masks: MaskSet::new(),
+                })
+            },
+            &ctl,
+        )
+        .expect("plan");
+    f.render_tile(frame, (0, 0), (frame.width(), frame.height()), &ctl)
+        .expect("render")
+}
+
+fn bench(c: &mut Criterion) {
+    let _serial = host::serial();
+    host::set_quirks(Quirks::default());
+    let plugin = Plugin::load(&host::built_bundle()).expect("bundle");
+    let inst = plugin
+        .instance("OfxImageEffectContextFilter")
+        .expect("instance");
+    inst.set_param("state", PValue::Text(CString::new(EDIT).unwrap()));
+    let engine = Engine::open(&EngineConfig::default()).expect("engine");
+    let state = RegionState::from_json(EDIT).unwrap();
+    let window = OfxRectI {
+        x1: 0,
+        y1: 0,
+        x2: 3840,
+        y2: 2160,
+    };
+    let mut group = c.benchmark_group("ofx_4k");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20))
+        .warm_up_time(Duration::from_secs(3));
+    for depth in [Depth::U8, Depth::F32] {
+        let frame = frame_4k(depth);
+        inst.set_footage(
+            "Source",
+            0.0,
+            Footage::Picture {
+                image: frame.clone(),
+                premultiplied: false,
+            },
+        );
+        let name = format!("{depth:?}").to_lowercase();
+        group.bench_function(format!("plugin_new_frame_{name}"), |b| {
+            b.iter(|| {
+                inst.purge_caches();
+                assert_eq!(inst.render_action(0.0, 1.0, window), 0);
+            })
+        });
+        group.bench_function(format!("core_new_frame_{name}"), |b| {
+            b.iter(|| {
+                engine.purge();
+                core_render(&engine, &frame, &state)
+            })
+        });
+        group.bench_function(format!("plugin_solved_frame_{name}"), |b| {
+            b.iter(|| assert_eq!(inst.render_action(0.0, 1.0, window), 0))
+        });
+        group.bench_function(format!("core_solved_frame_{name}"), |b| {
+            b.iter(|| core_render(&engine, &frame, &state))
+        });
+    }
+    group.finish();
+    inst.destroy();
+    plugin.unload();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,805 @@
+//! The OpenFX plug-in driven by our test host (tests/ofx_host): the action
+//! sequence of a real host, tiles and render scales against full-frame renders,
+//! concurrent frames, every pixel depth, the Apply button, mask inputs, and odd
+//! host behaviour that must end in a clean failure status.
+
+use pertouch_core::host::{Engine, EngineConfig, FrameInputs, FrameKey};
+use pertouch_core::mask::MaskSet;
+use pertouch_core::params::RegionState;
+use pertouch_core::plane::Plane;
+use pertouch_core::raster::{Depth, Raster, Samples};
+use pertouch_core::render::Control;
+use pertouch_e2e::ofx_host::{self as host, props, s, Footage, PValue, Plugin, Quirks, Value};
+use pertouch_ofx::abi::*;
+use std::ffi::CString;
+
+const ONE_LEVEL: f32 = 1.0 / 255.0 + 1e-6;
+const EDIT: &str =
+    r#"{"global": {"brightness": 0.1}, "sky": {"temperature": -0.3, "colorfulness": 0.2}}"#;
+
+fn photo(name: &str, long_side: usize) -> Raster {
+    let path = pertouch_e2e::samples_dir().join(name);
+    let img =
+        pertouch_core::image_io::load(&path, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+    pertouch_core::agent::preview(&img.raster, long_side)
+}
+
+fn with_alpha(r: &Raster) -> Raster {
+    let Samples::U8(s) = r.samples() else {
+        panic!("u8 photo")
+    };
+    let mut out = Vec::with_capacity(r.width() * r.height() * 4);
+    for (i, px) in s.chunks_exact(3).enumerate() {
+        out.extend_from_slice(px);
+        out.push(if i % 7 == 0 { 128 } else { 255 });
+    }
+    Raster::new(r.width(), r.height(), 4, Samples::U8(out)).unwrap()
+}
+
+fn to_depth(r: &Raster, depth: Depth) -> Raster {
+    let unit: Vec<f32> = match r.samples() {
+        Samples::U8(s) => s.iter().map(|&v| v as f32 / 255.0).collect(),
+        Samples::U16(s) => s.iter().map(|&v| v as f32 / 65535.0).collect(),
+        Samples::F32(s) => s.clone(),
+    };
+    let samples = match depth {
+        Depth::U8 => Samples::U8(unit.iter().map(|v| (v * 255.0).round() as u8).collect()),
+        Depth::U16 => Samples::U16(unit.iter().map(|v| (v * 65535.0).round() as u16).collect()),
+        Depth::F32 => Samples::F32(unit),
+    };
+    Raster::new(r.width(), r.height(), r.channels(), samples).unwrap()
+}
+
+fn mean(r: &Raster) -> f64 {
+    let v: Vec<f64> = match r.samples() {
+        Samples::U8(s) => s.iter().map(|&x| x as f64 / 255.0).collect(),
+        Samples::U16(s) => s.iter().map(|&x| x as f64 / 65535.0).collect(),
+        Samples::F32(s) => s.iter().map(|&x| x as f64).collect(),
+    };
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+fn text(v: &str) -> PValue {
+    PValue::Text(CString::new(v).unwrap())
+}
+
+fn whole(w: usize, h: usize, scale: f64) -> OfxRectI {
+    OfxRectI {
+        x1: 0,
+        y1: 0,
+        x2: (w as f64 * scale).ceil() as i32,
+        y2: (h as f64 * scale).ceil() as i32,
+    }
+}
+
+/// The plug-in, loaded by a host with `quirks`.
+fn load(quirks: Quirks) -> Plugin {
+    host::set_quirks(quirks);
+    Plugin::load(&host::built_bundle()).unwrap_or_else(|e| panic!("loading the bundle: {e}"))
+}
+
+/// What the core renders for `state` on `image` directly (no plug-in).
+fn core_render(image: &Raster, state: &str) -> Raster {
+    let engine = Engine::open(&EngineConfig::default()).unwrap();
+    let state = RegionState::from_json(state).unwrap();
+    let key = FrameKey::for_raster(image, &state);
+    let frame = engine
+        .frame(
+            key,
+            &state,
+            || {
+                Ok(FrameInputs {
+                    source: std::borrow::Cow::Borrowed(image),
+                    masks: MaskSet::new(),
+                })
+            },
+            &Control::default(),
+        )
+        .unwrap();
+    frame
+        .render_tile(
+            image,
+            (0, 0),
+            (image.width(), image.height()),
+            &Control::default(),
+        )
+        .unwrap()
+}
+
+#[test]
+fn a_host_loads_describes_instantiates_and_unloads_the_bundle() {
+    let _serial = host::serial();
+    let plugin = load(Quirks::default());
+    assert_eq!(plugin.id, "org.pertouch.PerTouch");
+    assert_eq!(plugin.api, "OfxImageEffectPluginAPI");
+    assert_eq!(plugin.version, (1, 0));
+    let d = plugin.descriptor_props();
+    assert_eq!(
+        props::get_strs(d, "OfxImageEffectPropSupportedContexts"),
+        [
+            "OfxImageEffectContextFilter",
+            "OfxImageEffectContextGeneral"
+        ]
+    );
+    assert_eq!(
+        props::get_strs(d, "OfxImageEffectPropSupportedPixelDepths"),
+        ["OfxBitDepthByte", "OfxBitDepthShort", "OfxBitDepthFloat"]
+    );
+    assert_eq!(
+        props::get_i32(d, "OfxImageEffectPropSupportsTiles"),
+        Some(1)
+    );
+    assert_eq!(
+        props::get_i32(d, "OfxImageEffectPropSupportsMultiResolution"),
+        Some(1)
+    );
+    assert_eq!(
+        props::get_str(d, "OfxImageEffectPluginRenderThreadSafety").as_deref(),
+        Some("OfxImageEffectRenderFullySafe")
+    );
+
+    let names = |ctx: &str| -> Vec<String> {
+        plugin
+            .described_params(ctx)
+            .into_iter()
+            .map(|p| p.0)
+            .collect()
+    };
+    let filter = names("OfxImageEffectContextFilter");
+    for p in [
+        "instruction",
+        "apply",
+        "state",
+        "colorfulness",
+        "contrast",
+        "temperature",
+        "brightness",
+        "renderer",
+        "mix",
+        "view",
+        "viewRegion",
+    ] {
+        assert!(
+            filter.contains(&p.to_string()),
+            "{p} missing from {filter:?}"
+        );
+    }
+    let general = names("OfxImageEffectContextGeneral");
+    assert!(
+        general.contains(&"regionAName".to_string())
+            && !filter.contains(&"regionAName".to_string())
+    );
+    let clips: Vec<(String, _)> = plugin.described_clips("OfxImageEffectContextGeneral");
+    let names: Vec<&str> = clips.iter().map(|c| c.0.as_str()).collect();
+    assert_eq!(names, ["Source", "Output", "RegionA", "RegionB"]);
+    for (name, p) in &clips[2..] {
+        assert_eq!(
+            props::get_i32(*p, "OfxImageClipPropOptional"),
+            Some(1),
+            "{name}"
+        );
+        assert_eq!(
+            props::get_i32(*p, "OfxImageClipPropIsMask"),
+            Some(1),
+            "{name}"
+        );
+    }
+    let state = plugin
+        .described_params("OfxImageEffectContextFilter")
+        .into_iter()
+        .find(|p| p.0 == "state")
+        .unwrap();
+    assert_eq!(state.1, "OfxParamTypeString");
+
+    for ctx in [
+        "OfxImageEffectContextFilter",
+        "OfxImageEffectContextGeneral",
+    ] {
+        let inst = plugin.instance(ctx).unwrap();
+        assert_ne!(
+            props::get_ptr(inst.props(), "OfxPropInstanceData"),
+            Some(0),
+            "instance data stored"
+        );
+        assert_eq!(inst.destroy(), kOfxStatOK);
+    }
+    assert_eq!(plugin.unload(), kOfxStatOK);
+}
+
+#[test]
+fn tiles_and_render_scales_equal_the_full_frame_render() {
+    let _serial = host::serial();
+    let plugin = load(Quirks::default());
+    let inst = plugin.instance("OfxImageEffectContextFilter").unwrap();
+    let image = photo("storm.jpg", 480);
+    let (w, h) = (image.width(), image.height());
+    assert!(inst.set_footage(
+        "Source",
+        1.0,
+        Footage::Picture {
+            image: image.clone(),
+            premultiplied: false
+        }
+    ));
+    assert_eq!(inst.set_param("state", text(EDIT)), kOfxStatReplyDefault);
+    for scale in [1.0, 0.5] {
+        let full = inst.render(1.0, scale, whole(w, h, scale)).unwrap();
+        assert_eq!(
+            (full.width(), full.height()),
+            (
+                whole(w, h, scale).x2 as usize,
+                whole(w, h, scale).y2 as usize
+            )
+        );
+        for (tiles, threads) in [((1, 1), 1), ((2, 2), 4), ((4, 4), 4)] {
+            let tiled = inst.render_tiled(1.0, scale, tiles, threads).unwrap();
+            let d = host::max_diff(&full, &tiled);
+            eprintln!(
+                "scale {scale}, {} tiles: max difference {:.5} ({:.2}/255)",
+                tiles.0 * tiles.1,
+                d,
+                d * 255.0
+            );
+            assert!(d <= ONE_LEVEL, "scale {scale}, tiles {tiles:?}: {d}");
+        }
+    }
+    // The edit did something, and exactly what the core does on its own.
+    let full = inst.render(1.0, 1.0, whole(w, h, 1.0)).unwrap();
+    assert!(
+        mean(&full) > mean(&image) + 0.01,
+        "brighter: {} vs {}",
+        mean(&full),
+        mean(&image)
+    );
+    let direct = core_render(&image, EDIT);
+    assert_eq!(
+        host::max_diff(&full, &direct),
+        0.0,
+        "plug-in output differs from the core's"
+    );
+    inst.destroy();
+    plugin.unload();
+}
+
+#[test]
+fn every_pixel_depth_and_row_order_renders_what_the_core_renders() {
+    let _serial = host::serial();
+    let rgb = photo("garden.jpg", 320);
+    let rgba = with_alpha(&rgb);
+    for top_down in [false, true] {
+        let plugin = load(Quirks {
+            top_down,
+            ..Quirks::default()
+        });
+        let inst = plugin.instance("OfxImageEffectContextFilter").unwrap();
+        inst.set_param("state", text(EDIT));
+        for (k, base) in [&rgb, &rgba].into_iter().enumerate() {
+            for depth in [Depth::U8, Depth::U16, Depth::F32] {
+                let src = to_depth(base, depth);
+                let time = (k * 3 + depth as usize) as f64;
+                inst.set_footage(
+                    "Source",
+                    time,
+                    Footage::Picture {
+                        image: src.clone(),
+                        premultiplied: false,
+                    },
+                );
+                let out = inst
+                    .render(time, 1.0, whole(src.width(), src.height(), 1.0))
+                    .unwrap();
+                assert_eq!(out.depth(), depth);
+                assert_eq!(out.channels(), base.channels());
+                let direct = core_render(&src, EDIT);
+                let d = host::max_diff(&out, &direct);
+                eprintln!(
+                    "top_down {top_down}, {} channels, {depth:?}: max difference to the core {d}",
+                    base.channels()
+                );
+                assert!(
+                    d <= 1e-6,
+                    "{depth:?} {}ch top_down {top_down}: {d}",
+                    base.channels()
+                );
+                if base.channels() == 4 {
+                    // Alpha passes through.
+                    let alpha = |r: &Raster| -> Vec<f32> {
+                        let u = to_depth(r, Depth::F32);
+                        let Samples::F32(v) = u.samples() else {
+                            unreachable!()
+                        };
+                        v.chunks_exact(4).map(|p| p[3]).collect()
+                    };
+                    assert_eq!(alpha(&out), alpha(&src));
+                }
+            }
+        }
+        inst.destroy();
+        plugin.unload();
+    }
+}
+
+#[test]
+fn eight_frames_rendered_at_once_match_each_rendered_alone() {
+    let _serial = host::serial();
+    let plugin = load(Quirks::default());
+    let inst = plugin.instance("OfxImageEffectContextFilter").unwrap();
+    inst.set_param("state", text(EDIT));
+    let names = [
+        "storm.jpg",
+        "garden.jpg",
+        "dune.jpg",
+        "meadow.jpg",
+        "ladybird.jpg",
+        "rocket.jpg",
+        "coffee.png",
+        "chelsea.png",
+    ];
+    let frames: Vec<Raster> = names.iter().map(|n| photo(n, 256)).collect();
+    for (t, f) in frames.iter().enumerate() {
+        inst.set_footage(
+            "Source",
+            t as f64,
+            Footage::Picture {
+                image: f.clone(),
+                premultiplied: false,
+            },
+        );
+    }
+    let together: Vec<Raster> = std::thread::scope(|sc| {
+        let handles: Vec<_> = frames
+            .iter()
+            .enumerate()
+            .map(|(t, f)| {
+                let inst = &inst;
+                sc.spawn(move || {
+                    inst.render(t as f64, 1.0, whole(f.width(), f.height(), 1.0))
+                        .unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(inst.purge_caches(), kOfxStatOK);
+    for (t, f) in frames.iter().enumerate() {
+        let alone = inst
+            .render(t as f64, 1.0, whole(f.width(), f.height(), 1.0))
+            .unwrap();
+        let d = host::max_diff(&alone, &together[t]);
+        assert!(d <= ONE_LEVEL, "frame {t} ({}): {d}", names[t]);
+        // Each frame got its own edit (not a neighbour's pixels).
+        assert_eq!(
+            host::max_diff(&alone, &core_render(f, EDIT)),
+            0.0,
+            "frame {t}"
+        );
+    }
+    inst.destroy();
+    plugin.unload();
+}
+
+#[test]
+fn apply_runs_the_agent_once_and_stores_the_state_renders_never_do() {
+    let _serial = host::serial();
+    let plugin = load(Quirks::default());
+    let inst = plugin.instance("OfxImageEffectContextFilter").unwrap();
+    let image = photo("storm.jpg", 400);
+    inst.set_footage(
+        "Source",
+        3.0,
+        Footage::Picture {
+            image: image.clone(),
+            premultiplied: false,
+        },
+    );
+    // Apply without an instruction: a clear failure, state untouched.
+    assert_eq!(inst.press("apply", 3.0), kOfxStatFailed);
+    assert!(
+        host::messages()
+            .iter()
+            .any(|m| m.1.contains("type an instruction")),
+        "{:?}",
+        host::messages()
+    );
+    inst.set_param("instruction", text("make the sky a little warmer"));
+    host::PLUGIN_SETS.lock().clear();
+    assert_eq!(inst.press("apply", 3.0), kOfxStatOK);
+    assert_eq!(*host::PLUGIN_SETS.lock(), ["state"]);
+    let Some(PValue::Text(t)) = inst.param("state") else {
+        panic!("state is text")
+    };
+    let state = RegionState::from_json(t.to_str().unwrap()).unwrap();
+    let warmer = state
+        .get("sky", pertouch_core::params::Attribute::Temperature)
+        .unwrap();
+    assert!(warmer > 0.0 && warmer < 0.6, "sky temperature {warmer}");
+    // Renders read the stored state: deterministic, and no further parameter writes.
+    let a = inst
+        .render(3.0, 1.0, whole(image.width(), image.height(), 1.0))
+        .unwrap();
+    inst.purge_caches();
+    let b = inst
+        .render(3.0, 1.0, whole(image.width(), image.height(), 1.0))
+        .unwrap();
+    assert_eq!(host::max_diff(&a, &b), 0.0);
+    assert_eq!(*host::PLUGIN_SETS.lock(), ["state"]);
+    // A nonsense instruction fails with the agent's message; the state stays.
+    inst.set_param("instruction", text("qwerty zxcv"));
+    assert_eq!(inst.press("apply", 3.0), kOfxStatFailed);
+    assert_eq!(inst.param("state"), Some(PValue::Text(t)));
+    inst.destroy();
+    plugin.unload();
+}
+
+#[test]
+fn identity_clip_preferences_and_regions_of_interest_are_honest() {
+    let _serial = host::serial();
+    let plugin = load(Quirks::default());
+    let inst = plugin.instance("OfxImageEffectContextGeneral").unwrap();
+    let image = with_alpha(&photo("dune.jpg", 300));
+    let (w, h) = (image.width(), image.height());
+    inst.set_footage(
+        "Source",
+        0.0,
+        Footage::Picture {
+            image,
+            premultiplied: true,
+        },
+    );
+    let win = OfxRectI {
+        x1: 10,
+        y1: 20,
+        x2: 50,
+        y2: 60,
+    };
+    assert_eq!(
+        inst.is_identity(0.0, 1.0, win).unwrap().as_deref(),
+        Some("Source"),
+        "nothing set"
+    );
+    inst.set_param("brightness", PValue::Doubles(vec![0.2]));
+    assert_eq!(inst.is_identity(0.0, 1.0, win).unwrap(), None);
+    inst.set_param("mix", PValue::Doubles(vec![0.0]));
+    assert_eq!(
+        inst.is_identity(0.0, 1.0, win).unwrap().as_deref(),
+        Some("Source"),
+        "mix 0"
+    );
+    inst.set_param("mix", PValue::Doubles(vec![1.0]));
+
+    let prefs = inst.clip_preferences().unwrap();
+    assert_eq!(
+        prefs
+            .get("OfxImageClipPropComponents_Output")
+            .map(String::as_str),
+        Some("OfxImageComponentRGBA")
+    );
+    assert_eq!(
+        prefs
+            .get("OfxImageEffectPropPreMultiplication")
+            .map(String::as_str),
+        Some("OfxImageAlphaPremultiplied")
+    );
+    assert_eq!(
+        prefs
+            .get("OfxImageClipPropComponents_RegionA")
+            .map(String::as_str),
+        Some("OfxImageComponentAlpha")
+    );
+
+    // A small window still asks for the whole Source: the frame is measured and
+    // segmented whole.
+    let roi = inst
+        .regions_of_interest(
+            0.0,
+            0.5,
+            OfxRectD {
+                x1: 5.0,
+                y1: 5.0,
+                x2: 20.0,
+                y2: 20.0,
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        roi["OfxImageClipPropRoI_Source"],
+        [0.0, 0.0, w as f64, h as f64]
+    );
+    assert!(
+        !roi.contains_key("OfxImageClipPropRoI_RegionA"),
+        "unconnected masks are not asked for"
+    );
+
+    // Premultiplied input: colour edited unpremultiplied; alpha kept; a fully
+    // transparent pixel stays black.
+    let out = inst.render(0.0, 1.0, whole(w, h, 1.0)).unwrap();
+    let Samples::U8(o) = out.samples() else {
+        panic!()
+    };
+    assert!(
+        o.chunks_exact(4)
+            .all(|p| p[0] <= p[3] && p[1] <= p[3] && p[2] <= p[3]),
+        "premultiplied output"
+    );
+    inst.destroy();
+    plugin.unload();
+}
+
+#[test]
+fn mask_inputs_stand_for_named_regions_and_the_views_show_map_and_mask() {
+    let _serial = host::serial();
+    let plugin = load(Quirks::default());
+    let inst = plugin.instance("OfxImageEffectContextGeneral").unwrap();
+    let image = photo("meadow.jpg", 320);
+    let (w, h) = (image.width(), image.height());
+    inst.set_footage(
+        "Source",
+        0.0,
+        Footage::Picture {
+            image: image.clone(),
+            premultiplied: false,
+        },
+    );
+    // A matte of the left half, as a compositor would wire it.
+    let mask = Plane::from_vec(
+        w,
+        h,
+        (0..w * h)
+            .map(|i| if i % w < w / 2 { 1.0 } else { 0.0 })
+            .collect(),
+    )
+    .unwrap();
+    inst.set_footage(
+        "RegionA",
+        0.0,
+        Footage::Matte {
+            mask,
+            depth: Depth::F32,
+        },
+    );
+    inst.set_param("regionAName", text("subject"));
+    inst.set_param("state", text(r#"{"subject": {"brightness": 0.5}}"#));
+    let roi = inst
+        .regions_of_interest(
+            0.0,
+            1.0,
+            OfxRectD {
+                x1: 0.0,
+                y1: 0.0,
+                x2: 8.0,
+                y2: 8.0,
+            },
+        )
+        .unwrap();
+    assert!(roi.contains_key("OfxImageClipPropRoI_RegionA"));
+    let out = inst.render(0.0, 1.0, whole(w, h, 1.0)).unwrap();
+    let half = |r: &Raster, left: bool| -> f64 {
+        let Samples::U8(s) = r.samples() else {
+            panic!()
+        };
+        let mut sum = 0.0;
+        let mut n = 0.0;
+        for y in 0..h {
+            let xs = if left { 0..w / 2 - 8 } else { w / 2 + 8..w };
+            for x in xs {
+                let i = (y * w + x) * 3;
+                sum += (s[i] as f64 + s[i + 1] as f64 + s[i + 2] as f64) / 3.0;
+                n += 1.0;
+            }
+        }
+        sum / n
+    };
+    let (dl, dr) = (
+        half(&out, true) - half(&image, true),
+        half(&out, false) - half(&image, false),
+    );
+    eprintln!("mask input: left half {dl:+.1} levels, right half {dr:+.1}");
+    assert!(dl > 10.0 && dr.abs() < 2.0, "left {dl}, right {dr}");
+
+    // Region mask view: the matte (white left, black right).
+    inst.set_param("view", PValue::Ints(vec![5]));
+    let view = inst.render(0.0, 1.0, whole(w, h, 1.0)).unwrap();
+    let Samples::U8(v) = view.samples() else {
+        panic!()
+    };
+    let row = h / 2 * w * 3;
+    assert_eq!(&v[row..row + 3], &[255, 255, 255]);
+    assert_eq!(&v[row + (w - 1) * 3..row + w * 3], &[0, 0, 0]);
+    // Brightness map view: orange-ish (+0.5) on the left, neutral on the right.
+    inst.set_param("view", PValue::Ints(vec![4]));
+    let map = inst.render(0.0, 1.0, whole(w, h, 1.0)).unwrap();
+    let Samples::U8(m) = map.samples() else {
+        panic!()
+    };
+    assert!(
+        m[row] > m[row + 2],
+        "left is warm-coloured (+): {:?}",
+        &m[row..row + 3]
+    );
+    let r = &m[row + (w - 1) * 3..row + w * 3];
+    assert!(r[0].abs_diff(r[2]) < 8, "right is grey (0): {r:?}");
+    // A region nobody can find: a clean failure naming it.
+    inst.set_param("view", PValue::Ints(vec![0]));
+    inst.set_param("regionAName", text(""));
+    assert_eq!(
+        inst.render(0.0, 1.0, whole(w, h, 1.0)).err(),
+        Some(kOfxStatFailed)
+    );
+    assert!(
+        host::messages().iter().any(|m| m.1.contains("subject")),
+        "{:?}",
+        host::messages()
+    );
+    inst.destroy();
+    plugin.unload();
+}
+
+#[test]
+fn odd_hosts_get_a_clean_failure_never_a_crash() {
+    let _serial = host::serial();
+    // A host without fetchSuite cannot load it.
+    host::set_quirks(Quirks {
+        no_fetch_suite: true,
+        ..Quirks::default()
+    });
+    let err = Plugin::load(&host::built_bundle()).err().unwrap();
+    assert!(
+        err.contains(&format!("load returned {kOfxStatErrMissingHostFeature}")),
+        "{err}"
+    );
+
+    // Without the optional suites, and refusing optional properties, it works.
+    let plugin = load(Quirks {
+        omit_optional_suites: true,
+        refuse_props: vec![
+            "OfxPropVersionLabel".into(),
+            "OfxParamPropHint".into(),
+            "OfxParamPropDigits".into(),
+        ],
+        ..Quirks::default()
+    });
+    let inst = plugin.instance("OfxImageEffectContextFilter").unwrap();
+    let image = photo("rocket.jpg", 200);
+    let (w, h) = (image.width(), image.height());
+    let full = whole(w, h, 1.0);
+    // No Source connected.
+    assert_eq!(inst.render(0.0, 1.0, full).err(), Some(kOfxStatFailed));
+    inst.set_footage(
+        "Source",
+        0.0,
+        Footage::Picture {
+            image,
+            premultiplied: false,
+        },
+    );
+    inst.set_param("state", text(EDIT));
+    assert!(inst.render(0.0, 1.0, full).is_ok());
+    // Zero-size window, missing and odd in-args, a scale of 0.
+    let zero = OfxRectI {
+        x1: 5,
+        y1: 5,
+        x2: 5,
+        y2: 9,
+    };
+    assert_eq!(inst.render(0.0, 1.0, zero).err(), Some(kOfxStatErrValue));
+    assert_eq!(
+        inst.render_with(0.0, 1.0, full, &[("OfxImageEffectPropRenderScale", vec![])])
+            .err(),
+        Some(kOfxStatErrUnknown)
+    );
+    assert_eq!(
+        inst.render_with(
+            0.0,
+            1.0,
+            full,
+            &[(
+                "OfxImageEffectPropRenderScale",
+                vec![Value::Double(0.0), Value::Double(0.0)]
+            )]
+        )
+        .err(),
+        Some(kOfxStatErrValue)
+    );
+    assert_eq!(
+        inst.render_with(
+            0.0,
+            1.0,
+            full,
+            &[("OfxImageEffectPropRenderWindow", vec![s("not a rect")])]
+        )
+        .err(),
+        Some(kOfxStatErrValue)
+    );
+    // A window outside the output image the host gave.
+    let outside = OfxRectI {
+        x1: 0,
+        y1: 0,
+        x2: w as i32 + 10,
+        y2: h as i32,
+    };
+    assert!(
+        inst.render(0.0, 1.0, outside).is_ok(),
+        "a window past the frame is filled with transparent black"
+    );
+    // A time with no frame.
+    assert_eq!(inst.render(99.0, 1.0, full).err(), Some(kOfxStatFailed));
+    // Malformed state JSON.
+    inst.set_param("state", text("{\"sky\": {\"warmth\": 2}"));
+    assert_eq!(inst.render(0.0, 1.0, full).err(), Some(kOfxStatErrValue));
+    inst.set_param("state", text(EDIT));
+    // The host aborts the render.
+    inst.set_abort(true);
+    inst.purge_caches();
+    assert_eq!(inst.render(0.0, 1.0, full).err(), Some(kOfxStatFailed));
+    inst.set_abort(false);
+    assert!(inst.render(0.0, 1.0, full).is_ok());
+    // Unknown actions are left to the host; a null handle is refused.
+    assert_eq!(
+        plugin.call(
+            c"OfxActionSomethingNew",
+            inst.effect,
+            std::ptr::null_mut(),
+            std::ptr::null_mut()
+        ),
+        kOfxStatReplyDefault
+    );
+    assert_eq!(
+        plugin.call(
+            pertouch_ofx::abi::names::kOfxImageEffectActionRender,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut()
+        ),
+        kOfxStatErrBadHandle
+    );
+    // Render on a descriptor (no instance data): a bad handle, not a crash.
+    let st = plugin.call(
+        pertouch_ofx::abi::names::kOfxImageEffectActionRender,
+        plugin.descriptor,
+        host::args(&[("OfxPropTime", vec![Value::Double(0.0)])]),
+        std::ptr::null_mut(),
+    );
+    assert_ne!(st, kOfxStatOK);
+    inst.destroy();
+    plugin.unload();
+
+    // A host that hands over only the render window of the Source, despite the
+    // regions of interest: refused with a message, not a wrong edit per tile.
+    let plugin = load(Quirks {
+        window_only_inputs: true,
+        ..Quirks::default()
+    });
+    let inst = plugin.instance("OfxImageEffectContextFilter").unwrap();
+    inst.set_footage(
+        "Source",
+        0.0,
+        Footage::Picture {
+            image: photo("rocket.jpg", 200),
+            premultiplied: false,
+        },
+    );
+    inst.set_param("state", text(EDIT));
+    assert_eq!(
+        inst.render(
+            0.0,
+            1.0,
+            OfxRectI {
+                x1: 0,
+                y1: 0,
+                x2: 40,
+                y2: 40
+            }
+        )
+        .err(),
+        Some(kOfxStatFailed)
+    );
+    assert!(
+        host::messages()
+            .iter()
+            .any(|m| m.1.contains("not the whole frame")),
+        "{:?}",
+        host::messages()
+    );
+    inst.destroy();
+    plugin.unload();
+}
