@@ -201,6 +201,36 @@ fn a_host_loads_describes_instantiates_and_unloads_the_bundle() {
             Some(0),
             "instance data stored"
         );
+        // Region of definition, time domain, frames needed and the sequence
+        // actions are left to the host's defaults (the output is the Source's).
+        use pertouch_ofx::abi::names::*;
+        let at = host::args(&[
+            ("OfxPropTime", vec![Value::Double(0.0)]),
+            (
+                "OfxImageEffectPropRenderScale",
+                vec![Value::Double(1.0), Value::Double(1.0)],
+            ),
+            (
+                "OfxImageEffectPropFrameRange",
+                vec![Value::Double(0.0), Value::Double(10.0)],
+            ),
+            ("OfxImageEffectPropFrameStep", vec![Value::Double(1.0)]),
+            ("OfxPropIsInteractive", vec![Value::Int(0)]),
+        ]);
+        for action in [
+            kOfxImageEffectActionGetRegionOfDefinition,
+            kOfxImageEffectActionGetTimeDomain,
+            kOfxImageEffectActionGetFramesNeeded,
+            kOfxImageEffectActionBeginSequenceRender,
+            kOfxImageEffectActionEndSequenceRender,
+            kOfxActionSyncPrivateData,
+            kOfxActionBeginInstanceEdit,
+            kOfxActionEndInstanceEdit,
+        ] {
+            let st = plugin.call(action, inst.effect, at, host::args(&[]));
+            assert_eq!(st, kOfxStatReplyDefault, "{action:?}");
+        }
+        assert_eq!(inst.purge_caches(), kOfxStatOK);
         assert_eq!(inst.destroy(), kOfxStatOK);
     }
     assert_eq!(plugin.unload(), kOfxStatOK);
@@ -802,4 +832,73 @@ fn odd_hosts_get_a_clean_failure_never_a_crash() {
     );
     inst.destroy();
     plugin.unload();
+}
+
+#[test]
+fn the_diffusion_renderer_choice_needs_a_package_and_then_tiles_like_the_full_frame() {
+    let _serial = host::serial();
+    // A data folder of our own: first without any package.
+    let data = std::env::temp_dir().join(format!("pertouch-ofx-data-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    std::fs::create_dir_all(data.join("models")).unwrap();
+    std::env::set_var("PERTOUCH_DATA_DIR", &data);
+    let plugin = load(Quirks::default());
+    let inst = plugin.instance("OfxImageEffectContextFilter").unwrap();
+    let image = photo("storm.jpg", 160);
+    let (w, h) = (image.width(), image.height());
+    inst.set_footage(
+        "Source",
+        0.0,
+        Footage::Picture {
+            image,
+            premultiplied: false,
+        },
+    );
+    inst.set_param("state", text(EDIT));
+    inst.set_param("renderer", PValue::Ints(vec![1]));
+    assert_eq!(
+        inst.render(0.0, 1.0, whole(w, h, 1.0)).err(),
+        Some(kOfxStatFailed)
+    );
+    assert!(
+        host::messages()
+            .iter()
+            .any(|m| m.1.contains("diffusion renderer is not available")),
+        "{:?}",
+        host::messages()
+    );
+    // With the tiny fixture package installed (and ONNX Runtime present): one
+    // model run per frame, tiles equal to the full frame.
+    let ort = pertouch_core::onnx::load(&pertouch_core::onnx::RuntimeConfig::default());
+    if let Err(e) = ort {
+        assert!(
+            std::env::var_os("PERTOUCH_REQUIRE_ORT").is_none(),
+            "ONNX Runtime is required here: {e}"
+        );
+        eprintln!("note: diffusion part skipped, no ONNX Runtime: {e}");
+    } else {
+        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../models/fixtures/diffusion_tiny");
+        let dest = data.join("models/diffusion_tiny");
+        std::fs::create_dir_all(&dest).unwrap();
+        for f in std::fs::read_dir(&fixture).unwrap() {
+            let f = f.unwrap().path();
+            std::fs::copy(&f, dest.join(f.file_name().unwrap())).unwrap();
+        }
+        let full = inst.render(0.0, 1.0, whole(w, h, 1.0)).unwrap();
+        let tiled = inst.render_tiled(0.0, 1.0, (2, 2), 2).unwrap();
+        let d = host::max_diff(&full, &tiled);
+        eprintln!("diffusion renderer through the plug-in: 4 tiles vs full frame {d}");
+        assert!(d <= ONE_LEVEL, "{d}");
+        // It is the model's edit (random tiny weights), not the parametric one.
+        inst.set_param("renderer", PValue::Ints(vec![0]));
+        let parametric = inst.render(0.0, 1.0, whole(w, h, 1.0)).unwrap();
+        let apart = host::max_diff(&full, &parametric);
+        eprintln!("diffusion vs parametric render: max difference {apart}");
+        assert!(apart > 0.02, "{apart}");
+    }
+    inst.destroy();
+    plugin.unload();
+    std::env::remove_var("PERTOUCH_DATA_DIR");
+    let _ = std::fs::remove_dir_all(&data);
 }

@@ -9,15 +9,13 @@
 
 #![allow(non_camel_case_types, clippy::missing_safety_doc)]
 
-mod handles;
 pub mod image;
 mod status;
 
 pub use image::{PtDepth, PtImage, PtRect};
 pub use status::PtStatus;
 
-use handles::Registry;
-use pertouch_core::host::{Engine, EngineConfig, FrameInputs, FrameKey};
+use pertouch_core::host::{Engine, EngineConfig, FrameInputs, FrameKey, Registry};
 use pertouch_core::mask::MaskSet;
 use pertouch_core::params::RegionState;
 use pertouch_core::render::{CancelToken, Control, Rect, RenderRequest};
@@ -128,7 +126,7 @@ pub extern "C" fn pt_engine_free(engine: *mut PtEngine) -> PtStatus {
         if engine.is_null() {
             return fail(PtStatus::PT_ERR_NULL, "engine is null");
         }
-        if ENGINES.remove(engine as usize) {
+        if ENGINES.remove(engine as usize).is_some() {
             ok()
         } else {
             fail(
@@ -174,7 +172,7 @@ pub extern "C" fn pt_cancel_free(cancel: *mut PtCancel) -> PtStatus {
         if cancel.is_null() {
             return fail(PtStatus::PT_ERR_NULL, "cancel is null");
         }
-        if CANCELS.remove(cancel as usize) {
+        if CANCELS.remove(cancel as usize).is_some() {
             ok()
         } else {
             fail(PtStatus::PT_ERR_BAD_HANDLE, "cancel is not a live token")
@@ -384,20 +382,28 @@ pub unsafe extern "C" fn pt_render(
             width: sv.width(),
             height: sv.height(),
         });
+        // The output's size, as pt_output_size says.
+        let expected = match roi {
+            Some(r) => (r.width, r.height),
+            None => (
+                ((sv.width() as f32 * scale).round() as usize).max(1),
+                ((sv.height() as f32 * scale).round() as usize).max(1),
+            ),
+        };
+        if (dv.width(), dv.height()) != expected {
+            return fail(
+                PtStatus::PT_ERR_INVALID,
+                format!(
+                    "dst is {} x {}, the render is {} x {} (see pt_output_size)",
+                    dv.width(),
+                    dv.height(),
+                    expected.0,
+                    expected.1
+                ),
+            );
+        }
         if scale == 1.0 {
             // Full scale: straight from the host's pixels into the host's buffer.
-            if (dv.width(), dv.height()) != (region.width, region.height) {
-                return fail(
-                    PtStatus::PT_ERR_INVALID,
-                    format!(
-                        "dst is {} x {}, the render is {} x {} (see pt_output_size)",
-                        dv.width(),
-                        dv.height(),
-                        region.width,
-                        region.height
-                    ),
-                );
-            }
             if region.x + region.width > sv.width() || region.y + region.height > sv.height() {
                 return fail(
                     PtStatus::PT_ERR_INVALID,
@@ -438,18 +444,6 @@ pub unsafe extern "C" fn pt_render(
             Ok(o) => o,
             Err(err) => return from_core(&err),
         };
-        if (dv.width(), dv.height()) != (out.width(), out.height()) {
-            return fail(
-                PtStatus::PT_ERR_INVALID,
-                format!(
-                    "dst is {} x {}, the render is {} x {} (see pt_output_size)",
-                    dv.width(),
-                    dv.height(),
-                    out.width(),
-                    out.height()
-                ),
-            );
-        }
         match dv.write_rect(0, 0, &out) {
             Ok(()) => ok(),
             Err(m) => fail(PtStatus::PT_ERR_INVALID, format!("dst: {m}")),

@@ -229,18 +229,7 @@ pub fn describe_in_context(
         }
     }
 
-    let mut set = std::ptr::null_mut();
-    // SAFETY: the descriptor handle of this action.
-    check(
-        unsafe { (host.effects.getParamSet)(effect, &mut set) },
-        || "getting the parameter set".into(),
-    )?;
-    if set.is_null() {
-        return Err(OfxError::new(
-            kOfxStatErrBadHandle,
-            "the host gave a null parameter set",
-        ));
-    }
+    let set = crate::instance::param_set(host, effect)?;
     use param::*;
     define_string(host, set, INSTRUCTION, "Instruction",
         "What to do, in words: \"make the sky a little warmer\", \"brighter faces\", \"cinematic\". Press Apply.",

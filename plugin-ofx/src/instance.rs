@@ -72,10 +72,10 @@ fn param_handle(host: &Host, set: OfxParamSetHandle, name: &CStr) -> OfxResult<u
     Ok(h as usize)
 }
 
-/// The effect's parameter set.
+/// The parameter set of an effect (descriptor or instance).
 pub fn param_set(host: &Host, effect: OfxImageEffectHandle) -> OfxResult<OfxParamSetHandle> {
     let mut set = std::ptr::null_mut();
-    // SAFETY: an instance handle of this action.
+    // SAFETY: a descriptor or instance handle of this action.
     check(
         unsafe { (host.effects.getParamSet)(effect, &mut set) },
         || "getting the parameter set".into(),

@@ -4,9 +4,9 @@
 //! with the `top_down` quirk rowBytes is negative (top-down memory).
 
 use super::props::{self, Value};
-use super::registry::Registry;
 use super::{params, quirks};
 use parking_lot::Mutex;
+use pertouch_core::host::Registry;
 use pertouch_core::plane::Plane;
 use pertouch_core::raster::{Depth, Raster, Samples};
 use pertouch_ofx::abi::*;
@@ -405,14 +405,12 @@ fn source_of(clip: &Clip) -> Option<Arc<Clip>> {
     find_clip(clip.effect as OfxImageEffectHandle, "Source").map(|c| c.1)
 }
 
-unsafe extern "C" fn get_property_set(
-    e: OfxImageEffectHandle,
-    out: *mut OfxPropertySetHandle,
-) -> OfxStatus {
-    match EFFECTS.get(e as usize) {
+/// Writes `value(found)` to `out` when `found` is a live object.
+fn give<O, T>(found: Option<O>, out: *mut T, value: impl FnOnce(O) -> T) -> OfxStatus {
+    match found {
         Some(x) if !out.is_null() => {
-            // SAFETY: writable out pointer.
-            unsafe { *out = x.props };
+            // SAFETY: the plug-in passes a writable out pointer (null refused above).
+            unsafe { *out = value(x) };
             kOfxStatOK
         }
         Some(_) => kOfxStatErrValue,
@@ -420,19 +418,18 @@ unsafe extern "C" fn get_property_set(
     }
 }
 
+unsafe extern "C" fn get_property_set(
+    e: OfxImageEffectHandle,
+    out: *mut OfxPropertySetHandle,
+) -> OfxStatus {
+    give(EFFECTS.get(e as usize), out, |x| x.props)
+}
+
 unsafe extern "C" fn get_param_set(
     e: OfxImageEffectHandle,
     out: *mut OfxParamSetHandle,
 ) -> OfxStatus {
-    match EFFECTS.get(e as usize) {
-        Some(x) if !out.is_null() => {
-            // SAFETY: writable out pointer.
-            unsafe { *out = x.params };
-            kOfxStatOK
-        }
-        Some(_) => kOfxStatErrValue,
-        None => kOfxStatErrBadHandle,
-    }
+    give(EFFECTS.get(e as usize), out, |x| x.params)
 }
 
 /// # Safety
@@ -497,15 +494,7 @@ unsafe extern "C" fn clip_get_property_set(
     c: OfxImageClipHandle,
     out: *mut OfxPropertySetHandle,
 ) -> OfxStatus {
-    match CLIPS.get(c as usize) {
-        Some(x) if !out.is_null() => {
-            // SAFETY: writable out pointer.
-            unsafe { *out = x.props };
-            kOfxStatOK
-        }
-        Some(_) => kOfxStatErrValue,
-        None => kOfxStatErrBadHandle,
-    }
+    give(CLIPS.get(c as usize), out, |x| x.props)
 }
 
 unsafe extern "C" fn clip_get_image(

@@ -1,8 +1,8 @@
 //! The optional suites of the test host: memory, multithread, message.
 
 use super::params::{ofx_shim_message, ofx_shim_persistent_message};
-use super::registry::Registry;
 use parking_lot::{Condvar, Mutex};
+use pertouch_core::host::Registry;
 use pertouch_ofx::abi::*;
 use std::cell::Cell;
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr};

@@ -12,7 +12,6 @@ mod effect;
 mod misc;
 mod params;
 pub mod props;
-mod registry;
 
 pub use effect::Footage;
 pub use params::PValue;
@@ -455,6 +454,22 @@ unsafe impl Send for Instance<'_> {}
 // SAFETY: as above.
 unsafe impl Sync for Instance<'_> {}
 
+/// The in-args of a render or identity action for `window` at `scale`.
+fn render_args(time: f64, scale: f64, window: OfxRectI) -> Vec<(&'static str, Vec<Value>)> {
+    vec![
+        ("OfxPropTime", vec![Value::Double(time)]),
+        (
+            "OfxImageEffectPropFieldToRender",
+            vec![s("OfxImageFieldNone")],
+        ),
+        ("OfxImageEffectPropRenderWindow", rect_values(window)),
+        (
+            "OfxImageEffectPropRenderScale",
+            vec![Value::Double(scale), Value::Double(scale)],
+        ),
+    ]
+}
+
 /// A rendered frame, its window in pixels, or the failure.
 pub type RenderResult = Result<Raster, OfxStatus>;
 
@@ -642,18 +657,7 @@ impl Instance<'_> {
         let st = self.plugin.call(
             kOfxImageEffectActionIsIdentity,
             self.effect,
-            args(&[
-                ("OfxPropTime", vec![Value::Double(time)]),
-                (
-                    "OfxImageEffectPropFieldToRender",
-                    vec![s("OfxImageFieldNone")],
-                ),
-                ("OfxImageEffectPropRenderWindow", rect_values(window)),
-                (
-                    "OfxImageEffectPropRenderScale",
-                    vec![Value::Double(scale), Value::Double(scale)],
-                ),
-            ]),
+            args(&render_args(time, scale, window)),
             out,
         );
         match st {
@@ -690,17 +694,8 @@ impl Instance<'_> {
     ) -> RenderResult {
         effect::CURRENT.with(|c| *c.borrow_mut() = ([scale, scale], Some(window)));
         effect::OUTPUTS.with(|o| o.borrow_mut().clear());
-        let mut a: Vec<(&str, Vec<Value>)> = vec![
-            ("OfxPropTime", vec![Value::Double(time)]),
-            (
-                "OfxImageEffectPropFieldToRender",
-                vec![s("OfxImageFieldNone")],
-            ),
-            ("OfxImageEffectPropRenderWindow", rect_values(window)),
-            (
-                "OfxImageEffectPropRenderScale",
-                vec![Value::Double(scale), Value::Double(scale)],
-            ),
+        let mut a = render_args(time, scale, window);
+        a.extend([
             (
                 "OfxImageEffectPropSequentialRenderStatus",
                 vec![Value::Int(0)],
@@ -710,11 +705,11 @@ impl Instance<'_> {
                 vec![Value::Int(0)],
             ),
             ("OfxImageEffectPropRenderQualityDraft", vec![Value::Int(0)]),
-        ];
+        ]);
         for (k, v) in extra {
             a.retain(|(n, _)| n != k);
             if !v.is_empty() {
-                a.push((k, v.clone()));
+                a.push((*k, v.clone()));
             }
         }
         let st = self.plugin.call(

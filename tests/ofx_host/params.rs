@@ -2,8 +2,8 @@
 //! a value at any time is the value).
 
 use super::props;
-use super::registry::Registry;
 use parking_lot::Mutex;
+use pertouch_core::host::Registry;
 use pertouch_ofx::abi::*;
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr, CString};
 

@@ -1,7 +1,7 @@
 //! Property sets and the property suite of the test host.
 
-use super::registry::Registry;
 use parking_lot::Mutex;
+use pertouch_core::host::Registry;
 use pertouch_ofx::abi::*;
 use std::collections::{BTreeMap, HashSet};
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
@@ -192,6 +192,14 @@ macro_rules! out {
     }};
 }
 
+/// Runs `one` for indices 0..count, stopping at the first failure.
+fn each(count: c_int, mut one: impl FnMut(c_int) -> OfxStatus) -> OfxStatus {
+    (0..count.max(0))
+        .map(&mut one)
+        .find(|s| *s != kOfxStatOK)
+        .unwrap_or(kOfxStatOK)
+}
+
 unsafe extern "C" fn set_pointer(
     h: OfxPropertySetHandle,
     n: *const c_char,
@@ -235,14 +243,13 @@ unsafe extern "C" fn set_pointer_n(
     c: c_int,
     v: *const *mut c_void,
 ) -> OfxStatus {
-    for k in 0..c.max(0) {
-        // SAFETY: `c` values from the plug-in.
-        let s = unsafe { set_pointer(h, n, k, *v.add(k as usize)) };
-        if s != kOfxStatOK {
-            return s;
-        }
+    if v.is_null() {
+        return kOfxStatErrValue;
     }
-    kOfxStatOK
+    each(c, |k| {
+        // SAFETY: the plug-in passes room for (or) `c` values at `v`.
+        unsafe { set_pointer(h, n, k, *v.add(k as usize)) }
+    })
 }
 unsafe extern "C" fn set_string_n(
     h: OfxPropertySetHandle,
@@ -250,14 +257,13 @@ unsafe extern "C" fn set_string_n(
     c: c_int,
     v: *const *const c_char,
 ) -> OfxStatus {
-    for k in 0..c.max(0) {
-        // SAFETY: `c` values from the plug-in.
-        let s = unsafe { set_string(h, n, k, *v.add(k as usize)) };
-        if s != kOfxStatOK {
-            return s;
-        }
+    if v.is_null() {
+        return kOfxStatErrValue;
     }
-    kOfxStatOK
+    each(c, |k| {
+        // SAFETY: the plug-in passes room for (or) `c` values at `v`.
+        unsafe { set_string(h, n, k, *v.add(k as usize)) }
+    })
 }
 unsafe extern "C" fn set_double_n(
     h: OfxPropertySetHandle,
@@ -268,14 +274,10 @@ unsafe extern "C" fn set_double_n(
     if v.is_null() {
         return kOfxStatErrValue;
     }
-    for k in 0..c.max(0) {
-        // SAFETY: `c` values from the plug-in.
-        let s = set_at(h, n, k, Value::Double(unsafe { *v.add(k as usize) }));
-        if s != kOfxStatOK {
-            return s;
-        }
-    }
-    kOfxStatOK
+    each(c, |k| {
+        // SAFETY: the plug-in passes room for (or) `c` values at `v`.
+        unsafe { set_double(h, n, k, *v.add(k as usize)) }
+    })
 }
 unsafe extern "C" fn set_int_n(
     h: OfxPropertySetHandle,
@@ -286,14 +288,10 @@ unsafe extern "C" fn set_int_n(
     if v.is_null() {
         return kOfxStatErrValue;
     }
-    for k in 0..c.max(0) {
-        // SAFETY: `c` values from the plug-in.
-        let s = set_at(h, n, k, Value::Int(unsafe { *v.add(k as usize) }));
-        if s != kOfxStatOK {
-            return s;
-        }
-    }
-    kOfxStatOK
+    each(c, |k| {
+        // SAFETY: the plug-in passes room for (or) `c` values at `v`.
+        unsafe { set_int(h, n, k, *v.add(k as usize)) }
+    })
 }
 unsafe extern "C" fn get_pointer(
     h: OfxPropertySetHandle,
@@ -348,14 +346,13 @@ unsafe extern "C" fn get_pointer_n(
     c: c_int,
     v: *mut *mut c_void,
 ) -> OfxStatus {
-    for k in 0..c.max(0) {
-        // SAFETY: room for `c` values per the API.
-        let s = unsafe { get_pointer(h, n, k, v.add(k as usize)) };
-        if s != kOfxStatOK {
-            return s;
-        }
+    if v.is_null() {
+        return kOfxStatErrValue;
     }
-    kOfxStatOK
+    each(c, |k| {
+        // SAFETY: the plug-in passes room for (or) `c` values at `v`.
+        unsafe { get_pointer(h, n, k, v.add(k as usize)) }
+    })
 }
 unsafe extern "C" fn get_string_n(
     h: OfxPropertySetHandle,
@@ -363,14 +360,13 @@ unsafe extern "C" fn get_string_n(
     c: c_int,
     v: *mut *mut c_char,
 ) -> OfxStatus {
-    for k in 0..c.max(0) {
-        // SAFETY: room for `c` values per the API.
-        let s = unsafe { get_string(h, n, k, v.add(k as usize)) };
-        if s != kOfxStatOK {
-            return s;
-        }
+    if v.is_null() {
+        return kOfxStatErrValue;
     }
-    kOfxStatOK
+    each(c, |k| {
+        // SAFETY: the plug-in passes room for (or) `c` values at `v`.
+        unsafe { get_string(h, n, k, v.add(k as usize)) }
+    })
 }
 unsafe extern "C" fn get_double_n(
     h: OfxPropertySetHandle,
@@ -378,14 +374,13 @@ unsafe extern "C" fn get_double_n(
     c: c_int,
     v: *mut f64,
 ) -> OfxStatus {
-    for k in 0..c.max(0) {
-        // SAFETY: room for `c` values per the API.
-        let s = unsafe { get_double(h, n, k, v.add(k as usize)) };
-        if s != kOfxStatOK {
-            return s;
-        }
+    if v.is_null() {
+        return kOfxStatErrValue;
     }
-    kOfxStatOK
+    each(c, |k| {
+        // SAFETY: the plug-in passes room for (or) `c` values at `v`.
+        unsafe { get_double(h, n, k, v.add(k as usize)) }
+    })
 }
 unsafe extern "C" fn get_int_n(
     h: OfxPropertySetHandle,
@@ -393,14 +388,13 @@ unsafe extern "C" fn get_int_n(
     c: c_int,
     v: *mut c_int,
 ) -> OfxStatus {
-    for k in 0..c.max(0) {
-        // SAFETY: room for `c` values per the API.
-        let s = unsafe { get_int(h, n, k, v.add(k as usize)) };
-        if s != kOfxStatOK {
-            return s;
-        }
+    if v.is_null() {
+        return kOfxStatErrValue;
     }
-    kOfxStatOK
+    each(c, |k| {
+        // SAFETY: the plug-in passes room for (or) `c` values at `v`.
+        unsafe { get_int(h, n, k, v.add(k as usize)) }
+    })
 }
 unsafe extern "C" fn reset(h: OfxPropertySetHandle, n: *const c_char) -> OfxStatus {
     match get_at(h, n, 0) {

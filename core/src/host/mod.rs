@@ -5,8 +5,10 @@
 
 pub mod engine;
 mod frame_cache;
+pub mod handles;
 pub mod pixels;
 
 pub use engine::{Engine, EngineConfig, Frame, FrameInputs, FramePlan, RendererKind};
 pub use frame_cache::FrameKey;
+pub use handles::Registry;
 pub use pixels::PixelView;
