@@ -7,6 +7,7 @@
 #                                           #     (first entry) or the platform default
 #   build/ofx-bundle.sh --install DIR       # ... or into DIR
 #   build/ofx-bundle.sh --profile dev --out DIR
+#   build/ofx-bundle.sh --binary FILE ...   # bundle an already built library (no build)
 #
 # Bundle layout (OpenFX 1.4 "Packaging OFX Plug-ins"):
 #   PerTouch.ofx.bundle/Contents/Info.plist
@@ -23,15 +24,17 @@ profile=release
 out=target/ofx
 install=""
 install_dir=""
+binary=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --profile) profile="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
+    --binary) binary="$2"; shift 2 ;;
     --install)
       install=1
       if [ $# -gt 1 ] && [ "${2#--}" = "$2" ]; then install_dir="$2"; shift; fi
       shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "error: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -44,10 +47,12 @@ case "$(uname -s)-$(uname -m)" in
   *) echo "error: no OpenFX bundle layout for $(uname -s) $(uname -m)" >&2; exit 1 ;;
 esac
 
-echo "== building the plug-in ($profile)"
-cargo build --locked --profile "$profile" -p pertouch-ofx
-dir=$profile; [ "$profile" = dev ] && dir=debug
-binary="target/$dir/$lib"
+if [ -z "$binary" ]; then
+  echo "== building the plug-in ($profile)"
+  cargo build --locked --profile "$profile" -p pertouch-ofx
+  dir=$profile; [ "$profile" = dev ] && dir=debug
+  binary="target/$dir/$lib"
+fi
 [ -f "$binary" ] || { echo "error: $binary was not built" >&2; exit 1; }
 
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)

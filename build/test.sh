@@ -50,10 +50,11 @@ echo "== cargo test"
 cargo test --workspace --locked
 
 # The OpenFX bundle as users get it: assembled and installed by build/ofx-bundle.sh
-# (dev profile, into a scratch plug-in folder), then loaded by our test host.
+# (from the library the tests just built, into a scratch plug-in folder), then
+# loaded by our test host.
 echo "== OpenFX bundle (build/ofx-bundle.sh) loaded by the test host"
 ofx_tmp="$(mktemp -d)"
 trap 'rm -rf "$ofx_tmp"' EXIT
-build/ofx-bundle.sh --profile dev --out "$ofx_tmp/out" --install "$ofx_tmp/plugins"
+build/ofx-bundle.sh --binary target/debug/deps/libpertouch_ofx.so --out "$ofx_tmp/out" --install "$ofx_tmp/plugins"
 PERTOUCH_OFX_BUNDLE="$ofx_tmp/plugins/PerTouch.ofx.bundle" \
   cargo test --locked -p pertouch-e2e --test ofx_plugin -- a_host_loads tiles_and_render_scales
