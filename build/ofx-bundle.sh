@@ -8,6 +8,8 @@
 #   build/ofx-bundle.sh --install DIR       # ... or into DIR
 #   build/ofx-bundle.sh --profile dev --out DIR
 #   build/ofx-bundle.sh --binary FILE ...   # bundle an already built library (no build)
+#   build/ofx-bundle.sh --keep-debug        # release builds are stripped (60 MB -> 5 MB)
+#                                           # unless this is given
 #
 # Bundle layout (OpenFX 1.4 "Packaging OFX Plug-ins"):
 #   PerTouch.ofx.bundle/Contents/Info.plist
@@ -25,16 +27,18 @@ out=target/ofx
 install=""
 install_dir=""
 binary=""
+keep_debug=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --profile) profile="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --binary) binary="$2"; shift 2 ;;
+    --keep-debug) keep_debug=1; shift ;;
     --install)
       install=1
       if [ $# -gt 1 ] && [ "${2#--}" = "$2" ]; then install_dir="$2"; shift; fi
       shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "error: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -60,6 +64,9 @@ bundle="$out/PerTouch.ofx.bundle"
 rm -rf "$bundle.tmp"
 mkdir -p "$bundle.tmp/Contents/$arch" "$bundle.tmp/Contents/Resources"
 cp "$binary" "$bundle.tmp/Contents/$arch/PerTouch.ofx"
+if [ "$profile" = release ] && [ -z "$keep_debug" ] && [ "$arch" = Linux-x86-64 ] && command -v strip >/dev/null; then
+  strip "$bundle.tmp/Contents/$arch/PerTouch.ofx"
+fi
 cp plugin-ofx/resources/org.pertouch.PerTouch.png "$bundle.tmp/Contents/Resources/"
 sed "s/@VERSION@/$version/g" plugin-ofx/resources/Info.plist > "$bundle.tmp/Contents/Info.plist"
 rm -rf "$bundle"
