@@ -902,3 +902,99 @@ fn the_diffusion_renderer_choice_needs_a_package_and_then_tiles_like_the_full_fr
     std::env::remove_var("PERTOUCH_DATA_DIR");
     let _ = std::fs::remove_dir_all(&data);
 }
+
+#[test]
+fn the_test_hosts_own_suites_keep_the_openfx_contract() {
+    use pertouch_ofx::abi::names::*;
+    use std::ffi::{c_uint, c_void};
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let _serial = host::serial();
+    host::set_quirks(Quirks::default());
+    // SAFETY (all blocks below): suites fetched from our host, called as OpenFX
+    // documents, with valid out pointers.
+    let mem = unsafe {
+        host::fetch(kOfxMemorySuite, 1)
+            .cast::<OfxMemorySuiteV1>()
+            .as_ref()
+    }
+    .unwrap();
+    let mut p: *mut c_void = std::ptr::null_mut();
+    assert_eq!(
+        unsafe { (mem.memoryAlloc)(std::ptr::null_mut(), 1000, &mut p) },
+        kOfxStatOK
+    );
+    assert!(!p.is_null() && (p as usize).is_multiple_of(8));
+    // SAFETY: 1000 bytes were allocated.
+    unsafe { std::ptr::write_bytes(p.cast::<u8>(), 7, 1000) };
+    assert_eq!(unsafe { (mem.memoryFree)(p) }, kOfxStatOK);
+    assert_eq!(
+        unsafe { (mem.memoryFree)(p) },
+        kOfxStatErrBadHandle,
+        "double free"
+    );
+
+    let mt = unsafe {
+        host::fetch(kOfxMultiThreadSuite, 1)
+            .cast::<OfxMultiThreadSuiteV1>()
+            .as_ref()
+    }
+    .unwrap();
+    static SEEN: AtomicU32 = AtomicU32::new(0);
+    unsafe extern "C" fn work(i: c_uint, n: c_uint, arg: *mut c_void) {
+        assert_eq!(n, 4);
+        SEEN.fetch_or(1 << i, Ordering::Relaxed);
+        // SAFETY: the test passes a pointer to its multithread suite.
+        let mt = unsafe { &*arg.cast::<OfxMultiThreadSuiteV1>() };
+        let mut idx = 99;
+        assert_eq!(unsafe { (mt.multiThreadIndex)(&mut idx) }, kOfxStatOK);
+        assert_eq!(idx, i);
+        assert_eq!(unsafe { (mt.multiThreadIsSpawnedThread)() }, 1);
+        // No recursion.
+        assert_eq!(unsafe { (mt.multiThread)(work, 2, arg) }, kOfxStatErrExists);
+    }
+    let arg = (mt as *const OfxMultiThreadSuiteV1).cast_mut().cast();
+    assert_eq!(unsafe { (mt.multiThread)(work, 4, arg) }, kOfxStatOK);
+    assert_eq!(SEEN.load(Ordering::Relaxed), 0b1111);
+    assert_eq!(unsafe { (mt.multiThreadIsSpawnedThread)() }, 0);
+    let mut cpus = 0;
+    assert_eq!(unsafe { (mt.multiThreadNumCPUs)(&mut cpus) }, kOfxStatOK);
+    assert!(cpus >= 1);
+    let mut m: OfxMutexHandle = std::ptr::null_mut();
+    assert_eq!(unsafe { (mt.mutexCreate)(&mut m, 0) }, kOfxStatOK);
+    assert_eq!(unsafe { (mt.mutexLock)(m) }, kOfxStatOK);
+    assert_eq!(unsafe { (mt.mutexTryLock)(m) }, kOfxStatFailed, "held");
+    assert_eq!(unsafe { (mt.mutexUnLock)(m) }, kOfxStatOK);
+    assert_eq!(unsafe { (mt.mutexTryLock)(m) }, kOfxStatOK);
+    assert_eq!(unsafe { (mt.mutexUnLock)(m) }, kOfxStatOK);
+    assert_eq!(unsafe { (mt.mutexDestroy)(m) }, kOfxStatOK);
+    assert_eq!(
+        unsafe { (mt.mutexLock)(m) },
+        kOfxStatErrBadHandle,
+        "destroyed"
+    );
+
+    // Messages go through the variadic C side with printf formatting.
+    let msg = unsafe {
+        host::fetch(kOfxMessageSuite, 2)
+            .cast::<OfxMessageSuiteV2>()
+            .as_ref()
+    }
+    .unwrap();
+    let st = unsafe {
+        (msg.message)(
+            std::ptr::null_mut(),
+            kOfxMessageWarning.as_ptr(),
+            std::ptr::null(),
+            c"%s has %d regions".as_ptr(),
+            c"frame".as_ptr(),
+            3,
+        )
+    };
+    assert_eq!(st, kOfxStatOK);
+    assert!(host::messages()
+        .iter()
+        .any(|m| m.0 == "OfxMessageWarning" && m.1 == "frame has 3 regions"));
+    // Suites and versions it does not have are null.
+    assert!(host::fetch(c"OfxInteractSuite", 1).is_null());
+    assert!(host::fetch(kOfxPropertySuite, 2).is_null());
+}

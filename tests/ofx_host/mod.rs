@@ -101,6 +101,13 @@ unsafe extern "C" fn fetch_suite(
     }
 }
 
+/// A suite as a plug-in would fetch it from this host (null when not offered).
+pub fn fetch(name: &CStr, version: c_int) -> *const c_void {
+    let h = host_struct();
+    // SAFETY: host_struct initialised the host; fetch_suite takes a C string.
+    unsafe { fetch_suite((*h).host, name.as_ptr(), version) }
+}
+
 fn host_struct() -> *mut OfxHost {
     HOST_INIT.call_once(|| {
         params::install_shim();
