@@ -910,78 +910,73 @@ fn the_test_hosts_own_suites_keep_the_openfx_contract() {
     use std::sync::atomic::{AtomicU32, Ordering};
     let _serial = host::serial();
     host::set_quirks(Quirks::default());
-    // SAFETY (all blocks below): suites fetched from our host, called as OpenFX
-    // documents, with valid out pointers.
-    let mem = unsafe {
-        host::fetch(kOfxMemorySuite, 1)
-            .cast::<OfxMemorySuiteV1>()
-            .as_ref()
-    }
-    .unwrap();
-    let mut p: *mut c_void = std::ptr::null_mut();
-    assert_eq!(
-        unsafe { (mem.memoryAlloc)(std::ptr::null_mut(), 1000, &mut p) },
-        kOfxStatOK
-    );
-    assert!(!p.is_null() && (p as usize).is_multiple_of(8));
-    // SAFETY: 1000 bytes were allocated.
-    unsafe { std::ptr::write_bytes(p.cast::<u8>(), 7, 1000) };
-    assert_eq!(unsafe { (mem.memoryFree)(p) }, kOfxStatOK);
-    assert_eq!(
-        unsafe { (mem.memoryFree)(p) },
-        kOfxStatErrBadHandle,
-        "double free"
-    );
+    let suite = |name, version| host::fetch(name, version);
 
-    let mt = unsafe {
-        host::fetch(kOfxMultiThreadSuite, 1)
-            .cast::<OfxMultiThreadSuiteV1>()
-            .as_ref()
+    let mem = suite(kOfxMemorySuite, 1).cast::<OfxMemorySuiteV1>();
+    assert!(!mem.is_null());
+    // SAFETY: a non-null memory suite of our host, called as OpenFX documents:
+    // 1000 bytes allocated, written within bounds, freed (twice, the second
+    // refused).
+    unsafe {
+        let mem = &*mem;
+        let mut p: *mut c_void = std::ptr::null_mut();
+        assert_eq!(
+            (mem.memoryAlloc)(std::ptr::null_mut(), 1000, &mut p),
+            kOfxStatOK
+        );
+        assert!(!p.is_null() && (p as usize).is_multiple_of(8));
+        std::ptr::write_bytes(p.cast::<u8>(), 7, 1000);
+        assert_eq!((mem.memoryFree)(p), kOfxStatOK);
+        assert_eq!((mem.memoryFree)(p), kOfxStatErrBadHandle, "double free");
     }
-    .unwrap();
+
     static SEEN: AtomicU32 = AtomicU32::new(0);
     unsafe extern "C" fn work(i: c_uint, n: c_uint, arg: *mut c_void) {
         assert_eq!(n, 4);
         SEEN.fetch_or(1 << i, Ordering::Relaxed);
-        // SAFETY: the test passes a pointer to its multithread suite.
-        let mt = unsafe { &*arg.cast::<OfxMultiThreadSuiteV1>() };
-        let mut idx = 99;
-        assert_eq!(unsafe { (mt.multiThreadIndex)(&mut idx) }, kOfxStatOK);
-        assert_eq!(idx, i);
-        assert_eq!(unsafe { (mt.multiThreadIsSpawnedThread)() }, 1);
-        // No recursion.
-        assert_eq!(unsafe { (mt.multiThread)(work, 2, arg) }, kOfxStatErrExists);
+        // SAFETY: the test passes its multithread suite as the argument; the
+        // calls are the suite's documented ones with valid out pointers.
+        unsafe {
+            let mt = &*arg.cast::<OfxMultiThreadSuiteV1>();
+            let mut idx = 99;
+            assert_eq!((mt.multiThreadIndex)(&mut idx), kOfxStatOK);
+            assert_eq!(idx, i);
+            assert_eq!((mt.multiThreadIsSpawnedThread)(), 1);
+            // No recursion.
+            assert_eq!((mt.multiThread)(work, 2, arg), kOfxStatErrExists);
+        }
     }
-    let arg = (mt as *const OfxMultiThreadSuiteV1).cast_mut().cast();
-    assert_eq!(unsafe { (mt.multiThread)(work, 4, arg) }, kOfxStatOK);
-    assert_eq!(SEEN.load(Ordering::Relaxed), 0b1111);
-    assert_eq!(unsafe { (mt.multiThreadIsSpawnedThread)() }, 0);
-    let mut cpus = 0;
-    assert_eq!(unsafe { (mt.multiThreadNumCPUs)(&mut cpus) }, kOfxStatOK);
-    assert!(cpus >= 1);
-    let mut m: OfxMutexHandle = std::ptr::null_mut();
-    assert_eq!(unsafe { (mt.mutexCreate)(&mut m, 0) }, kOfxStatOK);
-    assert_eq!(unsafe { (mt.mutexLock)(m) }, kOfxStatOK);
-    assert_eq!(unsafe { (mt.mutexTryLock)(m) }, kOfxStatFailed, "held");
-    assert_eq!(unsafe { (mt.mutexUnLock)(m) }, kOfxStatOK);
-    assert_eq!(unsafe { (mt.mutexTryLock)(m) }, kOfxStatOK);
-    assert_eq!(unsafe { (mt.mutexUnLock)(m) }, kOfxStatOK);
-    assert_eq!(unsafe { (mt.mutexDestroy)(m) }, kOfxStatOK);
-    assert_eq!(
-        unsafe { (mt.mutexLock)(m) },
-        kOfxStatErrBadHandle,
-        "destroyed"
-    );
+    let mt = suite(kOfxMultiThreadSuite, 1).cast::<OfxMultiThreadSuiteV1>();
+    assert!(!mt.is_null());
+    // SAFETY: a non-null multithread suite of our host; `work` has the thread
+    // function's signature and gets the suite itself as its argument; out
+    // pointers are valid; the mutex is used only while it lives, then once after
+    // destruction to see it refused.
+    unsafe {
+        let m_t = &*mt;
+        assert_eq!((m_t.multiThread)(work, 4, mt.cast_mut().cast()), kOfxStatOK);
+        assert_eq!(SEEN.load(Ordering::Relaxed), 0b1111);
+        assert_eq!((m_t.multiThreadIsSpawnedThread)(), 0);
+        let mut cpus = 0;
+        assert_eq!((m_t.multiThreadNumCPUs)(&mut cpus), kOfxStatOK);
+        assert!(cpus >= 1);
+        let mut m: OfxMutexHandle = std::ptr::null_mut();
+        assert_eq!((m_t.mutexCreate)(&mut m, 0), kOfxStatOK);
+        assert_eq!((m_t.mutexLock)(m), kOfxStatOK);
+        assert_eq!((m_t.mutexTryLock)(m), kOfxStatFailed, "held");
+        assert_eq!((m_t.mutexUnLock)(m), kOfxStatOK);
+        assert_eq!((m_t.mutexTryLock)(m), kOfxStatOK);
+        assert_eq!((m_t.mutexUnLock)(m), kOfxStatOK);
+        assert_eq!((m_t.mutexDestroy)(m), kOfxStatOK);
+        assert_eq!((m_t.mutexLock)(m), kOfxStatErrBadHandle, "destroyed");
+    }
 
     // Messages go through the variadic C side with printf formatting.
-    let msg = unsafe {
-        host::fetch(kOfxMessageSuite, 2)
-            .cast::<OfxMessageSuiteV2>()
-            .as_ref()
-    }
-    .unwrap();
+    let msg = suite(kOfxMessageSuite, 2).cast::<OfxMessageSuiteV2>();
+    assert!(!msg.is_null());
+    // SAFETY: a non-null message suite; a printf format whose arguments match it.
     let st = unsafe {
-        (msg.message)(
+        ((*msg).message)(
             std::ptr::null_mut(),
             kOfxMessageWarning.as_ptr(),
             std::ptr::null(),
@@ -995,6 +990,6 @@ fn the_test_hosts_own_suites_keep_the_openfx_contract() {
         .iter()
         .any(|m| m.0 == "OfxMessageWarning" && m.1 == "frame has 3 regions"));
     // Suites and versions it does not have are null.
-    assert!(host::fetch(c"OfxInteractSuite", 1).is_null());
-    assert!(host::fetch(kOfxPropertySuite, 2).is_null());
+    assert!(suite(c"OfxInteractSuite", 1).is_null());
+    assert!(suite(kOfxPropertySuite, 2).is_null());
 }
