@@ -36,27 +36,9 @@ fn with_alpha(r: &Raster) -> Raster {
     Raster::new(r.width(), r.height(), 4, Samples::U8(out)).unwrap()
 }
 
-fn to_depth(r: &Raster, depth: Depth) -> Raster {
-    let unit: Vec<f32> = match r.samples() {
-        Samples::U8(s) => s.iter().map(|&v| v as f32 / 255.0).collect(),
-        Samples::U16(s) => s.iter().map(|&v| v as f32 / 65535.0).collect(),
-        Samples::F32(s) => s.clone(),
-    };
-    let samples = match depth {
-        Depth::U8 => Samples::U8(unit.iter().map(|v| (v * 255.0).round() as u8).collect()),
-        Depth::U16 => Samples::U16(unit.iter().map(|v| (v * 65535.0).round() as u16).collect()),
-        Depth::F32 => Samples::F32(unit),
-    };
-    Raster::new(r.width(), r.height(), r.channels(), samples).unwrap()
-}
-
 fn mean(r: &Raster) -> f64 {
-    let v: Vec<f64> = match r.samples() {
-        Samples::U8(s) => s.iter().map(|&x| x as f64 / 255.0).collect(),
-        Samples::U16(s) => s.iter().map(|&x| x as f64 / 65535.0).collect(),
-        Samples::F32(s) => s.iter().map(|&x| x as f64).collect(),
-    };
-    v.iter().sum::<f64>() / v.len() as f64
+    let v = r.unit_samples();
+    v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64
 }
 
 fn text(v: &str) -> PValue {
@@ -305,7 +287,7 @@ fn every_pixel_depth_and_row_order_renders_what_the_core_renders() {
         inst.set_param("state", text(EDIT));
         for (k, base) in [&rgb, &rgba].into_iter().enumerate() {
             for depth in [Depth::U8, Depth::U16, Depth::F32] {
-                let src = to_depth(base, depth);
+                let src = base.with_depth(depth);
                 let time = (k * 3 + depth as usize) as f64;
                 inst.set_footage(
                     "Source",
@@ -334,7 +316,7 @@ fn every_pixel_depth_and_row_order_renders_what_the_core_renders() {
                 if base.channels() == 4 {
                     // Alpha passes through.
                     let alpha = |r: &Raster| -> Vec<f32> {
-                        let u = to_depth(r, Depth::F32);
+                        let u = r.with_depth(Depth::F32);
                         let Samples::F32(v) = u.samples() else {
                             unreachable!()
                         };

@@ -125,6 +125,30 @@ impl Raster {
         }
     }
 
+    /// Every sample in nominal [0, 1] ([`Sample::to_unit`]), interleaved as stored.
+    pub fn unit_samples(&self) -> Vec<f32> {
+        fn units<T: Sample>(s: &[T]) -> Vec<f32> {
+            s.iter().map(|v| v.to_unit()).collect()
+        }
+        match &self.samples {
+            Samples::U8(s) => units(s),
+            Samples::U16(s) => units(s),
+            Samples::F32(s) => s.clone(),
+        }
+    }
+
+    /// The same pixels with samples of `depth` ([`Sample::from_unit`]: integer
+    /// samples rounded and clamped).
+    pub fn with_depth(&self, depth: Depth) -> Raster {
+        let unit = self.unit_samples();
+        let samples = match depth {
+            Depth::U8 => Samples::U8(unit.iter().map(|&v| u8::from_unit(v)).collect()),
+            Depth::U16 => Samples::U16(unit.iter().map(|&v| u16::from_unit(v)).collect()),
+            Depth::F32 => Samples::F32(unit),
+        };
+        Raster { samples, ..*self }
+    }
+
     /// RGB of one pixel in 8-bit sRGB units (0..255, not rounded).
     pub fn rgb255(&self, x: usize, y: usize) -> [f32; 3] {
         let i = (y * self.width + x) * self.channels;

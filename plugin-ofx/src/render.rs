@@ -7,6 +7,7 @@ use crate::image::{Image, Rect};
 use crate::instance::{self, Settings};
 use crate::suites::{check, Host, OfxError, OfxResult, Props};
 use parking_lot::Mutex;
+use pertouch_core::color::luminance;
 use pertouch_core::host::{Engine, EngineConfig, Frame, FrameInputs, FrameKey, RendererKind};
 use pertouch_core::mask::MaskSet;
 use pertouch_core::params::{param_map::diverging, Attribute};
@@ -342,15 +343,6 @@ fn mask_plane(img: &Image<'_>, frame: Rect) -> OfxResult<Plane> {
     Ok(plane)
 }
 
-/// Samples as 0..1 floats.
-fn unit_samples(r: &Raster) -> Vec<f32> {
-    match r.samples() {
-        Samples::U8(s) => s.iter().map(|&v| v as f32 / 255.0).collect(),
-        Samples::U16(s) => s.iter().map(|&v| v as f32 / 65535.0).collect(),
-        Samples::F32(s) => s.clone(),
-    }
-}
-
 fn float_raster(like: &Raster, data: Vec<f32>) -> Raster {
     Raster::new(
         like.width(),
@@ -363,13 +355,13 @@ fn float_raster(like: &Raster, data: Vec<f32>) -> Raster {
 
 /// `a * (1 - t) + b * t`, sample by sample (alpha included).
 fn mix(a: &Raster, b: &Raster, t: f32) -> Raster {
-    let (x, y) = (unit_samples(a), unit_samples(b));
+    let (x, y) = (a.unit_samples(), b.unit_samples());
     float_raster(a, x.iter().zip(&y).map(|(p, q)| p + (q - p) * t).collect())
 }
 
 /// Colour divided by alpha (RGBA only; zero alpha stays zero).
 fn unpremultiply(r: &Raster) -> Raster {
-    let mut s = unit_samples(r);
+    let mut s = r.unit_samples();
     for px in s.chunks_exact_mut(4) {
         let a = px[3];
         if a > 0.0 {
@@ -382,7 +374,7 @@ fn unpremultiply(r: &Raster) -> Raster {
 }
 
 fn premultiply(r: &Raster) -> Raster {
-    let mut s = unit_samples(r);
+    let mut s = r.unit_samples();
     for px in s.chunks_exact_mut(4) {
         let a = px[3];
         for c in &mut px[..3] {
@@ -400,8 +392,7 @@ fn picture(src: &Raster, colour: impl Fn(usize, usize, f32) -> [u8; 3]) -> Raste
     let mut out = vec![255u8; w * h * ch];
     for y in 0..h {
         for x in 0..w {
-            let [r, g, b] = src.rgb255(x, y);
-            let luma = (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255.0;
+            let luma = luminance(src.rgb255(x, y).map(|v| v / 255.0));
             let o = (y * w + x) * ch;
             out[o..o + 3].copy_from_slice(&colour(x, y, luma.clamp(0.0, 1.0)));
         }

@@ -33,13 +33,9 @@ fn frame_4k(depth: Depth) -> Raster {
         .chunks_exact(3)
         .flat_map(|p| [p[0], p[1], p[2], 255])
         .collect();
-    let unit: Vec<f32> = rgba.iter().map(|&v| v as f32 / 255.0).collect();
-    let samples = match depth {
-        Depth::U8 => Samples::U8(rgba),
-        Depth::U16 => Samples::U16(unit.iter().map(|v| (v * 65535.0).round() as u16).collect()),
-        Depth::F32 => Samples::F32(unit),
-    };
-    Raster::new(3840, 2160, 4, samples).expect("4K")
+    Raster::new(3840, 2160, 4, Samples::U8(rgba))
+        .expect("4K")
+        .with_depth(depth)
 }
 
 /// The core alone: the frame key from the pixels, plan (unless

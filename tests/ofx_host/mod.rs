@@ -881,16 +881,9 @@ pub fn max_diff(a: &Raster, b: &Raster) -> f32 {
         (b.width(), b.height(), b.channels()),
         "sizes differ"
     );
-    let unit = |r: &Raster| -> Vec<f32> {
-        match r.samples() {
-            Samples::U8(s) => s.iter().map(|&v| v as f32 / 255.0).collect(),
-            Samples::U16(s) => s.iter().map(|&v| v as f32 / 65535.0).collect(),
-            Samples::F32(s) => s.clone(),
-        }
-    };
-    unit(a)
+    a.unit_samples()
         .iter()
-        .zip(unit(b))
+        .zip(b.unit_samples())
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f32::max)
 }

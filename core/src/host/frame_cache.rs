@@ -43,13 +43,7 @@ impl FrameKey {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         let (w, ht, ch) = (frame.width(), frame.height(), frame.channels());
         let n = w * ch;
-        let rows = 64.min(ht);
-        for k in 0..rows {
-            let y = if rows > 1 {
-                k * (ht - 1) / (rows - 1)
-            } else {
-                0
-            };
+        for y in super::pixels::sampled_rows(ht) {
             match frame.samples() {
                 Samples::U8(v) => v[y * n..(y + 1) * n].hash(&mut h),
                 Samples::U16(v) => v[y * n..(y + 1) * n].hash(&mut h),

@@ -7,8 +7,24 @@
 #![allow(unsafe_code)]
 
 use crate::plane::Plane;
-use crate::raster::{Depth, Raster, Samples};
+use crate::raster::{Depth, Raster, Sample, Samples};
 use std::marker::PhantomData;
+
+/// How many rows a frame's content hash reads.
+const HASHED_ROWS: usize = 64;
+
+/// The rows a content hash reads: [`HASHED_ROWS`] evenly spaced from the first to
+/// the last (all of them in a shorter frame).
+pub(crate) fn sampled_rows(height: usize) -> impl Iterator<Item = usize> {
+    let rows = HASHED_ROWS.min(height);
+    (0..rows).map(move |k| {
+        if rows > 1 {
+            k * (height - 1) / (rows - 1)
+        } else {
+            0
+        }
+    })
+}
 
 /// Largest image side accepted (beyond any camera or 16K frame).
 pub const MAX_SIDE: usize = 1 << 15;
@@ -269,27 +285,24 @@ impl<'a> PixelView<'a> {
                 self.channels
             ));
         }
-        let mut out = Vec::with_capacity(self.width * self.height);
-        let (c, ch) = (channel, self.channels);
-        for y in 0..self.height {
-            let row = self.row_bytes(y, 0, self.width);
-            match self.depth {
-                Depth::U8 => out.extend(row.iter().skip(c).step_by(ch).map(|&v| v as f32 / 255.0)),
-                Depth::U16 => out.extend(
-                    row.chunks_exact(2)
-                        .skip(c)
-                        .step_by(ch)
-                        .map(|b| u16::from_ne_bytes([b[0], b[1]]) as f32 / 65535.0),
-                ),
-                Depth::F32 => out.extend(row.chunks_exact(4).skip(c).step_by(ch).map(|b| {
-                    let f = f32::from_ne_bytes([b[0], b[1], b[2], b[3]]);
-                    if f.is_finite() {
-                        f.clamp(0.0, 1.0)
+        fn column<T: Sample>(v: &PixelView<'_>, c: usize, out: &mut Vec<f32>) {
+            for y in 0..v.height {
+                let row = v.row::<T>(y, 0, v.width);
+                out.extend(row.iter().skip(c).step_by(v.channels).map(|s| {
+                    let u = s.to_unit();
+                    if u.is_finite() {
+                        u.clamp(0.0, 1.0)
                     } else {
                         0.0
                     }
-                })),
+                }));
             }
+        }
+        let mut out = Vec::with_capacity(self.width * self.height);
+        match self.depth {
+            Depth::U8 => column::<u8>(self, channel, &mut out),
+            Depth::U16 => column::<u16>(self, channel, &mut out),
+            Depth::F32 => column::<f32>(self, channel, &mut out),
         }
         Plane::from_vec(self.width, self.height, out).ok_or_else(|| "plane sizes".to_string())
     }
@@ -307,40 +320,35 @@ impl<'a> PixelView<'a> {
         let w = r.width();
         self.check_rect(x0, y0, w, r.height())?;
         let n = w * r.channels();
-        let unit = |i: usize| -> f32 {
-            match r.samples() {
-                Samples::U8(s) => s[i] as f32 / 255.0,
-                Samples::U16(s) => s[i] as f32 / 65535.0,
-                Samples::F32(s) => s[i],
+        /// Converts samples of another depth into `dst`.
+        fn convert<D: Sample>(src: &Samples, range: std::ops::Range<usize>, dst: &mut [D]) {
+            fn each<S: Sample, D: Sample>(src: &[S], dst: &mut [D]) {
+                for (o, v) in dst.iter_mut().zip(src) {
+                    *o = D::from_unit(v.to_unit());
+                }
             }
-        };
+            match src {
+                Samples::U8(s) => each(&s[range], dst),
+                Samples::U16(s) => each(&s[range], dst),
+                Samples::F32(s) => each(&s[range], dst),
+            }
+        }
         for y in 0..r.height() {
             let (base, ty) = (y * n, y0 + y);
+            let range = base..base + n;
             match (self.depth, r.samples()) {
-                (Depth::U8, Samples::U8(s)) => self
-                    .row_mut::<u8>(ty, x0, w)
-                    .copy_from_slice(&s[base..base + n]),
-                (Depth::U16, Samples::U16(s)) => self
-                    .row_mut::<u16>(ty, x0, w)
-                    .copy_from_slice(&s[base..base + n]),
-                (Depth::F32, Samples::F32(s)) => self
-                    .row_mut::<f32>(ty, x0, w)
-                    .copy_from_slice(&s[base..base + n]),
-                (Depth::U8, _) => {
-                    for (i, o) in self.row_mut::<u8>(ty, x0, w).iter_mut().enumerate() {
-                        *o = (unit(base + i) * 255.0 + 0.5).clamp(0.0, 255.0) as u8;
-                    }
+                (Depth::U8, Samples::U8(s)) => {
+                    self.row_mut::<u8>(ty, x0, w).copy_from_slice(&s[range])
                 }
-                (Depth::U16, _) => {
-                    for (i, o) in self.row_mut::<u16>(ty, x0, w).iter_mut().enumerate() {
-                        *o = (unit(base + i) * 65535.0 + 0.5).clamp(0.0, 65535.0) as u16;
-                    }
+                (Depth::U16, Samples::U16(s)) => {
+                    self.row_mut::<u16>(ty, x0, w).copy_from_slice(&s[range])
                 }
-                (Depth::F32, _) => {
-                    for (i, o) in self.row_mut::<f32>(ty, x0, w).iter_mut().enumerate() {
-                        *o = unit(base + i);
-                    }
+                (Depth::F32, Samples::F32(s)) => {
+                    self.row_mut::<f32>(ty, x0, w).copy_from_slice(&s[range])
                 }
+                (Depth::U8, s) => convert(s, range, self.row_mut::<u8>(ty, x0, w)),
+                (Depth::U16, s) => convert(s, range, self.row_mut::<u16>(ty, x0, w)),
+                (Depth::F32, s) => convert(s, range, self.row_mut::<f32>(ty, x0, w)),
             }
         }
         Ok(())
@@ -359,13 +367,7 @@ impl<'a> PixelView<'a> {
             sample_bytes(self.depth),
         )
             .hash(&mut h);
-        let rows = 64.min(self.height);
-        for k in 0..rows {
-            let y = if rows > 1 {
-                k * (self.height - 1) / (rows - 1)
-            } else {
-                0
-            };
+        for y in sampled_rows(self.height) {
             self.row_bytes(y, 0, self.width).hash(&mut h);
         }
         h.finish()
