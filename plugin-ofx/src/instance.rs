@@ -245,12 +245,31 @@ impl Instance {
 
 /// True when a clip has an input connected.
 pub fn clip_connected(host: &Host, clip: usize) -> bool {
-    let mut p = std::ptr::null_mut();
-    // SAFETY: a clip handle of this instance.
-    let ok = unsafe { (host.effects.clipGetPropertySet)(clip as OfxImageClipHandle, &mut p) }
-        == kOfxStatOK;
-    ok && Props::new(host, p)
+    clip_props(host, clip, "mask input")
         .and_then(|p| p.int(kOfxImageClipPropConnected, 0))
-        .map(|c| c != 0)
-        .unwrap_or(false)
+        .is_ok_and(|c| c != 0)
+}
+
+/// A clip's properties (`name` for the message if the host refuses).
+pub fn clip_props<'h>(host: &'h Host, clip: usize, name: &str) -> OfxResult<Props<'h>> {
+    let mut p = std::ptr::null_mut();
+    // SAFETY: a clip handle of this instance and a valid out pointer.
+    check(
+        unsafe { (host.effects.clipGetPropertySet)(clip as OfxImageClipHandle, &mut p) },
+        || format!("getting the {name}'s properties"),
+    )?;
+    Props::new(host, p)
+}
+
+/// A clip's region of definition at `time`, in canonical coordinates.
+pub fn clip_rod(host: &Host, clip: usize, name: &str, time: f64) -> OfxResult<OfxRectD> {
+    let mut rod = OfxRectD::default();
+    // SAFETY: a clip handle of this instance and a valid out pointer.
+    check(
+        unsafe {
+            (host.effects.clipGetRegionOfDefinition)(clip as OfxImageClipHandle, time, &mut rod)
+        },
+        || format!("getting the {name}'s region of definition"),
+    )?;
+    Ok(rod)
 }

@@ -5,7 +5,7 @@ use crate::abi::names::{self, *};
 use crate::abi::*;
 use crate::image::{Image, Rect};
 use crate::instance::{self, Settings};
-use crate::suites::{check, Host, OfxError, OfxResult, Props};
+use crate::suites::{Host, OfxError, OfxResult, Props};
 use parking_lot::Mutex;
 use pertouch_core::color::luminance;
 use pertouch_core::host::{Engine, EngineConfig, Frame, FrameInputs, FrameKey, RendererKind};
@@ -71,14 +71,7 @@ fn core_err(e: pertouch_core::Error) -> OfxError {
 
 /// The frame in pixels at the render scale: the Source's region of definition.
 fn frame_rect(host: &Host, source: usize, time: f64, scale: [f64; 2]) -> OfxResult<Rect> {
-    let mut rod = OfxRectD::default();
-    // SAFETY: a clip handle of the instance and a valid out pointer.
-    check(
-        unsafe {
-            (host.effects.clipGetRegionOfDefinition)(source as OfxImageClipHandle, time, &mut rod)
-        },
-        || "getting the Source's region of definition".into(),
-    )?;
+    let rod = instance::clip_rod(host, source, "Source", time)?;
     let r = Rect {
         x1: (rod.x1 * scale[0]).floor() as i32,
         y1: (rod.y1 * scale[1]).floor() as i32,
@@ -438,18 +431,7 @@ pub fn regions_of_interest(
     let inst = instance::get(host, effect)?;
     let time = args.double(kOfxPropTime, 0)?;
     let out = Props::new(host, out_args)?;
-    let mut rod = OfxRectD::default();
-    // SAFETY: a clip handle of the instance and a valid out pointer.
-    check(
-        unsafe {
-            (host.effects.clipGetRegionOfDefinition)(
-                inst.source as OfxImageClipHandle,
-                time,
-                &mut rod,
-            )
-        },
-        || "getting the Source's region of definition".into(),
-    )?;
+    let rod = instance::clip_rod(host, inst.source, "Source", time)?;
     let whole = [rod.x1, rod.y1, rod.x2, rod.y2];
     out.set_doubles(
         &names::clip_prop(names::ROI_PREFIX, kOfxImageEffectSimpleSourceClipName),
@@ -476,13 +458,7 @@ pub fn clip_preferences(
 ) -> OfxResult<()> {
     let inst = instance::get(host, effect)?;
     let out = Props::new(host, out_args)?;
-    let mut p = std::ptr::null_mut();
-    // SAFETY: the Source clip handle of the instance.
-    check(
-        unsafe { (host.effects.clipGetPropertySet)(inst.source as OfxImageClipHandle, &mut p) },
-        || "getting the Source's properties".into(),
-    )?;
-    let src = Props::new(host, p)?;
+    let src = instance::clip_props(host, inst.source, "Source")?;
     let comps = src
         .string(kOfxImageEffectPropComponents, 0)
         .unwrap_or_default();

@@ -161,11 +161,15 @@ pub struct Layout {
     pub rows: usize,
 }
 
-/// Lays `rows` (top row first, each the same length) out in memory as the host
-/// stores images: bottom-up unless the host is top-down, rows padded to a
-/// multiple of 8 bytes plus 16.
+/// Bytes from one row to the next for rows of `row_len` bytes: padded to a
+/// multiple of 8 plus 16, as hosts align rows.
+fn stride_for(row_len: usize) -> usize {
+    (row_len + 16).div_ceil(8) * 8
+}
+
+/// Zeroed memory for `h` rows of `row_len` bytes (an output image).
 fn zeroed(row_len: usize, h: usize) -> Layout {
-    let stride = (row_len + 16).div_ceil(8) * 8;
+    let stride = stride_for(row_len);
     let mut buf = vec![0u64; (stride * h).div_ceil(8).max(1)];
     let base = buf.as_mut_ptr() as usize;
     Layout {
@@ -176,10 +180,13 @@ fn zeroed(row_len: usize, h: usize) -> Layout {
     }
 }
 
+/// Lays `rows` (top row first, each the same length) out in memory as the host
+/// stores images: bottom-up unless the host is top-down, rows padded
+/// ([`stride_for`]).
 fn lay_out(rows: Vec<Vec<u8>>) -> Layout {
     let h = rows.len();
     let row_len = rows.first().map_or(0, Vec::len);
-    let stride = (row_len + 16).div_ceil(8) * 8;
+    let stride = stride_for(row_len);
     let mut buf = vec![0u64; (stride * h).div_ceil(8).max(1)];
     let top_down = quirks().top_down;
     // SAFETY: viewing the u64 buffer as bytes (u8 has no alignment or validity

@@ -688,7 +688,8 @@ impl Instance<'_> {
         window: OfxRectI,
         extra: &[(&str, Vec<Value>)],
     ) -> RenderResult {
-        self.render_inner(time, scale, window, extra, true)
+        let (p, pixels) = self.render_inner(time, scale, window, extra)?;
+        effect::take_output(p, pixels).ok_or(kOfxStatErrUnknown)
     }
 
     fn render_inner(
@@ -697,8 +698,7 @@ impl Instance<'_> {
         scale: f64,
         window: OfxRectI,
         extra: &[(&str, Vec<Value>)],
-        keep: bool,
-    ) -> RenderResult {
+    ) -> Result<(OfxPropertySetHandle, effect::Pixels), OfxStatus> {
         effect::CURRENT.with(|c| *c.borrow_mut() = ([scale, scale], Some(window)));
         effect::OUTPUTS.with(|o| o.borrow_mut().clear());
         let mut a = render_args(time, scale, window);
@@ -731,25 +731,23 @@ impl Instance<'_> {
         for (p, _) in outs {
             effect::drop_output(p);
         }
-        let out = last.and_then(|(p, px)| {
-            if keep {
-                effect::take_output(p, px)
-            } else {
-                effect::drop_output(p);
-                Some(blank(1, 1))
-            }
-        });
         if st != kOfxStatOK {
+            if let Some((p, _)) = last {
+                effect::drop_output(p);
+            }
             return Err(st);
         }
-        out.ok_or(kOfxStatErrUnknown)
+        last.ok_or(kOfxStatErrUnknown)
     }
 
     /// Runs the render action only and drops the output unread (benchmarks: the
     /// host's own readback is not the plug-in's cost).
     pub fn render_action(&self, time: f64, scale: f64, window: OfxRectI) -> OfxStatus {
-        match self.render_inner(time, scale, window, &[], false) {
-            Ok(_) => kOfxStatOK,
+        match self.render_inner(time, scale, window, &[]) {
+            Ok((p, _)) => {
+                effect::drop_output(p);
+                kOfxStatOK
+            }
             Err(s) => s,
         }
     }
@@ -832,10 +830,6 @@ impl Instance<'_> {
             std::ptr::null_mut(),
         )
     }
-}
-
-fn blank(w: usize, h: usize) -> Raster {
-    Raster::new(w, h, 3, Samples::U8(vec![0; w * h * 3])).expect("sizes")
 }
 
 /// A zeroed raster of `r`'s kind at `w` x `h`.
