@@ -234,6 +234,17 @@ pub struct RgbF32 {
 }
 
 impl RgbF32 {
+    /// A `width` x `height` image whose pixel (x, y) is `f(x, y)`.
+    pub fn from_fn(width: usize, height: usize, f: impl Fn(usize, usize) -> [f32; 3]) -> Self {
+        RgbF32 {
+            width,
+            height,
+            data: (0..width * height)
+                .map(|i| f(i % width, i / width))
+                .collect(),
+        }
+    }
+
     /// Resampled to `width` x `height` channel by channel, as [`Plane::resized`]
     /// does (area averaging when shrinking, bilinear when growing).
     pub fn resized(&self, width: usize, height: usize) -> RgbF32 {

@@ -283,17 +283,9 @@ fn transform(c: &[f32; 12], p: [f32; 3]) -> [f32; 3] {
 mod tests {
     use super::*;
 
-    fn image(w: usize, h: usize, f: impl Fn(usize, usize) -> [f32; 3]) -> RgbF32 {
-        RgbF32 {
-            width: w,
-            height: h,
-            data: (0..w * h).map(|i| f(i % w, i / w)).collect(),
-        }
-    }
-
     #[test]
     fn a_global_affine_colour_change_is_recovered_exactly() {
-        let input = image(48, 32, |x, y| {
+        let input = RgbF32::from_fn(48, 32, |x, y| {
             [
                 (x * 5 % 256) as f32,
                 (y * 7 % 256) as f32,
@@ -346,8 +338,8 @@ mod tests {
 
     #[test]
     fn mismatched_sizes_are_refused() {
-        let a = image(4, 4, |_, _| [0.0; 3]);
-        let b = image(4, 5, |_, _| [0.0; 3]);
+        let a = RgbF32::from_fn(4, 4, |_, _| [0.0; 3]);
+        let b = RgbF32::from_fn(4, 5, |_, _| [0.0; 3]);
         assert!(ColourTransfer::fit(&a, &b, &TransferOptions::default()).is_err());
     }
 }

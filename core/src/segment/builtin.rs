@@ -375,14 +375,6 @@ fn hue_window(h: f32, centre: f32, half: f32, soft: f32) -> f32 {
 mod tests {
     use super::*;
 
-    fn image(w: usize, h: usize, f: impl Fn(usize, usize) -> [f32; 3]) -> RgbF32 {
-        RgbF32 {
-            width: w,
-            height: h,
-            data: (0..w * h).map(|k| f(k % w, k / w)).collect(),
-        }
-    }
-
     fn mean(p: &Plane, rows: std::ops::Range<usize>) -> f32 {
         let w = p.width();
         let v: Vec<f32> = rows.flat_map(|y| p.row(y)[..w].to_vec()).collect();
@@ -392,7 +384,7 @@ mod tests {
     /// Blue sky over green grass; a blue lake under the grass.
     #[test]
     fn finds_sky_grass_and_water_where_they_are() {
-        let img = image(60, 90, |x, y| match y {
+        let img = RgbF32::from_fn(60, 90, |x, y| match y {
             0..30 => [110.0, 160.0, 230.0],
             30..60 => [60.0 + (x * 13 % 9) as f32 * 4.0, 130.0, 40.0],
             _ => [40.0, 80.0 + (x % 3) as f32, 140.0],
@@ -410,7 +402,7 @@ mod tests {
     /// A blue object that does not touch the top is not sky.
     #[test]
     fn sky_must_reach_the_top() {
-        let img = image(40, 40, |x, y| {
+        let img = RgbF32::from_fn(40, 40, |x, y| {
             if (10..30).contains(&x) && (15..35).contains(&y) {
                 [110.0, 160.0, 230.0]
             } else {
@@ -423,7 +415,7 @@ mod tests {
 
     #[test]
     fn tones_partition_the_image() {
-        let img = image(64, 4, |x, _| [x as f32 * 4.0; 3]);
+        let img = RgbF32::from_fn(64, 4, |x, _| [x as f32 * 4.0; 3]);
         let m = BuiltinSegmenter
             .segment(&img, &["shadows", "midtones", "highlights"])
             .unwrap();
@@ -437,7 +429,7 @@ mod tests {
 
     #[test]
     fn colour_ranges_pick_their_hue() {
-        let img = image(3, 1, |x, _| match x {
+        let img = RgbF32::from_fn(3, 1, |x, _| match x {
             0 => [220.0, 30.0, 30.0],
             1 => [30.0, 180.0, 40.0],
             _ => [30.0, 60.0, 220.0],
