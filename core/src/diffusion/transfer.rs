@@ -156,9 +156,7 @@ impl ColourTransfer {
         frame_h: usize,
         ctl: &Control<'_>,
     ) -> Result<Raster> {
-        if frame_w == 0 || frame_h == 0 {
-            return Err(Error::InvalidRequest("empty frame".into()));
-        }
+        crate::render::check_tile(tile, (x0, y0), (frame_w, frame_h))?;
         let (w, h, ch) = (tile.width(), tile.height(), tile.channels());
         let samples = match tile.samples() {
             Samples::U8(v) => {

@@ -137,6 +137,27 @@ impl RenderRequest {
     }
 }
 
+/// Checks that a `tile` placed at (`x0`, `y0`) lies inside a `frame_width` x
+/// `frame_height` frame: what every renderer's tile call requires.
+pub fn check_tile(
+    tile: &Raster,
+    (x0, y0): (usize, usize),
+    (frame_width, frame_height): (usize, usize),
+) -> Result<()> {
+    if frame_width == 0
+        || frame_height == 0
+        || x0 + tile.width() > frame_width
+        || y0 + tile.height() > frame_height
+    {
+        return Err(Error::InvalidRequest(format!(
+            "tile {}x{} at ({x0}, {y0}) does not fit a {frame_width}x{frame_height} frame",
+            tile.width(),
+            tile.height()
+        )));
+    }
+    Ok(())
+}
+
 /// What a [`RenderRequest`] cut out of a source.
 #[derive(Debug)]
 pub struct Framed<'a> {

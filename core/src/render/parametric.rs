@@ -330,17 +330,7 @@ impl RenderPlan {
         frame_height: usize,
         ctl: &Control<'_>,
     ) -> Result<Raster> {
-        if frame_width == 0
-            || frame_height == 0
-            || x0 + tile.width() > frame_width
-            || y0 + tile.height() > frame_height
-        {
-            return Err(Error::InvalidRequest(format!(
-                "tile {}x{} at ({x0}, {y0}) does not fit a {frame_width}x{frame_height} frame",
-                tile.width(),
-                tile.height()
-            )));
-        }
+        super::check_tile(tile, (x0, y0), (frame_width, frame_height))?;
         let mut out = tile.clone();
         if self.is_identity() {
             return Ok(out);
