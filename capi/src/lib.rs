@@ -18,7 +18,7 @@ pub use status::PtStatus;
 use pertouch_core::host::{Engine, EngineConfig, FrameInputs, FrameKey, Registry};
 use pertouch_core::mask::MaskSet;
 use pertouch_core::params::RegionState;
-use pertouch_core::render::{CancelToken, Control, Rect, RenderRequest};
+use pertouch_core::render::{scaled_size, CancelToken, Control, Rect, RenderRequest};
 use status::{fail, from_core, ok};
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -202,10 +202,8 @@ pub unsafe extern "C" fn pt_output_size(
             );
         }
         let (w, h) = if roi.is_null() {
-            (
-                ((width as f32 * scale).round() as u32).max(1),
-                ((height as f32 * scale).round() as u32).max(1),
-            )
+            let (w, h) = scaled_size(width as usize, height as usize, scale);
+            (w as u32, h as u32)
         } else {
             // SAFETY: non-null; the host passes a readable PtRect.
             let r = unsafe { *roi };
@@ -346,24 +344,6 @@ pub unsafe extern "C" fn pt_render(
             cancel: token.as_deref(),
             progress: Some(&report),
         };
-        // One plan per frame and state: tiles and render scales reuse it, and only
-        // a frame not planned yet is read whole.
-        let key = FrameKey::new(sv.width(), sv.height(), sv.content_hash(), &state);
-        let read_all = || sv.read().map_err(pertouch_core::Error::InvalidRequest);
-        let frame = match e.frame(
-            key,
-            &state,
-            || {
-                Ok(FrameInputs {
-                    source: std::borrow::Cow::Owned(read_all()?),
-                    masks: MaskSet::new(),
-                })
-            },
-            &ctl,
-        ) {
-            Ok(f) => f,
-            Err(err) => return from_core(&err),
-        };
         let roi = if roi.is_null() {
             None
         } else {
@@ -385,10 +365,7 @@ pub unsafe extern "C" fn pt_render(
         // The output's size, as pt_output_size says.
         let expected = match roi {
             Some(r) => (r.width, r.height),
-            None => (
-                ((sv.width() as f32 * scale).round() as usize).max(1),
-                ((sv.height() as f32 * scale).round() as usize).max(1),
-            ),
+            None => scaled_size(sv.width(), sv.height(), scale),
         };
         if (dv.width(), dv.height()) != expected {
             return fail(
@@ -402,18 +379,50 @@ pub unsafe extern "C" fn pt_render(
                 ),
             );
         }
-        if scale == 1.0 {
-            // Full scale: straight from the host's pixels into the host's buffer.
-            if region.x + region.width > sv.width() || region.y + region.height > sv.height() {
-                return fail(
-                    PtStatus::PT_ERR_INVALID,
-                    format!(
-                        "roi {region:?} is not inside the {} x {} source",
-                        sv.width(),
-                        sv.height()
-                    ),
-                );
+        if scale == 1.0
+            && (region.x + region.width > sv.width() || region.y + region.height > sv.height())
+        {
+            return fail(
+                PtStatus::PT_ERR_INVALID,
+                format!(
+                    "roi {region:?} is not inside the {} x {} source",
+                    sv.width(),
+                    sv.height()
+                ),
+            );
+        }
+        // A proxy is resampled from the whole frame; at full scale only a frame not
+        // planned yet is read whole.
+        let read_all = || sv.read().map_err(pertouch_core::Error::InvalidRequest);
+        let whole = if scale < 1.0 {
+            match read_all() {
+                Ok(s) => Some(s),
+                Err(err) => return from_core(&err),
             }
+        } else {
+            None
+        };
+        // One plan per frame and state: tiles and render scales reuse it.
+        let key = FrameKey::new(sv.width(), sv.height(), sv.content_hash(), &state);
+        let frame = match e.frame(
+            key,
+            &state,
+            || {
+                Ok(FrameInputs {
+                    source: match &whole {
+                        Some(w) => std::borrow::Cow::Borrowed(w),
+                        None => std::borrow::Cow::Owned(read_all()?),
+                    },
+                    masks: MaskSet::new(),
+                })
+            },
+            &ctl,
+        ) {
+            Ok(f) => f,
+            Err(err) => return from_core(&err),
+        };
+        let Some(source) = whole else {
+            // Full scale: straight from the host's pixels into the host's buffer.
             return match frame.render_into(
                 (&sv, (region.x, region.y)),
                 &mut dv,
@@ -424,11 +433,6 @@ pub unsafe extern "C" fn pt_render(
                 Ok(()) => ok(),
                 Err(err) => from_core(&err),
             };
-        }
-        // A proxy is resampled from the whole frame.
-        let source = match read_all() {
-            Ok(s) => s,
-            Err(err) => return from_core(&err),
         };
         let request = RenderRequest { scale, roi };
         let framed = match request.frame(&source) {

@@ -108,8 +108,7 @@ impl RenderRequest {
                 self.scale
             )));
         }
-        let fw = ((source.width() as f32 * self.scale).round() as usize).max(1);
-        let fh = ((source.height() as f32 * self.scale).round() as usize).max(1);
+        let (fw, fh) = scaled_size(source.width(), source.height(), self.scale);
         let frame = if self.scale == 1.0 {
             std::borrow::Cow::Borrowed(source)
         } else {
@@ -135,6 +134,13 @@ impl RenderRequest {
             full_frame: self.scale == 1.0 && whole,
         })
     }
+}
+
+/// The size of a `width` x `height` frame at render scale `scale`: each side
+/// rounded, at least 1.
+pub fn scaled_size(width: usize, height: usize, scale: f32) -> (usize, usize) {
+    let side = |n: usize| ((n as f32 * scale).round() as usize).max(1);
+    (side(width), side(height))
 }
 
 /// Checks that a `tile` placed at (`x0`, `y0`) lies inside a `frame_width` x
