@@ -225,14 +225,7 @@ fn tiles_and_render_scales_equal_the_full_frame_render() {
     let inst = plugin.instance("OfxImageEffectContextFilter").unwrap();
     let image = photo("storm.jpg", 480);
     let (w, h) = (image.width(), image.height());
-    assert!(inst.set_footage(
-        "Source",
-        1.0,
-        Footage::Picture {
-            image: image.clone(),
-            premultiplied: false
-        }
-    ));
+    assert!(inst.set_source(1.0, image.clone()));
     assert_eq!(inst.set_param("state", text(EDIT)), kOfxStatReplyDefault);
     for scale in [1.0, 0.5] {
         let full = inst.render(1.0, scale, whole(w, h, scale)).unwrap();
@@ -289,14 +282,7 @@ fn every_pixel_depth_and_row_order_renders_what_the_core_renders() {
             for depth in [Depth::U8, Depth::U16, Depth::F32] {
                 let src = base.with_depth(depth);
                 let time = (k * 3 + depth as usize) as f64;
-                inst.set_footage(
-                    "Source",
-                    time,
-                    Footage::Picture {
-                        image: src.clone(),
-                        premultiplied: false,
-                    },
-                );
+                inst.set_source(time, src.clone());
                 let out = inst
                     .render(time, 1.0, whole(src.width(), src.height(), 1.0))
                     .unwrap();
@@ -349,14 +335,7 @@ fn eight_frames_rendered_at_once_match_each_rendered_alone() {
     ];
     let frames: Vec<Raster> = names.iter().map(|n| photo(n, 256)).collect();
     for (t, f) in frames.iter().enumerate() {
-        inst.set_footage(
-            "Source",
-            t as f64,
-            Footage::Picture {
-                image: f.clone(),
-                premultiplied: false,
-            },
-        );
+        inst.set_source(t as f64, f.clone());
     }
     let together: Vec<Raster> = std::thread::scope(|sc| {
         let handles: Vec<_> = frames
@@ -396,14 +375,7 @@ fn apply_runs_the_agent_once_and_stores_the_state_renders_never_do() {
     let plugin = load(Quirks::default());
     let inst = plugin.instance("OfxImageEffectContextFilter").unwrap();
     let image = photo("storm.jpg", 400);
-    inst.set_footage(
-        "Source",
-        3.0,
-        Footage::Picture {
-            image: image.clone(),
-            premultiplied: false,
-        },
-    );
+    inst.set_source(3.0, image.clone());
     // Apply without an instruction: a clear failure, state untouched.
     assert_eq!(inst.press("apply", 3.0), kOfxStatFailed);
     assert!(
@@ -544,14 +516,7 @@ fn mask_inputs_stand_for_named_regions_and_the_views_show_map_and_mask() {
     let inst = plugin.instance("OfxImageEffectContextGeneral").unwrap();
     let image = photo("meadow.jpg", 320);
     let (w, h) = (image.width(), image.height());
-    inst.set_footage(
-        "Source",
-        0.0,
-        Footage::Picture {
-            image: image.clone(),
-            premultiplied: false,
-        },
-    );
+    inst.set_source(0.0, image.clone());
     // A matte of the left half, as a compositor would wire it.
     let mask = Plane::from_vec(
         w,
@@ -676,14 +641,7 @@ fn odd_hosts_get_a_clean_failure_never_a_crash() {
     let full = whole(w, h, 1.0);
     // No Source connected.
     assert_eq!(inst.render(0.0, 1.0, full).err(), Some(kOfxStatFailed));
-    inst.set_footage(
-        "Source",
-        0.0,
-        Footage::Picture {
-            image,
-            premultiplied: false,
-        },
-    );
+    inst.set_source(0.0, image);
     inst.set_param("state", text(EDIT));
     assert!(inst.render(0.0, 1.0, full).is_ok());
     // Zero-size window, missing and odd in-args, a scale of 0.
@@ -782,14 +740,7 @@ fn odd_hosts_get_a_clean_failure_never_a_crash() {
         ..Quirks::default()
     });
     let inst = plugin.instance("OfxImageEffectContextFilter").unwrap();
-    inst.set_footage(
-        "Source",
-        0.0,
-        Footage::Picture {
-            image: photo("rocket.jpg", 200),
-            premultiplied: false,
-        },
-    );
+    inst.set_source(0.0, photo("rocket.jpg", 200));
     inst.set_param("state", text(EDIT));
     assert_eq!(
         inst.render(
@@ -828,14 +779,7 @@ fn the_diffusion_renderer_choice_needs_a_package_and_then_tiles_like_the_full_fr
     let inst = plugin.instance("OfxImageEffectContextFilter").unwrap();
     let image = photo("storm.jpg", 160);
     let (w, h) = (image.width(), image.height());
-    inst.set_footage(
-        "Source",
-        0.0,
-        Footage::Picture {
-            image,
-            premultiplied: false,
-        },
-    );
+    inst.set_source(0.0, image);
     inst.set_param("state", text(EDIT));
     inst.set_param("renderer", PValue::Ints(vec![1]));
     assert_eq!(

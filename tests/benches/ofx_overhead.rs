@@ -14,7 +14,7 @@ use pertouch_core::mask::MaskSet;
 use pertouch_core::params::RegionState;
 use pertouch_core::raster::{Depth, Raster, Samples};
 use pertouch_core::render::Control;
-use pertouch_e2e::ofx_host::{self as host, Footage, PValue, Plugin, Quirks};
+use pertouch_e2e::ofx_host::{self as host, PValue, Plugin, Quirks};
 use pertouch_ofx::abi::OfxRectI;
 use std::ffi::CString;
 use std::time::Duration;
@@ -83,14 +83,7 @@ fn bench(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(3));
     for depth in [Depth::U8, Depth::F32] {
         let frame = frame_4k(depth);
-        inst.set_footage(
-            "Source",
-            0.0,
-            Footage::Picture {
-                image: frame.clone(),
-                premultiplied: false,
-            },
-        );
+        inst.set_source(0.0, frame.clone());
         let name = format!("{depth:?}").to_lowercase();
         group.bench_function(format!("plugin_new_frame_{name}"), |b| {
             b.iter(|| {

@@ -541,6 +541,18 @@ impl Instance<'_> {
         true
     }
 
+    /// Connects `image` (straight colour, not premultiplied) to the Source at `time`.
+    pub fn set_source(&self, time: f64, image: Raster) -> bool {
+        self.set_footage(
+            "Source",
+            time,
+            Footage::Picture {
+                image,
+                premultiplied: false,
+            },
+        )
+    }
+
     /// A parameter's current value.
     pub fn param(&self, name: &str) -> Option<PValue> {
         params::find(self.params(), name).map(|p| p.value.lock().clone())
