@@ -25,6 +25,7 @@ pub mod onnx;
 pub mod params;
 pub mod paths;
 pub mod plane;
+pub mod printable;
 pub mod raster;
 pub mod render;
 pub mod segment;
