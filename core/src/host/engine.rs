@@ -377,10 +377,7 @@ impl Frame {
 /// The diffusion renderer `config` asks for.
 fn open_diffusion(config: &EngineConfig, app: &crate::config::Config) -> Result<DiffusionRenderer> {
     use crate::onnx::package;
-    let model_err = |model: &str, reason: String| Error::Model {
-        model: model.to_string(),
-        reason,
-    };
+    let model_err = |model: &str, reason: String| Error::model(model, reason);
     let pkg = if let Some(dir) = &config.diffusion_package {
         package::Package::open(dir)
             .map_err(|e| model_err(&dir.display().to_string(), e.to_string()))?
