@@ -1,0 +1,237 @@
+//! Hostile and broken input against the real `pertouch` program (issue 18): files
+//! that crash decoders, cut-off photos, size bombs, panoramas, killed saves. Each
+//! test names the item it holds and how main failed it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn pertouch(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pertouch"))
+        .args(args)
+        .output()
+        .expect("run pertouch")
+}
+
+fn sample(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/samples")
+        .join(name)
+}
+
+fn hostile(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../core/tests/data/hostile")
+        .join(name)
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().expect("utf-8 temp path")
+}
+
+/// A failure that is an error, not a crash: exit status 1, the file named, no
+/// panic text.
+fn assert_clean_failure(o: &Output, needles: &[&str]) {
+    let t = text(o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(!t.contains("panicked"), "{t}");
+    for n in needles {
+        assert!(t.contains(n), "expected {n:?} in: {t}");
+    }
+}
+
+/// Item 4. On main `measure` exited 101 with the `tiff` crate's assertion, and
+/// `calibrate` over a folder holding the file aborted.
+#[test]
+fn a_file_that_crashes_its_decoder_fails_alone() {
+    let o = pertouch(&["measure", p(&hostile("tiled-planar.tif"))]);
+    assert_clean_failure(&o, &["tiled-planar.tif", "TIFF decoder failed"]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    std::fs::copy(sample("coffee.png"), photos.join("a.png")).unwrap();
+    std::fs::copy(sample("chelsea.png"), photos.join("b.png")).unwrap();
+    std::fs::copy(hostile("tiled-planar.tif"), photos.join("c.tif")).unwrap();
+    let tables = dir.path().join("t.json");
+    let o = pertouch(&["calibrate", p(&photos), "-o", p(&tables), "-q"]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("skipping") && t.contains("c.tif"), "{t}");
+    assert!(t.contains("from 2 photos"), "{t}");
+    assert!(!t.contains("panicked"), "{t}");
+}
+
+/// Item 6. On main a JPEG cut in half was read with its lower half grey, and
+/// `retouch`, `measure`, `calibrate` and `--mask` carried on (exit 0).
+#[test]
+fn cut_off_jpegs_are_refused_wherever_an_image_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = std::fs::read(sample("dune.jpg")).unwrap();
+    let cut = dir.path().join("cut.jpg");
+    std::fs::write(&cut, &whole[..whole.len() / 2]).unwrap();
+    let out = dir.path().join("out.png");
+    let needles = ["cut.jpg", "cut off"];
+    assert_clean_failure(&pertouch(&["retouch", p(&cut), "-o", p(&out)]), &needles);
+    assert_clean_failure(&pertouch(&["measure", p(&cut)]), &needles);
+    let mask = format!("sky={}", p(&cut));
+    let dune = sample("dune.jpg");
+    assert_clean_failure(
+        &pertouch(&["retouch", p(&dune), "-o", p(&out), "--mask", &mask]),
+        &needles,
+    );
+    assert_clean_failure(&pertouch(&["measure", p(&dune), "--mask", &mask]), &needles);
+    assert!(!out.exists());
+    // calibrate skips it, naming it, and fits on the rest.
+    let photos = dir.path().join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    std::fs::copy(sample("coffee.png"), photos.join("a.png")).unwrap();
+    std::fs::copy(sample("chelsea.png"), photos.join("b.png")).unwrap();
+    std::fs::copy(&cut, photos.join("c.jpg")).unwrap();
+    let o = pertouch(&[
+        "calibrate",
+        p(&photos),
+        "-o",
+        p(&dir.path().join("t.json")),
+        "-q",
+    ]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        t.contains("c.jpg") && t.contains("cut off") && t.contains("from 2 photos"),
+        "{t}"
+    );
+}
+
+/// Item 8. On main `--max-megapixels NaN` switched the bomb guard off (NaN
+/// compares false), and the 30 KB 249,000,000 x 1 PNG was decoded (6.5 GB peak).
+#[test]
+fn size_limits_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    for bad in ["NaN", "inf", "0", "-5"] {
+        let limit = format!("--max-megapixels={bad}");
+        let o = pertouch(&["retouch", p(&sample("coffee.png")), "-o", p(&out), &limit]);
+        assert_clean_failure(&o, &["not a positive number"]);
+    }
+    let o = pertouch(&["measure", p(&hostile("wide-bomb.png"))]);
+    assert_clean_failure(&o, &["wide-bomb.png", "249000000 x 1", "100000"]);
+    assert!(!out.exists());
+}
+
+/// Item 9. On main a 12000 x 360 panorama failed with `mask "shadows": aspect
+/// ratios differ` although the user gave no mask: the segmenter's 512 x 15 mask
+/// was 2.4% off the photo's aspect.
+#[test]
+fn panoramas_retouch_by_tonal_and_found_regions() {
+    let dir = tempfile::tempdir().unwrap();
+    for (w, h) in [(12000u32, 360u32), (20000, 400)] {
+        let pano = dir.path().join(format!("pano-{w}.png"));
+        image::RgbImage::from_fn(w, h, |x, y| {
+            let sky = y < h / 3;
+            let v = ((x / 37 + y) % 200) as u8;
+            if sky {
+                image::Rgb([90, 140, 200u8.saturating_sub(v / 8)])
+            } else {
+                image::Rgb([v / 2 + 20, v / 2 + 40, v / 3])
+            }
+        })
+        .save(&pano)
+        .unwrap();
+        let out = dir.path().join(format!("out-{w}.jpg"));
+        let o = pertouch(&[
+            "retouch",
+            p(&pano),
+            "-o",
+            p(&out),
+            "--set",
+            "shadows.brightness=0.2",
+            "--set",
+            "sky.temperature=-0.1",
+            "-q",
+        ]);
+        assert!(o.status.success(), "{w} x {h}: {}", text(&o));
+        let img = image::open(&out).unwrap();
+        assert_eq!((img.width(), img.height()), (w, h));
+    }
+}
+
+/// Item 11. A save killed with SIGKILL leaves its `.pertouch-*.tmp` file; on main
+/// nothing ever removed it. The photo under the target name is whole or absent,
+/// and the next save in the folder removes the leftover once it is old enough to
+/// be sure no writer holds it (here: aged by setting its time back).
+#[cfg(unix)]
+#[test]
+fn a_save_killed_midway_leaves_no_lasting_leftover() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.png");
+    // Noise does not compress: a slow, long save.
+    image::RgbImage::from_fn(3000, 2000, |x, y| {
+        let h = (x.wrapping_mul(2654435761) ^ y.wrapping_mul(40503)).wrapping_mul(2246822519);
+        image::Rgb([h as u8, (h >> 8) as u8, (h >> 16) as u8])
+    })
+    .save(&big)
+    .unwrap();
+    let outs = dir.path().join("outs");
+    std::fs::create_dir(&outs).unwrap();
+    let out = outs.join("out.png");
+    let leftovers = || -> Vec<PathBuf> {
+        std::fs::read_dir(&outs)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                let n = p.file_name().unwrap().to_string_lossy().into_owned();
+                n.starts_with(".pertouch-") && n.ends_with(".tmp")
+            })
+            .collect()
+    };
+    let mut seen = Vec::new();
+    for delay_ms in [300u64, 600, 900, 1200, 1600, 2000, 2500, 3000, 4000, 5000] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pertouch"))
+            .args([
+                "retouch",
+                p(&big),
+                "-o",
+                p(&out),
+                "--set",
+                "contrast=0.1",
+                "-q",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        if out.exists() {
+            let img = image::open(&out).expect("a photo under the target name is whole");
+            assert_eq!((img.width(), img.height()), (3000, 2000));
+        }
+        seen = leftovers();
+        if !seen.is_empty() {
+            break;
+        }
+    }
+    assert!(!seen.is_empty(), "no kill landed inside a save");
+    // The killed process's lock died with it; the file only has to be old.
+    for f in &seen {
+        let file = std::fs::File::options().write(true).open(f).unwrap();
+        file.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600))
+            .unwrap();
+    }
+    let small = dir.path().join("small.png");
+    image::RgbImage::from_pixel(64, 48, image::Rgb([120, 110, 100]))
+        .save(&small)
+        .unwrap();
+    let o = pertouch(&["retouch", p(&small), "-o", p(&outs.join("next.png")), "-q"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(leftovers(), Vec::<PathBuf>::new());
+}
