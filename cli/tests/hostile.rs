@@ -235,3 +235,71 @@ fn a_save_killed_midway_leaves_no_lasting_leftover() {
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(leftovers(), Vec::<PathBuf>::new());
 }
+
+/// A package folder `dir` with one listed file and the manifest `name`.
+fn write_package(dir: &Path, name: &str, listed: &[(&str, &str)]) {
+    std::fs::create_dir_all(dir).unwrap();
+    let files: Vec<serde_json::Value> = listed
+        .iter()
+        .enumerate()
+        .map(|(i, (path, sha))| {
+            serde_json::json!({"path": path, "sha256": sha, "role": if i == 0 { "model" } else { "data" }})
+        })
+        .collect();
+    let m = serde_json::json!({
+        "schema": 1, "name": name, "task": "test", "version": "1",
+        "licence": "CC0-1.0", "source": "hostile test", "files": files,
+    });
+    std::fs::write(dir.join("manifest.json"), m.to_string()).unwrap();
+}
+
+fn models(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pertouch"))
+        .arg("models")
+        .args(args)
+        .env("PERTOUCH_DATA_DIR", data)
+        .output()
+        .expect("run pertouch")
+}
+
+/// Item 7 through the program. On main: a package named "." failed with "Device
+/// or resource busy"; a listed file reached through `sub -> /etc` was imported;
+/// a killed import's `.import-*` folder was listed as installed.
+#[cfg(unix)]
+#[test]
+fn model_imports_refuse_hostile_packages() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // The SHA-256 of "graph".
+    let graph_sha = "eef93e1d14482804277fca0172464032d1a4fdbcc338524059fa1e861454ad4d";
+    let dot = dir.path().join("dot");
+    write_package(&dot, ".", &[("m.onnx", graph_sha)]);
+    std::fs::write(dot.join("m.onnx"), b"graph").unwrap();
+    let o = models(&data, &["import", p(&dot)]);
+    assert_clean_failure(
+        &o,
+        &["not a plain folder name", "start with a letter or digit"],
+    );
+
+    let linked = dir.path().join("linked");
+    write_package(
+        &linked,
+        "pkg",
+        &[("m.onnx", graph_sha), ("sub/passwd", &"0".repeat(64))],
+    );
+    std::fs::write(linked.join("m.onnx"), b"graph").unwrap();
+    std::os::unix::fs::symlink("/etc", linked.join("sub")).unwrap();
+    let o = models(&data, &["import", p(&linked)]);
+    assert_clean_failure(&o, &["sub/passwd", "symbolic link"]);
+
+    // What a killed import leaves is not a package.
+    let staging = data.join("models").join(".import-x1");
+    write_package(&staging, "seg", &[("m.onnx", graph_sha)]);
+    let o = models(&data, &["list"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("no model packages"), "{}", text(&o));
+    assert_clean_failure(
+        &models(&data, &["path", "seg"]),
+        &["no model package named \"seg\""],
+    );
+}
