@@ -303,3 +303,78 @@ fn model_imports_refuse_hostile_packages() {
         &["no model package named \"seg\""],
     );
 }
+
+fn with_data(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pertouch"))
+        .args(args)
+        .env("PERTOUCH_DATA_DIR", data)
+        .env("USER", "tester")
+        .output()
+        .expect("run pertouch")
+}
+
+/// Item 10. On main a memory export's records went into the store unchecked; one
+/// unusable record made every `--recall` of a similar photo fail without naming
+/// the file, and `memory list` printed record text raw (terminal escapes).
+#[test]
+fn memory_records_from_files_are_checked_and_shown_inert() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let record = |id: &str, instruction: &str, state: serde_json::Value| {
+        serde_json::json!({
+            "id": id, "created": 1_700_000_000u64, "instruction": instruction,
+            "scene": {"tags": ["sky", "outdoor"], "features": [0.3, 0.1, 0.0, 0.0, 0.1, 0.0, -0.2, 0.05]},
+            "state": state, "accepted": true,
+        })
+    };
+    let export = dir.path().join("export.json");
+    let doc = serde_json::json!({"version": 1, "user": "tester", "profile": "cli", "records": [
+        record("ok-1", "warmer", serde_json::json!({"sky": {"temperature": 0.1}})),
+        record("evil-1", "\u{1b}]0;pwned\u{7}\u{1b}[2J", serde_json::json!({"sky": {"temperature": 0.1}})),
+    ]});
+    std::fs::write(&export, doc.to_string()).unwrap();
+    let o = with_data(&data, &["memory", "import", p(&export)]);
+    assert_clean_failure(
+        &o,
+        &["export.json", "record 2", "evil-1", "control characters"],
+    );
+    assert!(!o.stderr.contains(&0x1b) && !o.stdout.contains(&0x1b));
+
+    // A store edited by hand: an unusable record and one with escapes. Recall
+    // passes over them and says which file; list shows them escaped.
+    let folder = data.join("memory").join("tester");
+    std::fs::create_dir_all(&folder).unwrap();
+    let store = serde_json::json!({"version": 1, "user": "tester", "profile": "cli", "records": [
+        record("ok-1", "warmer", serde_json::json!({"sky": {"temperature": 0.1}})),
+        record("broken-2", "x", serde_json::json!({"sky": [1]})),
+        record("evil-3", "\u{1b}]0;pwned\u{7}", serde_json::json!({"sky": {"temperature": 0.3}})),
+    ]});
+    std::fs::write(folder.join("cli.json"), store.to_string()).unwrap();
+    let out = dir.path().join("out.jpg");
+    let o = with_data(
+        &data,
+        &[
+            "retouch",
+            p(&sample("dune.jpg")),
+            "-o",
+            p(&out),
+            "--recall",
+            "-q",
+        ],
+    );
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        t.contains("recalled: {\"sky\":{\"temperature\":0.1}}"),
+        "{t}"
+    );
+    assert!(t.contains("cli.json") && t.contains("broken-2"), "{t}");
+    assert!(
+        !o.stdout.contains(&0x1b) && !o.stderr.contains(&0x1b),
+        "{t}"
+    );
+    let o = with_data(&data, &["memory", "list"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!o.stdout.contains(&0x1b), "{}", text(&o));
+    assert!(text(&o).contains("\\u{1b}]0;pwned\\u{7}"), "{}", text(&o));
+}

@@ -70,6 +70,21 @@ pub struct RegionState {
     regions: Vec<(String, AttributeValues)>,
 }
 
+/// Why `name` cannot name a region, if it cannot: too long, or holding control
+/// characters (which no word has, and which a terminal would obey when the name
+/// is shown).
+fn name_problem(name: &str) -> Option<String> {
+    if name.chars().count() > MAX_REGION_NAME {
+        Some(format!(
+            "the name is longer than {MAX_REGION_NAME} characters"
+        ))
+    } else if crate::printable::has_terminal_controls(name) {
+        Some("the name holds control characters".into())
+    } else {
+        None
+    }
+}
+
 /// Normalises a user-typed region name: lower case, trimmed, whole-image aliases to `global`.
 pub fn normalize_region_name(name: &str) -> String {
     let n = name.trim().to_lowercase();
@@ -123,9 +138,9 @@ impl RegionState {
         // "sky"), and a linear search per region made large states quadratic.
         let mut index: HashMap<String, usize> = HashMap::with_capacity(obj.len());
         for (raw_region, attrs) in obj {
-            if raw_region.chars().count() > MAX_REGION_NAME {
+            if let Some(why) = name_problem(raw_region) {
                 return Err(Error::InvalidState(format!(
-                    "region \"{}\": the name is longer than {MAX_REGION_NAME} characters",
+                    "region \"{}\": {why}",
                     short(raw_region)
                 )));
             }
@@ -256,9 +271,9 @@ impl RegionState {
         if region.is_empty() {
             return Err(Error::InvalidState("empty region name".into()));
         }
-        if region.chars().count() > MAX_REGION_NAME {
+        if let Some(why) = name_problem(&region) {
             return Err(Error::InvalidState(format!(
-                "region \"{}\": the name is longer than {MAX_REGION_NAME} characters",
+                "region \"{}\": {why}",
                 short(&region)
             )));
         }
