@@ -378,3 +378,63 @@ fn memory_records_from_files_are_checked_and_shown_inert() {
     assert!(!o.stdout.contains(&0x1b), "{}", text(&o));
     assert!(text(&o).contains("\\u{1b}]0;pwned\\u{7}"), "{}", text(&o));
 }
+
+/// Item 12. A VLM server that accepts requests and never answers. On main each
+/// attempt waited the whole timeout and was retried, at every step: `retouch
+/// --agent vlm` did not finish in 150 s. Now the server is asked once, and the
+/// offline agent takes over for the rest of the run, saying so.
+#[test]
+fn a_hung_vlm_server_is_asked_once_then_the_offline_agent_takes_over() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let count = Arc::new(AtomicUsize::new(0));
+    let c = count.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(l.local_addr().unwrap()).unwrap();
+            let app = axum::Router::new().route(
+                "/v1/chat/completions",
+                axum::routing::post(move || {
+                    let c = c.clone();
+                    async move {
+                        c.fetch_add(1, Ordering::SeqCst);
+                        std::future::pending::<()>().await;
+                        "never"
+                    }
+                }),
+            );
+            axum::serve(l, app).await.unwrap();
+        });
+    });
+    let addr = rx.recv().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!("[agent]\nkind = \"vlm\"\n[vlm]\nurl = \"http://{addr}/v1\"\nmodel = \"m\"\ntimeout_s = 1\nretries = 2\n"),
+    )
+    .unwrap();
+    let out = dir.path().join("out.jpg");
+    let o = Command::new(env!("CARGO_BIN_EXE_pertouch"))
+        .args(["retouch", p(&sample("dune.jpg")), "-o", p(&out), "-q"])
+        .args(["--say", "make the sky a bit warmer"])
+        .env("PERTOUCH_CONFIG", &config)
+        .env("PERTOUCH_DATA_DIR", dir.path().join("data"))
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        t.contains("agent: VLM classification failed (the VLM server sent nothing for 1.0 s)"),
+        "{t}"
+    );
+    assert!(t.contains("the offline agent read the instruction"), "{t}");
+    assert!(out.exists());
+    assert_eq!(count.load(Ordering::SeqCst), 1, "{t}");
+}

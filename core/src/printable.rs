@@ -15,13 +15,11 @@ pub const SHORT: usize = 80;
 /// an ellipsis and the total length when longer.
 pub fn printable(text: &str, max_chars: usize) -> String {
     let mut out = String::with_capacity(text.len().min(max_chars * 2));
-    let mut shown = 0;
-    for c in text.chars() {
+    for (shown, c) in text.chars().enumerate() {
         if shown == max_chars {
             let _ = write!(out, "… ({} characters in all)", text.chars().count());
             return out;
         }
-        shown += 1;
         match c {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
