@@ -60,14 +60,15 @@ pub enum Error {
         source: Option<Cause>,
     },
 
-    /// Writing `output` would destroy `input` (the same file, a link to it, or
-    /// another output of the same command). Nothing was written.
-    #[error("{output} is {relation} {input}; nothing was written: choose another output file")]
+    /// Writing `output` would destroy `other`, a file the same command reads or
+    /// writes (the same path, a symbolic or hard link to it). Nothing was written.
+    #[error("{output} is the same file as {what} ({other}); nothing was written: choose another output file")]
     OutputClash {
         output: PathBuf,
-        input: PathBuf,
-        /// "the input", "a hard link to the input", "also the output for", ...
-        relation: String,
+        other: PathBuf,
+        /// What `other` is to the command: "the input photo", "mask \"sky\"",
+        /// "the --report output", ...
+        what: String,
     },
 
     /// A level table file is malformed.

@@ -169,13 +169,28 @@ pub fn save(path: &Path, raster: &Raster, metadata: &Metadata, opts: &SaveOption
     write_atomically(path, |out| encode(out, format, raster, metadata, opts))
 }
 
+/// Saves 8-bit grey pixels (a mask), row by row top to bottom, to `path` (format
+/// from the extension), atomically.
+pub fn save_grey(path: &Path, width: usize, height: usize, pixels: Vec<u8>) -> Result<()> {
+    let format = match OutputFormat::from_path(path)? {
+        OutputFormat::Png => image::ImageFormat::Png,
+        OutputFormat::Jpeg => image::ImageFormat::Jpeg,
+        OutputFormat::Tiff => image::ImageFormat::Tiff,
+        OutputFormat::WebP => image::ImageFormat::WebP,
+    };
+    let img = image::GrayImage::from_raw(width as u32, height as u32, pixels).ok_or_else(|| {
+        Error::InvalidRequest(format!("{width} x {height} grey pixels: wrong length"))
+    })?;
+    write_atomically(path, |out| img.write_to(out, format).map_err(Cause::from))
+}
+
 /// Runs `write` on a temporary file beside `path` and, if it succeeds, flushes,
 /// syncs and renames it over `path`: the file appears complete or not at all.
 fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut BufWriter<&mut std::fs::File>) -> std::result::Result<(), Cause>,
 ) -> Result<()> {
-    atomic_file::replace(path, ".pertouch-", output_permissions(path), write).map_err(|f| match f {
+    atomic_file::replace(path, TEMP_PREFIX, output_permissions(path), write).map_err(|f| match f {
         atomic_file::Failure::Io { path, source } => Error::io(path, source),
         atomic_file::Failure::Write(cause) => Error::Encode {
             path: path.to_path_buf(),
@@ -185,10 +200,13 @@ fn write_atomically(
     })
 }
 
+/// Prefix of the temporary files saves write beside their target.
+pub(crate) const TEMP_PREFIX: &str = ".pertouch-";
+
 /// Permissions for a saved photo: those of the file it replaces, else (on Unix) the
 /// usual 0644, since temporary files are created private and a photo should not stay
 /// so. Elsewhere the folder's defaults apply.
-fn output_permissions(path: &Path) -> Option<std::fs::Permissions> {
+pub(crate) fn output_permissions(path: &Path) -> Option<std::fs::Permissions> {
     if let Ok(meta) = std::fs::metadata(path) {
         return Some(meta.permissions());
     }

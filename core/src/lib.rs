@@ -22,6 +22,7 @@ pub mod mask;
 pub mod measure;
 pub mod memory;
 pub mod onnx;
+pub mod outputs;
 pub mod params;
 pub mod paths;
 pub mod plane;
