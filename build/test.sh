@@ -58,3 +58,30 @@ trap 'rm -rf "$ofx_tmp"' EXIT
 build/ofx-bundle.sh --binary target/debug/deps/libpertouch_ofx.so --out "$ofx_tmp/out" --install "$ofx_tmp/plugins"
 PERTOUCH_OFX_BUNDLE="$ofx_tmp/plugins/PerTouch.ofx.bundle" \
   cargo test --locked -p pertouch-e2e --test ofx_plugin -- a_host_loads tiles_and_render_scales
+
+# ---- Fuzzing (issue 18; docs/RELIABILITY.md) --------------------------------
+# The fuzz targets' checks already ran above, on stable, over every committed seed
+# and regression input (core/tests/fuzz_corpora.rs). Here: the fuzz crate's
+# formatting (no build needed), and, only when PERTOUCH_FUZZ_SMOKE=1, each target
+# fuzzed for FUZZ_SECONDS (default 20). The smoke run is opt-in because building
+# the targets needs nightly Rust and instruments the core and all its
+# dependencies: about 8.5 CPU-minutes, 4-5 minutes on CI's 2 cores, too much for
+# the shared budget. It installs what it needs itself.
+echo "== fuzz crate: cargo fmt --check"
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+if [ "${PERTOUCH_FUZZ_SMOKE:-0}" = 1 ]; then
+  echo "== fuzz smoke: each target for ${FUZZ_SECONDS:-20} s"
+  rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+  command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+  (
+    cd fuzz
+    cargo +nightly fuzz build -O
+    for t in $(cargo +nightly fuzz list); do
+      mkdir -p "work/$t"
+      cargo +nightly fuzz run -O "$t" "work/$t" "corpus/$t" -- \
+        -max_total_time="${FUZZ_SECONDS:-20}" -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=1
+    done
+  )
+else
+  echo "== fuzz smoke skipped (PERTOUCH_FUZZ_SMOKE=1 runs it; the corpora ran as tests above)"
+fi
