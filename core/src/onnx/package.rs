@@ -120,7 +120,13 @@ impl Manifest {
         if text.len() as u64 > MAX_MANIFEST_BYTES {
             return Err(too_big(text.len() as u64));
         }
-        let manifest: Manifest = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        // Manifest text is shown (`models list`, `doctor`, graph mismatches):
+        // text a terminal would obey has no place in it.
+        if let Some(at) = control_text(&value, &mut String::new()) {
+            return Err(format!("{at} holds control characters"));
+        }
+        let manifest: Manifest = serde_json::from_value(value).map_err(|e| e.to_string())?;
         if manifest.schema > MANIFEST_SCHEMA {
             return Err(format!(
                 "schema {} is newer than this pertouch reads ({MANIFEST_SCHEMA}); update pertouch",
@@ -167,6 +173,38 @@ impl Manifest {
             }
         }
         Ok(manifest)
+    }
+}
+
+/// Where in `v` a string (or key) holds a character a terminal would act on, as a
+/// JSON-pointer-like path, if anywhere.
+fn control_text(v: &serde_json::Value, at: &mut String) -> Option<String> {
+    use crate::printable::has_terminal_controls;
+    match v {
+        serde_json::Value::String(s) if has_terminal_controls(s) => Some(if at.is_empty() {
+            "a value".into()
+        } else {
+            format!("\"{at}\"")
+        }),
+        serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, x)| {
+            let len = at.len();
+            at.push_str(&format!("/{i}"));
+            let found = control_text(x, at);
+            at.truncate(len);
+            found
+        }),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, x)| {
+            if has_terminal_controls(k) {
+                return Some(format!("a key under \"{at}\""));
+            }
+            let len = at.len();
+            at.push('/');
+            at.push_str(k);
+            let found = control_text(x, at);
+            at.truncate(len);
+            found
+        }),
+        _ => None,
     }
 }
 
@@ -797,7 +835,10 @@ mod tests {
         ] {
             let src = package(at.path(), "src", bad, &[("m.onnx", b"graph")]);
             let e = import(&src, &root).unwrap_err().to_string();
-            assert!(e.contains("not a plain folder name"), "{bad:?}: {e}");
+            assert!(
+                e.contains("not a plain folder name") || e.contains("control characters"),
+                "{bad:?}: {e}"
+            );
             assert!(!e.contains('\u{1b}'), "{e}");
             std::fs::remove_dir_all(&src).unwrap();
         }
