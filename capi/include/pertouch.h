@@ -85,8 +85,10 @@ typedef struct PtImage {
   uint32_t depth;
 } PtImage;
 
-// Progress: a stage name and the fraction of it done (0..1). May be called from
-// any thread while a call runs.
+// Progress: a stage name and the fraction of it done (0..1). Called on the
+// thread that made the call, before the call returns, never after; the stage
+// string is valid during the callback only. The callback may call any `pt_`
+// function, including a render of the same frame.
 typedef void (*PtProgressFn)(void *user, const char *stage, float fraction);
 
 #ifdef __cplusplus
@@ -138,8 +140,9 @@ enum PtStatus pt_output_size(uint32_t width,
 // at `scale` (0..1], the whole frame or the region of interest `roi` (in the
 // scaled frame's pixels), into `dst` (sized as `pt_output_size` says, same channel
 // count as `src`, any depth). Regions named in the state are found by the
-// engine's segmenters. `progress`, `user` and `cancel` may be null. `src` and
-// `dst` must not overlap.
+// engine's segmenters. `progress`, `user` and `cancel` may be null; `progress`
+// is called on this thread (see `PtProgressFn`). `src` and `dst` must not
+// overlap.
 enum PtStatus pt_render(struct PtEngine *engine,
                         const struct PtImage *src,
                         const char *state_json,

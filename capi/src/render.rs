@@ -5,18 +5,14 @@ use crate::boundary::args::{self, Out};
 use crate::boundary::{self, status::PtStatus, Failure, Outcome};
 use crate::handles::{CANCELS, ENGINES};
 use crate::image::{self, PtImage, PtRect};
+use crate::progress::{self, PtProgressFn, Reporter};
 use crate::{PtCancel, PtEngine};
 use pertouch_core::host::{Engine, FrameInputs, FrameKey, PixelView};
 use pertouch_core::mask::MaskSet;
 use pertouch_core::params::RegionState;
-use pertouch_core::render::{scaled_size, Control, Rect, RenderRequest};
+use pertouch_core::render::{scaled_size, CancelToken, Control, Rect, RenderRequest};
 use std::borrow::Cow;
-use std::ffi::{c_char, c_void, CString};
-
-/// Progress: a stage name and the fraction of it done (0..1). May be called from
-/// any thread while a call runs.
-pub type PtProgressFn =
-    Option<unsafe extern "C" fn(user: *mut c_void, stage: *const c_char, fraction: f32)>;
+use std::ffi::{c_char, c_void};
 
 /// The size of a render's output: the frame `width` x `height` at `scale`, or
 /// `roi`'s size when given.
@@ -58,8 +54,9 @@ pub unsafe extern "C" fn pt_output_size(
 /// at `scale` (0..1], the whole frame or the region of interest `roi` (in the
 /// scaled frame's pixels), into `dst` (sized as `pt_output_size` says, same channel
 /// count as `src`, any depth). Regions named in the state are found by the
-/// engine's segmenters. `progress`, `user` and `cancel` may be null. `src` and
-/// `dst` must not overlap.
+/// engine's segmenters. `progress`, `user` and `cancel` may be null; `progress`
+/// is called on this thread (see `PtProgressFn`). `src` and `dst` must not
+/// overlap.
 #[no_mangle]
 pub unsafe extern "C" fn pt_render(
     engine: *mut PtEngine,
@@ -94,17 +91,9 @@ pub unsafe extern "C" fn pt_render(
             roi: roi.map(Rect::from),
         };
         job.check(&src, &dst)?;
-        let progress = progress.map(|f| HostProgress { f, user });
-        let report = |stage: &str, f: f32| {
-            if let Some(p) = &progress {
-                p.call(stage, f)
-            }
-        };
-        let ctl = Control {
-            cancel: cancel.as_deref(),
-            progress: Some(&report),
-        };
-        job.render(&engine, &src, &mut dst, &ctl)
+        progress::run(progress, user, |reporter| {
+            job.render(&engine, &src, &mut dst, cancel.as_deref(), reporter)
+        })
     })
 }
 
@@ -170,7 +159,21 @@ impl Job {
         engine: &Engine,
         src: &PixelView<'_>,
         dst: &mut PixelView<'_>,
+        cancel: Option<&CancelToken>,
+        reporter: &Reporter,
+    ) -> Outcome {
+        reporter.control(cancel, |ctl| {
+            self.render_with(engine, src, dst, ctl, reporter)
+        })
+    }
+
+    fn render_with(
+        &self,
+        engine: &Engine,
+        src: &PixelView<'_>,
+        dst: &mut PixelView<'_>,
         ctl: &Control<'_>,
+        reporter: &Reporter,
     ) -> Outcome {
         // A proxy is resampled from the whole frame; at full scale only a frame not
         // planned yet is read whole.
@@ -192,6 +195,9 @@ impl Job {
             })
         };
         let frame = engine.frame(key, &self.state, inputs, ctl)?;
+        // The plan is in the engine's cache and nobody waits for this call: let
+        // the host see the planning's reports (and perhaps cancel) before pixels.
+        reporter.settle();
         let region = self.region(src);
         let Some(source) = whole else {
             // Full scale: straight from the host's pixels into the host's buffer.
@@ -217,26 +223,5 @@ impl Job {
         )?;
         dst.write_rect(0, 0, &out)
             .map_err(|m| Failure::invalid(format!("dst: {m}")))
-    }
-}
-
-/// The host's progress callback, which the core may call from its worker threads.
-struct HostProgress {
-    f: unsafe extern "C" fn(*mut c_void, *const c_char, f32),
-    user: *mut c_void,
-}
-
-// SAFETY: the header documents that the callback may be called from any thread
-// while the call runs; the user pointer is the host's to make thread-safe.
-unsafe impl Send for HostProgress {}
-// SAFETY: as above; the callback is only ever called, never mutated.
-unsafe impl Sync for HostProgress {}
-
-impl HostProgress {
-    fn call(&self, stage: &str, fraction: f32) {
-        let s = CString::new(stage.replace('\0', " ")).unwrap_or_default();
-        // SAFETY: the host supplied the function for exactly this signature; the
-        // stage string outlives the call.
-        unsafe { (self.f)(self.user, s.as_ptr(), fraction) }
     }
 }
