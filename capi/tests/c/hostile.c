@@ -2,6 +2,7 @@
  * that failed (hung, crashed or misbehaved) before the fix it guards:
  * - reentrant: a progress callback that renders the frame being planned, on
  *   its own thread or by waiting for another thread that does (hung forever);
+ * - strides: row_bytes of 2^62, INTPTR_MAX and the like (wrapped, wild reads);
  * Group names are the words before the colons. */
 #define _POSIX_C_SOURCE 200809L
 
@@ -114,6 +115,43 @@ static void reentrant(void) {
   free(inner);
 }
 
+/* ---- strides */
+
+static void strides(void) {
+  const uint32_t W = 16, H = 4;
+  uint8_t *px = make_rgb(W, H), *out = calloc((size_t)W * H * 3, 1);
+  PtEngine *engine = NULL;
+  CHECK(pt_engine_new(NULL, &engine) == PT_OK, "engine");
+  const char *state = "{\"global\": {\"contrast\": 0.1}}";
+  const size_t wild[] = {(size_t)1 << 62, (size_t)INTPTR_MAX, (size_t)INTPTR_MAX + 1, SIZE_MAX,
+                         (size_t)1 << 40, (size_t)3 << 31};
+  for (size_t i = 0; i < sizeof wild / sizeof wild[0]; i++)
+    for (uint32_t h = 2; h <= H; h += 2) {
+      PtImage good_src = view(px, W, h, 3, PT_DEPTH_U8, 1), good_dst = view(out, W, h, 3, PT_DEPTH_U8, 1);
+      PtImage bad_src = good_src, bad_dst = good_dst;
+      bad_src.row_bytes = wild[i];
+      bad_dst.row_bytes = wild[i];
+      CHECK(pt_render(engine, &bad_src, state, 1.0f, NULL, &good_dst, NULL, NULL, NULL) == PT_ERR_INVALID,
+            "src row_bytes %zu, height %u", wild[i], h);
+      CHECK(strstr(pt_last_error(), "row") != NULL, "says it is the rows: %s", pt_last_error());
+      CHECK(pt_render(engine, &good_src, state, 1.0f, NULL, &bad_dst, NULL, NULL, NULL) == PT_ERR_INVALID,
+            "dst row_bytes %zu, height %u", wild[i], h);
+      CHECK(pt_render(engine, &bad_src, state, 0.5f, NULL, &good_dst, NULL, NULL, NULL) == PT_ERR_INVALID,
+            "half-scale src row_bytes %zu, height %u", wild[i], h);
+      char json[256];
+      CHECK(pt_agent_apply(engine, &bad_src, "a bit brighter", NULL, json, sizeof json, NULL) == PT_ERR_INVALID,
+            "agent src row_bytes %zu, height %u", wild[i], h);
+    }
+  /* A one-row view reads one row: any stride that holds it is fine. */
+  PtImage one_row = view(px, W, 1, 3, PT_DEPTH_U8, 1), one_out = view(out, W, 1, 3, PT_DEPTH_U8, 1);
+  one_row.row_bytes = (size_t)W * 3 * 2;
+  CHECK(pt_render(engine, &one_row, state, 1.0f, NULL, &one_out, NULL, NULL, NULL) == PT_OK, "one row, wide stride");
+  CHECK(pt_engine_free(engine) == PT_OK, "free");
+  free(px);
+  free(out);
+}
+
 void hostile_checks(void) {
   if (wanted("reentrant")) reentrant();
+  if (wanted("strides")) strides();
 }
