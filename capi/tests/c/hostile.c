@@ -3,6 +3,7 @@
  * - reentrant: a progress callback that renders the frame being planned, on
  *   its own thread or by waiting for another thread that does (hung forever);
  * - strides: row_bytes of 2^62, INTPTR_MAX and the like (wrapped, wild reads);
+ * - handles: a freed handle after new ones were made (found the new object);
  * Group names are the words before the colons. */
 #define _POSIX_C_SOURCE 200809L
 
@@ -151,7 +152,53 @@ static void strides(void) {
   free(out);
 }
 
+/* ---- handles */
+
+static void handles(void) {
+  enum { N = 64 };
+  PtCancel *freed[N];
+  for (int i = 0; i < N; i++) {
+    CHECK(pt_cancel_new(&freed[i]) == PT_OK, "cancel_new");
+    CHECK(pt_cancel_free(freed[i]) == PT_OK, "cancel_free");
+  }
+  PtCancel *live = NULL;
+  CHECK(pt_cancel_new(&live) == PT_OK, "cancel_new");
+  for (int i = 0; i < N; i++) {
+    CHECK(freed[i] != live, "a freed handle (%d) came back for a new token", i);
+    CHECK(pt_cancel_request(freed[i]) == PT_ERR_BAD_HANDLE, "freed token %d still works", i);
+  }
+  CHECK(pt_cancel_free(live) == PT_OK, "free");
+
+  const uint32_t W = 16, H = 8;
+  uint8_t *px = make_rgb(W, H), *out = calloc((size_t)W * H * 3, 1);
+  PtImage src = view(px, W, H, 3, PT_DEPTH_U8, 1), dst = view(out, W, H, 3, PT_DEPTH_U8, 1);
+  PtEngine *old[3];
+  for (int i = 0; i < 3; i++) {
+    CHECK(pt_engine_new(NULL, &old[i]) == PT_OK, "engine_new");
+    CHECK(pt_engine_free(old[i]) == PT_OK, "engine_free");
+  }
+  PtEngine *engine = NULL;
+  CHECK(pt_engine_new(NULL, &engine) == PT_OK, "engine_new");
+  for (int i = 0; i < 3; i++) {
+    CHECK(old[i] != engine, "a freed engine handle (%d) came back", i);
+    CHECK(pt_render(old[i], &src, "{}", 1.0f, NULL, &dst, NULL, NULL, NULL) == PT_ERR_BAD_HANDLE,
+          "a freed engine (%d) rendered", i);
+    uint64_t hits = 0;
+    CHECK(pt_engine_cache_stats(old[i], &hits, NULL) == PT_ERR_BAD_HANDLE, "stats of a freed engine (%d)", i);
+  }
+  /* A wrong-kind handle is named as such. */
+  PtCancel *token = NULL;
+  CHECK(pt_cancel_new(&token) == PT_OK, "cancel_new");
+  CHECK(pt_engine_free((PtEngine *)token) == PT_ERR_BAD_HANDLE, "a token freed as an engine");
+  CHECK(strstr(pt_last_error(), "cancel token") != NULL, "says what it is: %s", pt_last_error());
+  CHECK(pt_cancel_free(token) == PT_OK, "the token survived");
+  CHECK(pt_engine_free(engine) == PT_OK, "free");
+  free(px);
+  free(out);
+}
+
 void hostile_checks(void) {
   if (wanted("reentrant")) reentrant();
   if (wanted("strides")) strides();
+  if (wanted("handles")) handles();
 }
