@@ -98,8 +98,9 @@ extern "C" {
 // The ABI version of this library (compare with `PT_ABI_VERSION` from the header).
 uint32_t pt_abi_version(void);
 
-// The message of the last failed call on this thread ("" after a success). The
-// pointer stays valid until the next `pt_` call on this thread.
+// The message of the last failed call on this thread ("" after a success), at
+// most a few KiB (a longer one is cut and says so). The pointer stays valid
+// until the next `pt_` call on this thread.
 const char *pt_last_error(void);
 
 // Creates an engine. `config_json` may be null (defaults) or an object:

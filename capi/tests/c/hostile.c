@@ -4,6 +4,7 @@
  *   its own thread or by waiting for another thread that does (hung forever);
  * - strides: row_bytes of 2^62, INTPTR_MAX and the like (wrapped, wild reads);
  * - handles: a freed handle after new ones were made (found the new object);
+ * - messages: a 10 MB argument in an error message (a 10 MB pt_last_error);
  * Group names are the words before the colons. */
 #define _POSIX_C_SOURCE 200809L
 
@@ -197,8 +198,63 @@ static void handles(void) {
   free(out);
 }
 
+/* ---- messages */
+
+/* `"{\"" + n bytes of "é" (2 bytes each) + tail`, so that a cut can fall inside
+ * a character. */
+static char *long_key_json(size_t n, const char *tail) {
+  char *s = malloc(n + strlen(tail) + 8);
+  strcpy(s, "{\"");
+  size_t at = 2;
+  for (size_t i = 0; i + 1 < n; i += 2) {
+    s[at++] = (char)0xC3;
+    s[at++] = (char)0xA9;
+  }
+  strcpy(s + at, tail);
+  return s;
+}
+
+/* At most 8 KiB, and a whole UTF-8 text: no character cut in half. */
+static int bounded_utf8(const char *m) {
+  size_t n = strlen(m);
+  if (n > 8192) return 0;
+  for (size_t i = 0; i < n;) {
+    unsigned char c = (unsigned char)m[i];
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (len == 0 || i + len > n) return 0;
+    for (size_t k = 1; k < len; k++)
+      if (((unsigned char)m[i + k] >> 6) != 2) return 0;
+    i += len;
+  }
+  return 1;
+}
+
+static void messages(void) {
+  const size_t big = (size_t)10 << 20;
+  char *config = long_key_json(big, "\": true}");
+  PtEngine *engine = NULL;
+  CHECK(pt_engine_new(config, &engine) == PT_ERR_INVALID, "an unknown 10 MB config key");
+  CHECK(bounded_utf8(pt_last_error()), "message of %zu bytes", strlen(pt_last_error()));
+  CHECK(strstr(pt_last_error(), "bytes cut") != NULL, "says it was cut: %.200s", pt_last_error());
+  free(config);
+
+  CHECK(pt_engine_new(NULL, &engine) == PT_OK, "engine");
+  const uint32_t W = 16, H = 8;
+  uint8_t *px = make_rgb(W, H), *out = calloc((size_t)W * H * 3, 1);
+  PtImage src = view(px, W, H, 3, PT_DEPTH_U8, 1), dst = view(out, W, H, 3, PT_DEPTH_U8, 1);
+  char *state = long_key_json(big, "\": {\"brightness\": 0.1}}");
+  PtStatus s = pt_render(engine, &src, state, 1.0f, NULL, &dst, NULL, NULL, NULL);
+  CHECK(s != PT_OK, "a 10 MB region name");
+  CHECK(bounded_utf8(pt_last_error()), "message of %zu bytes", strlen(pt_last_error()));
+  free(state);
+  CHECK(pt_engine_free(engine) == PT_OK, "free");
+  free(px);
+  free(out);
+}
+
 void hostile_checks(void) {
   if (wanted("reentrant")) reentrant();
   if (wanted("strides")) strides();
   if (wanted("handles")) handles();
+  if (wanted("messages")) messages();
 }
