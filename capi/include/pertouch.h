@@ -128,7 +128,7 @@ enum PtStatus pt_cancel_request(struct PtCancel *cancel);
 enum PtStatus pt_cancel_free(struct PtCancel *cancel);
 
 // The size of a render's output: the frame `width` x `height` at `scale`, or
-// `roi`'s size when given.
+// `roi`'s size when given (`roi` must lie inside the frame at that scale).
 enum PtStatus pt_output_size(uint32_t width,
                              uint32_t height,
                              float scale,
@@ -142,8 +142,8 @@ enum PtStatus pt_output_size(uint32_t width,
 // scaled frame's pixels), into `dst` (sized as `pt_output_size` says, same channel
 // count as `src`, any depth). Regions named in the state are found by the
 // engine's segmenters. `progress`, `user` and `cancel` may be null; `progress`
-// is called on this thread (see `PtProgressFn`). `src` and `dst` must not
-// overlap.
+// is called on this thread (see `PtProgressFn`). `src` and `dst` must not share
+// memory.
 enum PtStatus pt_render(struct PtEngine *engine,
                         const struct PtImage *src,
                         const char *state_json,

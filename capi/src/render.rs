@@ -7,6 +7,7 @@ use crate::handles::{CANCELS, ENGINES};
 use crate::image::{self, PtImage, PtRect};
 use crate::progress::{self, PtProgressFn, Reporter};
 use crate::{PtCancel, PtEngine};
+use pertouch_core::host::pixels::MAX_SIDE;
 use pertouch_core::host::{Engine, FrameInputs, FrameKey, PixelView};
 use pertouch_core::mask::MaskSet;
 use pertouch_core::params::RegionState;
@@ -15,7 +16,7 @@ use std::borrow::Cow;
 use std::ffi::{c_char, c_void};
 
 /// The size of a render's output: the frame `width` x `height` at `scale`, or
-/// `roi`'s size when given.
+/// `roi`'s size when given (`roi` must lie inside the frame at that scale).
 #[no_mangle]
 pub unsafe extern "C" fn pt_output_size(
     width: u32,
@@ -35,16 +36,16 @@ pub unsafe extern "C" fn pt_output_size(
                 args::read(roi, "roi")?,
             )
         };
-        check_scale(scale)?;
-        let (w, h) = match roi {
-            Some(r) => (r.width, r.height),
-            None => {
-                let (w, h) = scaled_size(width as usize, height as usize, scale);
-                (w as u32, h as u32)
-            }
-        };
-        out_width.set(w);
-        out_height.set(h);
+        let (w, h) = (width as usize, height as usize);
+        if !(1..=MAX_SIDE).contains(&w) || !(1..=MAX_SIDE).contains(&h) {
+            return Err(Failure::invalid(format!(
+                "a {width} x {height} frame (each side 1 to {MAX_SIDE})"
+            )));
+        }
+        let (w, h) = output_size((w, h), check_scale(scale)?, roi.map(Rect::from))?;
+        // Both at most MAX_SIDE: they fit a u32.
+        out_width.set(w as u32);
+        out_height.set(h as u32);
         Ok(())
     })
 }
@@ -55,8 +56,8 @@ pub unsafe extern "C" fn pt_output_size(
 /// scaled frame's pixels), into `dst` (sized as `pt_output_size` says, same channel
 /// count as `src`, any depth). Regions named in the state are found by the
 /// engine's segmenters. `progress`, `user` and `cancel` may be null; `progress`
-/// is called on this thread (see `PtProgressFn`). `src` and `dst` must not
-/// overlap.
+/// is called on this thread (see `PtProgressFn`). `src` and `dst` must not share
+/// memory.
 #[no_mangle]
 pub unsafe extern "C" fn pt_render(
     engine: *mut PtEngine,
@@ -106,6 +107,29 @@ fn check_scale(scale: f32) -> Result<f32, Failure> {
     }
 }
 
+/// The size of a render of a `frame` at `scale`: the scaled frame's, or the
+/// region of interest's, which must lie inside the scaled frame.
+fn output_size(
+    frame: (usize, usize),
+    scale: f32,
+    roi: Option<Rect>,
+) -> Result<(usize, usize), Failure> {
+    let (fw, fh) = scaled_size(frame.0, frame.1, scale);
+    let Some(r) = roi else {
+        return Ok((fw, fh));
+    };
+    let inside = |at: usize, len: usize, side: usize| {
+        len > 0 && at.checked_add(len).is_some_and(|end| end <= side)
+    };
+    if !inside(r.x, r.width, fw) || !inside(r.y, r.height, fh) {
+        return Err(Failure::invalid(format!(
+            "roi {} x {} at ({}, {}) is not inside the {fw} x {fh} frame (at scale {scale})",
+            r.width, r.height, r.x, r.y
+        )));
+    }
+    Ok((r.width, r.height))
+}
+
 /// One `pt_render` call's request, its arguments checked.
 struct Job {
     state: RegionState,
@@ -114,13 +138,11 @@ struct Job {
 }
 
 impl Job {
-    /// Checks what can be checked before any work: `dst`'s size, and (at full
-    /// scale) that the region of interest lies inside `src`.
+    /// Checks what can be checked before any work: the region of interest lies
+    /// inside the frame, `dst` has the render's size and shares no memory with
+    /// `src`.
     fn check(&self, src: &PixelView<'_>, dst: &PixelView<'_>) -> Outcome {
-        let expected = match self.roi {
-            Some(r) => (r.width, r.height),
-            None => scaled_size(src.width(), src.height(), self.scale),
-        };
+        let expected = output_size((src.width(), src.height()), self.scale, self.roi)?;
         if (dst.width(), dst.height()) != expected {
             return Err(Failure::invalid(format!(
                 "dst is {} x {}, the render is {} x {} (see pt_output_size)",
@@ -130,15 +152,11 @@ impl Job {
                 expected.1
             )));
         }
-        let region = self.region(src);
-        if self.scale == 1.0
-            && (region.x + region.width > src.width() || region.y + region.height > src.height())
-        {
-            return Err(Failure::invalid(format!(
-                "roi {region:?} is not inside the {} x {} source",
-                src.width(),
-                src.height()
-            )));
+        if src.overlaps(dst) {
+            return Err(Failure::invalid(
+                "src and dst overlap in memory (dst is written while src is read): \
+                 render into a separate buffer",
+            ));
         }
         Ok(())
     }

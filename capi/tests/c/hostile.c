@@ -5,6 +5,9 @@
  * - strides: row_bytes of 2^62, INTPTR_MAX and the like (wrapped, wild reads);
  * - handles: a freed handle after new ones were made (found the new object);
  * - messages: a 10 MB argument in an error message (a 10 MB pt_last_error);
+ * - overlap: dst in src's memory (a data race inside the library);
+ * - pointers: misaligned out-pointers, impossible sizes;
+ * - callbacks: a callback that frees the engine and token of its own call.
  * Group names are the words before the colons. */
 #define _POSIX_C_SOURCE 200809L
 
@@ -252,9 +255,91 @@ static void messages(void) {
   free(out);
 }
 
+/* ---- overlap */
+
+static void overlap(void) {
+  const uint32_t W = 32, H = 16;
+  uint8_t *px = make_rgb(W, H);
+  PtImage src = view(px, W, H, 3, PT_DEPTH_U8, 1);
+  PtEngine *engine = NULL;
+  CHECK(pt_engine_new(NULL, &engine) == PT_OK, "engine");
+  const char *state = "{\"global\": {\"brightness\": 0.2}}";
+  CHECK(pt_render(engine, &src, state, 1.0f, NULL, &src, NULL, NULL, NULL) == PT_ERR_INVALID, "dst is src");
+  CHECK(strstr(pt_last_error(), "overlap") != NULL, "says why: %s", pt_last_error());
+  /* The top half of the frame rendered into rows 4..11 of the same buffer. */
+  PtRect top = {0, 0, W, H / 2};
+  PtImage inside = view(px + (size_t)4 * W * 3, W, H / 2, 3, PT_DEPTH_U8, 1);
+  CHECK(pt_render(engine, &src, state, 1.0f, &top, &inside, NULL, NULL, NULL) == PT_ERR_INVALID, "dst inside src");
+  CHECK(pt_engine_free(engine) == PT_OK, "free");
+  free(px);
+}
+
+/* ---- pointers */
+
+static void pointers(void) {
+  PtEngine *engine = NULL;
+  CHECK(pt_engine_new(NULL, &engine) == PT_OK, "engine");
+  uint64_t words[3] = {0, 0, 0};
+  uint64_t *misaligned = (uint64_t *)(void *)((char *)words + 1);
+  CHECK(pt_engine_cache_stats(engine, misaligned, NULL) == PT_ERR_INVALID, "misaligned hits");
+  CHECK(strstr(pt_last_error(), "hits") != NULL, "names it: %s", pt_last_error());
+  CHECK(words[0] == 0 && words[1] == 0, "nothing written through it");
+  uint32_t ow = 7, oh = 7;
+  CHECK(pt_output_size(0, 10, 1.0f, NULL, &ow, &oh) == PT_ERR_INVALID, "a frame 0 pixels wide");
+  CHECK(pt_output_size(100000, 10, 1.0f, NULL, &ow, &oh) == PT_ERR_INVALID, "a frame 100000 pixels wide");
+  PtRect outside = {90, 0, 20, 10};
+  CHECK(pt_output_size(100, 10, 1.0f, &outside, &ow, &oh) == PT_ERR_INVALID, "a roi outside the frame");
+  PtRect empty = {0, 0, 0, 10};
+  CHECK(pt_output_size(100, 10, 1.0f, &empty, &ow, &oh) == PT_ERR_INVALID, "an empty roi");
+  PtRect wraps = {UINT32_MAX, 0, 2, 2};
+  CHECK(pt_output_size(100, 10, 1.0f, &wraps, &ow, &oh) == PT_ERR_INVALID, "a roi whose right edge wraps");
+  CHECK(ow == 7 && oh == 7, "nothing written on failure");
+  CHECK(pt_engine_free(engine) == PT_OK, "free");
+}
+
+/* ---- callbacks */
+
+struct freeing {
+  PtEngine *engine;
+  PtCancel *token;
+  int calls;
+};
+
+static void free_own_handles(void *user, const char *stage, float fraction) {
+  struct freeing *f = user;
+  (void)stage;
+  (void)fraction;
+  if (f->calls++ == 0) {
+    pt_engine_free(f->engine);
+    pt_cancel_free(f->token);
+  }
+}
+
+static void callbacks(void) {
+  const uint32_t W = 64, H = 48;
+  uint8_t *px = make_rgb(W, H), *out = calloc((size_t)W * H * 3, 1);
+  PtImage src = view(px, W, H, 3, PT_DEPTH_U8, 1), dst = view(out, W, H, 3, PT_DEPTH_U8, 1);
+  struct freeing f = {NULL, NULL, 0};
+  CHECK(pt_engine_new(NULL, &f.engine) == PT_OK, "engine");
+  CHECK(pt_cancel_new(&f.token) == PT_OK, "token");
+  watch("a render whose callback freed its engine");
+  PtStatus s = pt_render(f.engine, &src, "{\"sky\": {\"colorfulness\": 0.3}}", 1.0f, NULL, &dst, free_own_handles, &f,
+                         f.token);
+  unwatch();
+  CHECK(s == PT_OK, "the call keeps what it was given: %d", s);
+  CHECK(f.calls > 0, "progress reported");
+  CHECK(pt_render(f.engine, &src, "{}", 1.0f, NULL, &dst, NULL, NULL, NULL) == PT_ERR_BAD_HANDLE, "freed engine");
+  CHECK(pt_cancel_request(f.token) == PT_ERR_BAD_HANDLE, "freed token");
+  free(px);
+  free(out);
+}
+
 void hostile_checks(void) {
   if (wanted("reentrant")) reentrant();
   if (wanted("strides")) strides();
   if (wanted("handles")) handles();
   if (wanted("messages")) messages();
+  if (wanted("overlap")) overlap();
+  if (wanted("pointers")) pointers();
+  if (wanted("callbacks")) callbacks();
 }
