@@ -1,4 +1,13 @@
-/* PerTouch core C ABI. Every function returns a PtStatus (or a value) and never unwinds; on failure pt_last_error() describes the problem on the calling thread. */
+/* PerTouch core C ABI (capi/README.md has the rules and examples).
+ *
+ * Every function returns a PtStatus (or a value) and never unwinds; on failure
+ * pt_last_error() describes the problem on the calling thread. Treat a status
+ * this header does not name as a failure too. Pointer arguments are checked
+ * (null, alignment) and image views (size, stride, alignment, memory range)
+ * before a byte is read. Handles (PtEngine *, PtCancel *) are opaque ids, never
+ * dereferenced and never reused: a freed, forged or wrong-kind one gets
+ * PT_ERR_BAD_HANDLE. Any function may be called from any thread, and from a
+ * progress callback. */
 
 #ifndef PERTOUCH_H
 #define PERTOUCH_H
@@ -67,9 +76,10 @@ typedef struct PtRect {
   uint32_t height;
 } PtRect;
 
-// A view of interleaved RGB or RGBA pixels the host owns. Rows are `row_bytes`
-// apart (at least `width * channels * sample size`); u16 and f32 data must be
-// aligned to their sample size. Float samples are sRGB-encoded, 0..1 nominal.
+// A view of interleaved RGB or RGBA pixels the host owns, top row first. Sides
+// are 1 to 32768 pixels; rows are `row_bytes` apart, at least a row
+// (`width * channels * sample size`) and at most 2 GiB; u16 and f32 data must
+// be aligned to their sample size. Float samples are sRGB-encoded, 0..1 nominal.
 typedef struct PtImage {
   // The first sample of the top row.
   void *data;
