@@ -170,6 +170,11 @@ pub fn pixel_view(data: &[u8]) {
         return;
     };
     assert!(!short && !misaligned && channels >= 1);
+    // The memory the view says it covers is inside the buffer, and is its own.
+    let covered = view.memory();
+    let buffer_bytes = base as usize..base as usize + buffer.len() * 8;
+    assert!(covered.start >= buffer_bytes.start && covered.end <= buffer_bytes.end);
+    assert!(view.overlaps(&view));
     let (x0, y0) = (next() % (width + 2), next() % (height + 2));
     let (w, h) = (next() % (width + 2), next() % (height + 2));
     let inside = w >= 1 && h >= 1 && x0 + w <= width && y0 + h <= height;
@@ -209,7 +214,9 @@ pub fn pixel_view(data: &[u8]) {
     let rows = next() % (height + 3);
     let bands = view.bands(rows);
     assert_eq!(bands.iter().map(PixelView::height).sum::<usize>(), height);
-    for b in &bands {
+    for (i, b) in bands.iter().enumerate() {
         assert!(b.read_channel(0).is_ok());
+        // Bands are disjoint rows: they can go to different threads.
+        assert!(bands.iter().skip(i + 1).all(|o| !b.overlaps(o)));
     }
 }
