@@ -8,6 +8,7 @@ use clap::Args;
 use pertouch_core::agent::{self, Session};
 use pertouch_core::image_io::{self, SaveOptions};
 use pertouch_core::memory::Record;
+use pertouch_core::outputs::OutputCheck;
 use pertouch_core::params::RegionState;
 use pertouch_core::render::{Control, ParametricRenderer, RenderJob, RenderOptions};
 use std::io::{BufRead, Write};
@@ -50,6 +51,15 @@ pub fn run(a: ChatArgs) -> Result<()> {
         a.input.with_file_name(format!("{stem}-pertouch.{ext}"))
     });
     image_io::OutputFormat::from_path(&output)?;
+    // Every save (to -o or a name typed later) is checked against the files read.
+    let inputs = crate::output_check::with_inputs(
+        OutputCheck::new(),
+        Some(&a.input),
+        Some(&a.masks),
+        None,
+        Some(&a.input_opts),
+    );
+    inputs.clone().output(&output, "the -o output").check()?;
     let loaded = a.input_opts.load_image(&a.input)?;
     let segmenter = a.segmenter.lazy();
     let tables = a.input_opts.tables()?;
@@ -121,6 +131,10 @@ pub fn run(a: ChatArgs) -> Result<()> {
                 } else {
                     PathBuf::from(rest.trim())
                 };
+                if let Err(e) = inputs.clone().output(&path, "the saved photo").check() {
+                    println!("error: {e}");
+                    continue;
+                }
                 let names = current
                     .named_regions()
                     .map(|(n, _)| n.to_string())

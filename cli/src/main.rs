@@ -8,6 +8,7 @@ mod map;
 mod measure;
 mod memory;
 mod models;
+mod output_check;
 mod progress;
 mod retouch;
 mod segment;
@@ -88,8 +89,15 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
+            // Messages that already say their cause ("x.png: No such file") are
+            // not followed by it again.
+            let mut said = e.to_string();
             for cause in e.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                let text = cause.to_string();
+                if !said.contains(&text) {
+                    eprintln!("  caused by: {text}");
+                }
+                said = text;
             }
             ExitCode::FAILURE
         }

@@ -3,6 +3,7 @@
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 use pertouch_core::memory::{self, Store};
+use pertouch_core::outputs::{self, OutputCheck};
 use pertouch_core::printable;
 use std::path::PathBuf;
 
@@ -105,7 +106,11 @@ pub fn run(a: MemoryArgs) -> Result<()> {
             if file.as_os_str() == "-" {
                 println!("{text}");
             } else {
-                std::fs::write(&file, text)?;
+                OutputCheck::new()
+                    .input(store.path(), "the memory file")
+                    .output(&file, "the export")
+                    .check()?;
+                outputs::write_file(&file, text.as_bytes())?;
                 println!(
                     "exported {} records to {}",
                     opened.records.len(),

@@ -438,3 +438,181 @@ fn a_hung_vlm_server_is_asked_once_then_the_offline_agent_takes_over() {
     assert!(out.exists());
     assert_eq!(count.load(Ordering::SeqCst), 1, "{t}");
 }
+
+/// Item 5. On main `--report IN` wrote JSON over the input photo, `--report OUT`
+/// replaced the photo just written, and `segment`, `map`, `calibrate` and `chat`
+/// with `-o IN` overwrote their input. Every output is now checked against every
+/// input and every other output (symbolic and hard links included) before any
+/// work, and nothing is written.
+#[test]
+fn outputs_never_overwrite_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let photo = d.join("in.png");
+    std::fs::copy(sample("chelsea.png"), &photo).unwrap();
+    let (w, h) = image::image_dimensions(&photo).unwrap();
+    let mask = d.join("sky.png");
+    image::GrayImage::from_fn(w / 4, h / 4, |_, y| {
+        image::Luma([if y < h / 16 { 255 } else { 0 }])
+    })
+    .save(&mask)
+    .unwrap();
+    let photo_bytes = std::fs::read(&photo).unwrap();
+    let mask_bytes = std::fs::read(&mask).unwrap();
+    let data = d.join("data");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pertouch"))
+            .args(args)
+            .env("PERTOUCH_DATA_DIR", &data)
+            .env("USER", "tester")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = d.join("out.png");
+    let mask_arg = format!("sky={}", p(&mask));
+    let symlink = d.join("link.png");
+    let hardlink = d.join("hard.png");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&photo, &symlink).unwrap();
+    #[cfg(not(unix))]
+    std::fs::copy(&photo, &symlink).unwrap();
+    std::fs::hard_link(&photo, &hardlink).unwrap();
+    let photos = d.join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    std::fs::copy(sample("coffee.png"), photos.join("a.png")).unwrap();
+    std::fs::copy(sample("chelsea.png"), photos.join("b.png")).unwrap();
+    let photo_a = photos.join("a.png");
+    let a_bytes = std::fs::read(&photo_a).unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["retouch", p(&photo), "-o", p(&out), "--report", p(&photo)],
+            "the input photo",
+        ),
+        (
+            vec!["retouch", p(&photo), "-o", p(&out), "--report", p(&out)],
+            "the -o output",
+        ),
+        (
+            vec![
+                "retouch",
+                p(&photo),
+                "-o",
+                p(&photo),
+                "--force",
+                "--report",
+                p(&photo),
+            ],
+            "the -o output",
+        ),
+        (
+            vec!["retouch", p(&photo), "-o", p(&symlink)],
+            "--force replaces it",
+        ),
+        (
+            vec!["retouch", p(&photo), "-o", p(&hardlink)],
+            "--force replaces it",
+        ),
+        (
+            vec![
+                "retouch",
+                p(&photo),
+                "-o",
+                p(&mask),
+                "--mask",
+                &mask_arg,
+                "--force",
+            ],
+            "the mask \"sky\"",
+        ),
+        (
+            vec![
+                "retouch",
+                p(&photo),
+                "-o",
+                p(&out),
+                "--mask",
+                &mask_arg,
+                "--report",
+                p(&mask),
+            ],
+            "the mask \"sky\"",
+        ),
+        (
+            vec!["segment", p(&photo), "-r", "sky", "-o", p(&photo)],
+            "the input photo",
+        ),
+        (
+            vec![
+                "segment",
+                p(&photo),
+                "-r",
+                "sky",
+                "-o",
+                p(&out),
+                "-r",
+                "shadows",
+                "-o",
+                p(&out),
+            ],
+            "the mask for \"sky\"",
+        ),
+        (vec!["map", p(&photo), "-o", p(&photo)], "the input photo"),
+        (
+            vec!["map", p(&photo), "-o", p(&mask), "--mask", &mask_arg],
+            "the mask \"sky\"",
+        ),
+        (
+            vec!["calibrate", p(&photos), "-o", p(&photo_a)],
+            "a photo being measured",
+        ),
+        (
+            vec!["chat", p(&photo), "-o", p(&hardlink)],
+            "the input photo",
+        ),
+    ];
+    for (args, what) in cases {
+        let o = run(&args);
+        assert_clean_failure(&o, &["is the same file as", what, "nothing was written"]);
+        assert_eq!(
+            std::fs::read(&photo).unwrap(),
+            photo_bytes,
+            "{args:?} changed the photo"
+        );
+        assert_eq!(
+            std::fs::read(&mask).unwrap(),
+            mask_bytes,
+            "{args:?} changed the mask"
+        );
+        assert_eq!(
+            std::fs::read(photos.join("a.png")).unwrap(),
+            a_bytes,
+            "{args:?}"
+        );
+        assert!(!out.exists(), "{args:?} wrote an output");
+    }
+    // The memory file itself is not an export target.
+    let export = d.join("e.json");
+    let rec = serde_json::json!({"version": 1, "user": "tester", "profile": "cli", "records": []});
+    std::fs::write(&export, rec.to_string()).unwrap();
+    assert!(run(&["memory", "import", p(&export)]).status.success());
+    let store = data.join("memory").join("tester").join("cli.json");
+    let before = std::fs::read(&store).unwrap();
+    let o = run(&["memory", "export", p(&store)]);
+    assert_clean_failure(&o, &["the memory file"]);
+    assert_eq!(std::fs::read(&store).unwrap(), before);
+    // What is still allowed: a retouch in place with --force, and a report.
+    let report = d.join("r.json");
+    let o = run(&[
+        "retouch",
+        p(&photo),
+        "-o",
+        p(&photo),
+        "--force",
+        "--report",
+        p(&report),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(report.exists());
+}

@@ -62,7 +62,7 @@ pub enum Error {
 
     /// Writing `output` would destroy `other`, a file the same command reads or
     /// writes (the same path, a symbolic or hard link to it). Nothing was written.
-    #[error("{output} is the same file as {what} ({other}); nothing was written: choose another output file")]
+    #[error("{output} is the same file as {what}: {other}; nothing was written, choose another output file")]
     OutputClash {
         output: PathBuf,
         other: PathBuf,

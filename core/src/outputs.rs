@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Default, Clone)]
 pub struct OutputCheck {
     inputs: Vec<(PathBuf, String)>,
-    outputs: Vec<(PathBuf, String, bool)>,
+    /// Each output, and the one input it may replace.
+    outputs: Vec<(PathBuf, String, Option<PathBuf>)>,
 }
 
 impl OutputCheck {
@@ -31,15 +32,21 @@ impl OutputCheck {
 
     /// A file the command writes; it may be no input and no other output.
     pub fn output(mut self, path: impl Into<PathBuf>, what: impl Into<String>) -> Self {
-        self.outputs.push((path.into(), what.into(), false));
+        self.outputs.push((path.into(), what.into(), None));
         self
     }
 
-    /// A file the command writes that may replace one of its inputs because the
+    /// A file the command writes that may be the input `replaces` because the
     /// user asked for an edit in place (`retouch --force`); it may still be no
-    /// other output.
-    pub fn output_in_place(mut self, path: impl Into<PathBuf>, what: impl Into<String>) -> Self {
-        self.outputs.push((path.into(), what.into(), true));
+    /// other input and no other output.
+    pub fn output_replacing(
+        mut self,
+        path: impl Into<PathBuf>,
+        what: impl Into<String>,
+        replaces: impl Into<PathBuf>,
+    ) -> Self {
+        self.outputs
+            .push((path.into(), what.into(), Some(replaces.into())));
         self
     }
 
@@ -52,7 +59,7 @@ impl OutputCheck {
             .filter_map(|(p, w)| identity(p).map(|id| (id, p, w)))
             .collect();
         let mut seen: Vec<(Identity, &PathBuf, &String)> = Vec::new();
-        for (path, what, in_place) in &self.outputs {
+        for (path, what, replaces) in &self.outputs {
             if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
                 return Err(Error::Encode {
                     path: path.clone(),
@@ -61,9 +68,14 @@ impl OutputCheck {
                 });
             }
             let Some(id) = identity(path) else { continue };
+            let allowed = replaces.as_deref().and_then(identity);
             let clash = seen
                 .iter()
-                .chain(if *in_place { [].iter() } else { inputs.iter() })
+                .chain(
+                    inputs
+                        .iter()
+                        .filter(|(i, _, _)| Some(i) != allowed.as_ref()),
+                )
                 .find(|(other, _, _)| *other == id);
             if let Some((_, other, other_what)) = clash {
                 return Err(Error::OutputClash {
@@ -184,11 +196,16 @@ mod tests {
             std::fs::hard_link(&photo, &hard).unwrap();
             assert!(clash(&base().output(&hard, "-o")).contains("the input photo"));
         }
-        // In place: allowed over an input, not over another output.
-        base().output_in_place(&photo, "-o").check().unwrap();
+        // In place: allowed over the input it replaces, not over another input
+        // or another output.
+        base()
+            .output_replacing(&photo, "-o", &photo)
+            .check()
+            .unwrap();
+        assert!(clash(&base().output_replacing(&mask, "-o", &photo)).contains("mask"));
         assert!(clash(
             &base()
-                .output_in_place(&photo, "-o")
+                .output_replacing(&photo, "-o", &photo)
                 .output(&photo, "the --report output")
         )
         .contains("-o"));
