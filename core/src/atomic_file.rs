@@ -46,6 +46,16 @@ pub(crate) fn replace<E>(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    if !dir.is_dir() {
+        // tempfile's own error would name a temporary file the user never chose.
+        return Err(Failure::Io {
+            path: dir,
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no such folder; create it first or write somewhere else",
+            ),
+        });
+    }
     remove_leftovers(&dir, prefix);
     let mut builder = tempfile::Builder::new();
     builder.prefix(prefix).suffix(".tmp");

@@ -61,11 +61,10 @@ impl OutputCheck {
         let mut seen: Vec<(Identity, &PathBuf, &String)> = Vec::new();
         for (path, what, replaces) in &self.outputs {
             if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
-                return Err(Error::Encode {
-                    path: path.clone(),
-                    reason: format!("{what} names a folder; give a file name"),
-                    source: None,
-                });
+                return Err(Error::InvalidRequest(format!(
+                    "{} is a folder; {what} needs a file name",
+                    path.display()
+                )));
             }
             let Some(id) = identity(path) else { continue };
             let allowed = replaces.as_deref().and_then(identity);

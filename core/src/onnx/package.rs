@@ -240,7 +240,14 @@ fn read_manifest(path: &Path) -> Result<String, PackageError> {
         path: path.to_path_buf(),
         reason,
     };
-    let meta = std::fs::symlink_metadata(path).map_err(|e| io(path, e))?;
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(bad(
+            "there is no such file: is the folder an exported model package? (models/README.md)"
+                .into(),
+        )),
+        Err(e) => return Err(io(path, e)),
+    };
     if meta.file_type().is_symlink() {
         return Err(bad(
             "it is a symbolic link; a package holds only plain files".into(),
