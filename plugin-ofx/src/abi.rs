@@ -8,7 +8,7 @@
 //! them all, but hosts leave some null, and calling a null slot is undefined
 //! behaviour. `Option<fn>` has the C layout of a nullable function pointer, so
 //! the tables match the headers; the plug-in calls through
-//! [`crate::suites::ofx_fn`], which names a missing `Suite::function`.
+//! `suites::ofx_fn!`, which names a missing `Suite::function`.
 #![allow(non_camel_case_types, non_snake_case, non_upper_case_globals)]
 
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr};

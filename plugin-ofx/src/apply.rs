@@ -40,7 +40,7 @@ pub fn instance_changed(
     drop(source);
     // The agent plans with the fast renderer; the state it stores is in level
     // units, which either renderer renders.
-    let engine = crate::render::engine(false)?;
+    let engine = crate::engines::engine(false)?;
     let state = engine
         .agent_apply(&photo, &words, &base, &Control::default())
         .map_err(|e| OfxError::failed(e.to_string()))?;

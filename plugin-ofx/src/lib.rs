@@ -13,10 +13,11 @@
 //! handles), [`suites`] (checked host calls), `effect` (an effect's objects),
 //! `params` (the node's names), `describe` (what the node offers), `instance`
 //! (per-instance data and settings), [`host_values`] (what host values mean,
-//! pure and fuzzed), `image` (host images as pixel views), `render`
-//! (render-time actions), `words` (the instruction read at render time),
-//! `failure` (what a failed render shows), `apply` (the Apply button). All
-//! `unsafe` is in these host-binding modules.
+//! pure and fuzzed), `image` (host images as pixel views), `engines` (the shared
+//! engines), `render` (render-time actions), `words` (the instruction read at
+//! render time), `failure` (what a failed render shows), `apply` (the Apply
+//! button). All `unsafe` is in these host-binding modules; the imports between
+//! them run one way (no module imports one that imports it).
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
@@ -24,6 +25,7 @@ pub mod abi;
 mod apply;
 mod describe;
 mod effect;
+mod engines;
 mod failure;
 pub mod handles;
 pub mod host_values;
@@ -199,7 +201,8 @@ fn dispatch(
     } else if action == kOfxActionInstanceChanged {
         return apply::instance_changed(h, effect, in_args);
     } else if action == kOfxActionPurgeCaches {
-        render::purge();
+        engines::purge();
+        words::purge();
     } else {
         // Region of definition, time domain, frames needed, sequence render,
         // sync and edit actions: the host's defaults are right for this node.

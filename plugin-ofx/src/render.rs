@@ -4,6 +4,7 @@
 use crate::abi::names::{self, *};
 use crate::abi::*;
 use crate::effect;
+use crate::engines::engine;
 use crate::failure;
 use crate::handles::{Clip, Effect, PropSet};
 use crate::host_values::{self, FrameFacts, Rect, Settings};
@@ -12,62 +13,15 @@ use crate::instance::{self, Instance};
 use crate::params::MASK_CLIPS;
 use crate::suites::{self, ofx_fn, Host, OfxError, OfxResult, Props};
 use crate::words;
-use parking_lot::Mutex;
 use pertouch_core::color::luminance;
-use pertouch_core::host::{
-    Engine, EngineConfig, Frame, FrameInputs, FrameKey, FramePlan, RendererKind,
-};
+use pertouch_core::host::{Engine, Frame, FrameInputs, FrameKey, FramePlan};
 use pertouch_core::mask::MaskSet;
 use pertouch_core::params::{param_map::diverging, Attribute, RegionState};
 use pertouch_core::plane::Plane;
 use pertouch_core::raster::{Raster, Samples};
 use pertouch_core::render::{CancelToken, Control};
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, OnceLock};
-
-static PARAMETRIC: OnceLock<Result<Arc<Engine>, String>> = OnceLock::new();
-static DIFFUSION: Mutex<Option<Arc<Engine>>> = Mutex::new(None);
-
-/// The engine for the chosen renderer (opened on first use, shared by every
-/// instance and thread; its frame cache is keyed by content, so sharing is safe).
-pub fn engine(diffusion: bool) -> OfxResult<Arc<Engine>> {
-    if diffusion {
-        let mut slot = DIFFUSION.lock();
-        if let Some(e) = slot.as_ref() {
-            return Ok(e.clone());
-        }
-        let config = EngineConfig {
-            renderer: RendererKind::Diffusion,
-            ..EngineConfig::default()
-        };
-        let e = Arc::new(Engine::open(&config).map_err(|e| {
-            OfxError::failed(format!(
-                "the diffusion renderer is not available: {e}. Install a PerTouch diffusion package (pertouch models import DIR) or choose the parametric renderer."
-            ))
-        })?);
-        *slot = Some(e.clone());
-        return Ok(e);
-    }
-    PARAMETRIC
-        .get_or_init(|| {
-            Engine::open(&EngineConfig::default())
-                .map(Arc::new)
-                .map_err(|e| e.to_string())
-        })
-        .clone()
-        .map_err(OfxError::failed)
-}
-
-/// kOfxActionPurgeCaches: forget solved frames and render-time readings.
-pub fn purge() {
-    words::purge();
-    if let Some(Ok(e)) = PARAMETRIC.get() {
-        e.purge();
-    }
-    if let Some(e) = DIFFUSION.lock().as_ref() {
-        e.purge();
-    }
-}
+use std::sync::Arc;
 
 fn core_err(e: pertouch_core::Error) -> OfxError {
     match e {

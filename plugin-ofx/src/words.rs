@@ -9,7 +9,7 @@
 //! tile, thread or order the host renders in, and cached per instruction and
 //! frame content so the tiles and re-renders of a frame run the agent once.
 
-use crate::render::engine;
+use crate::engines::engine;
 use crate::suites::{OfxError, OfxResult};
 use parking_lot::Mutex;
 use pertouch_core::params::RegionState;
