@@ -69,3 +69,11 @@ trap 'rm -rf "$ofx_tmp"' EXIT
 build/ofx-bundle.sh --binary target/debug/deps/libpertouch_ofx.so --out "$ofx_tmp/out" --install "$ofx_tmp/plugins"
 PERTOUCH_OFX_BUNDLE="$ofx_tmp/plugins/PerTouch.ofx.bundle" \
   cargo test --locked -p pertouch-capi -p pertouch-ofx -p pertouch-e2e --test ofx_plugin -- a_host_loads tiles_and_render_scales
+
+# ---------------------------------------------------------------------------
+# OpenFX in a real host: MLT's openfx module (melt 7.42, Debian sid in a cached
+# chroot; about a minute the first time, then about a minute of renders).
+# build/ofx-mlt-e2e.sh renders sample photos through the bundle installed above
+# and checks them against the core (tests/ofx_mlt.rs).
+echo "== OpenFX bundle in MLT (build/ofx-mlt-e2e.sh)"
+build/ofx-mlt-e2e.sh --bundle "$ofx_tmp/plugins/PerTouch.ofx.bundle"
