@@ -14,7 +14,7 @@ use crate::params::MASK_CLIPS;
 use crate::suites::{self, ofx_fn, Host, OfxError, OfxResult, Props};
 use crate::words;
 use pertouch_core::color::luminance;
-use pertouch_core::host::{Engine, Frame, FrameInputs, FrameKey, FramePlan};
+use pertouch_core::host::{Engine, Frame, FrameInputs, FrameKey};
 use pertouch_core::mask::MaskSet;
 use pertouch_core::params::{param_map::diverging, Attribute, RegionState};
 use pertouch_core::plane::Plane;
@@ -307,11 +307,9 @@ fn render_window(
 /// The notes of a frame's plan (the CLI prints the same under its report): a
 /// change asked past the end of a scale, an operator at its limit, an empty mask.
 fn plan_notes(frame: &Frame) -> Vec<String> {
-    let report = match &frame.plan {
-        FramePlan::Parametric(p) => p.report(),
-        FramePlan::Diffusion(p) => p.report(),
-    };
-    report
+    frame
+        .plan
+        .report()
         .edits
         .iter()
         .filter_map(|e| {
