@@ -385,39 +385,18 @@ fn memory_records_from_files_are_checked_and_shown_inert() {
 /// offline agent takes over for the rest of the run, saying so.
 #[test]
 fn a_hung_vlm_server_is_asked_once_then_the_offline_agent_takes_over() {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-    let count = Arc::new(AtomicUsize::new(0));
-    let c = count.clone();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(l.local_addr().unwrap()).unwrap();
-            let app = axum::Router::new().route(
-                "/v1/chat/completions",
-                axum::routing::post(move || {
-                    let c = c.clone();
-                    async move {
-                        c.fetch_add(1, Ordering::SeqCst);
-                        std::future::pending::<()>().await;
-                        "never"
-                    }
-                }),
-            );
-            axum::serve(l, app).await.unwrap();
-        });
-    });
-    let addr = rx.recv().unwrap();
+    use pertouch_test_server::{Reply, Server};
+    // Every request gets silence (the offline agent must not depend on how many
+    // the client would have sent).
+    let server = Server::start(std::iter::repeat_n(Reply::Silent, 8));
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.toml");
     std::fs::write(
         &config,
-        format!("[agent]\nkind = \"vlm\"\n[vlm]\nurl = \"http://{addr}/v1\"\nmodel = \"m\"\ntimeout_s = 1\nretries = 2\n"),
+        format!(
+            "[agent]\nkind = \"vlm\"\n[vlm]\nurl = \"{}\"\nmodel = \"m\"\ntimeout_s = 1\nretries = 2\n",
+            server.url()
+        ),
     )
     .unwrap();
     let out = dir.path().join("out.jpg");
@@ -436,7 +415,7 @@ fn a_hung_vlm_server_is_asked_once_then_the_offline_agent_takes_over() {
     );
     assert!(t.contains("the offline agent read the instruction"), "{t}");
     assert!(out.exists());
-    assert_eq!(count.load(Ordering::SeqCst), 1, "{t}");
+    assert_eq!(server.seen().len(), 1, "{t}");
 }
 
 /// Item 5. On main `--report IN` wrote JSON over the input photo, `--report OUT`

@@ -30,6 +30,7 @@ pub mod printable;
 pub mod raster;
 pub mod render;
 pub mod segment;
+#[cfg(feature = "vlm")]
 pub mod vlm;
 
 pub use error::{Error, Result};

@@ -35,6 +35,7 @@ fn region_state_inputs() {
     assert!(run("region_state", checks::region_state) >= 10);
 }
 
+#[cfg(feature = "vlm")]
 #[test]
 fn vlm_reply_inputs() {
     assert!(run("vlm_reply", checks::vlm_reply) >= 10);

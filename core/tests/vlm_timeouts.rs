@@ -1,90 +1,14 @@
 //! A hung, slow or flooding VLM server against the real client (issue 18 item 12),
-//! on real HTTP servers on 127.0.0.1: a server that accepts the request and never
+//! on the scripted chat-completions server on 127.0.0.1 (tests/chat-server): a server that accepts the request and never
 //! answers costs one timeout and is not asked again; a slow model that keeps
 //! streaming tokens is not cut off; a reply that never ends or never stops growing
 //! is bounded.
 
-use axum::body::Body;
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use pertouch_core::agent::Kind;
 use pertouch_core::raster::{Raster, Samples};
 use pertouch_core::vlm::{Message, VlmAgent, VlmClient, VlmConfig, VlmError};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use pertouch_test_server::{Reply, Server};
 use std::time::Duration;
-
-/// Starts `app` on 127.0.0.1 for the life of the test process; the base URL.
-fn serve(app: axum::Router) -> String {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(l.local_addr().unwrap()).unwrap();
-            axum::serve(l, app).await.unwrap();
-        });
-    });
-    format!("http://{}/v1", rx.recv().unwrap())
-}
-
-/// A server that counts requests and never answers them.
-fn hung() -> (String, Arc<AtomicUsize>) {
-    let count = Arc::new(AtomicUsize::new(0));
-    let c = count.clone();
-    let app = axum::Router::new().route(
-        "/v1/chat/completions",
-        post(move || {
-            let c = c.clone();
-            async move {
-                c.fetch_add(1, Ordering::SeqCst);
-                std::future::pending::<()>().await;
-                "never"
-            }
-        }),
-    );
-    (serve(app), count)
-}
-
-/// A server-sent-event stream of chat-completion chunks, one `piece` every
-/// `every`; `None` for `pieces` streams forever.
-fn streaming(pieces: Option<Vec<String>>, every: Duration) -> String {
-    let app = axum::Router::new().route(
-        "/v1/chat/completions",
-        post(move || {
-            let pieces = pieces.clone();
-            async move {
-                let events = futures_util::stream::unfold(0usize, move |i| {
-                    let pieces = pieces.clone();
-                    async move {
-                        tokio::time::sleep(every).await;
-                        let line = match &pieces {
-                            Some(p) if i == p.len() => "data: [DONE]\n\n".to_string(),
-                            Some(p) if i > p.len() => return None,
-                            Some(p) => chunk(&p[i]),
-                            None => chunk(" "),
-                        };
-                        Some((Ok::<_, std::io::Error>(line), i + 1))
-                    }
-                });
-                Response::builder()
-                    .header("content-type", "text/event-stream")
-                    .body(Body::from_stream(events))
-                    .unwrap()
-                    .into_response()
-            }
-        }),
-    );
-    serve(app)
-}
-
-fn chunk(text: &str) -> String {
-    let v = serde_json::json!({"choices": [{"index": 0, "delta": {"content": text}}]});
-    format!("data: {v}\n\n")
-}
 
 fn config(url: &str, idle_ms: u64) -> VlmConfig {
     let mut c = VlmConfig::new(url, "scripted-vlm");
@@ -109,9 +33,9 @@ fn finds(r: &str) -> bool {
 /// rest of the session goes to the offline agent at once, saying so.
 #[test]
 fn a_hung_server_costs_one_timeout_for_the_whole_session() {
-    let (url, count) = hung();
+    let server = Server::start(std::iter::repeat_n(Reply::Silent, 8));
     let agent = VlmAgent::new(
-        VlmClient::new(config(&url, 400)).unwrap(),
+        VlmClient::new(config(server.url(), 400)).unwrap(),
         vec!["sky".into()],
     );
     let plan = agent
@@ -123,7 +47,7 @@ fn a_hung_server_costs_one_timeout_for_the_whole_session() {
         plan.trace
     );
     assert_eq!(plan.interpretation.kind, Kind::Strong);
-    assert_eq!(count.load(Ordering::SeqCst), 1);
+    assert_eq!(server.seen().len(), 1);
     let plan = agent.plan("more contrast", &photo(), &finds, None).unwrap();
     assert!(
         plan.trace[0].contains("not asking the VLM server at")
@@ -138,11 +62,7 @@ fn a_hung_server_costs_one_timeout_for_the_whole_session() {
         None,
     );
     assert!(greeting.is_none() && line.contains("not asking"), "{line}");
-    assert_eq!(
-        count.load(Ordering::SeqCst),
-        1,
-        "the server was asked again"
-    );
+    assert_eq!(server.seen().len(), 1, "the server was asked again");
 }
 
 /// On main the timeout was on the whole request: a model that streams its reply
@@ -157,8 +77,8 @@ fn a_slow_model_that_keeps_streaming_is_not_cut_off() {
         .collect();
     assert!(pieces.len() >= 6);
     // 150 ms between pieces, 400 ms of silence allowed, over a second in all.
-    let url = streaming(Some(pieces), Duration::from_millis(150));
-    let client = VlmClient::new(config(&url, 400)).unwrap();
+    let server = Server::start([Reply::Stream(pieces, Duration::from_millis(150))]);
+    let client = VlmClient::new(config(server.url(), 400)).unwrap();
     let text = client.chat(&[Message::system("hi")], None).unwrap();
     assert_eq!(text, reply);
 }
@@ -167,8 +87,8 @@ fn a_slow_model_that_keeps_streaming_is_not_cut_off() {
 /// not asked again.
 #[test]
 fn a_reply_that_never_ends_is_bounded() {
-    let url = streaming(None, Duration::from_millis(50));
-    let mut cfg = config(&url, 400);
+    let server = Server::start([Reply::Endless(Duration::from_millis(50))]);
+    let mut cfg = config(server.url(), 400);
     cfg.max_duration = Duration::from_millis(1200);
     let client = VlmClient::new(cfg).unwrap();
     let e = client.chat(&[Message::system("hi")], None).unwrap_err();
@@ -181,17 +101,8 @@ fn a_reply_that_never_ends_is_bounded() {
 /// On main a reply was read whole whatever its size.
 #[test]
 fn an_oversized_reply_is_refused() {
-    let app = axum::Router::new().route(
-        "/v1/chat/completions",
-        post(|| async {
-            let content = "x".repeat(5 << 20);
-            (
-                [("content-type", "application/json")],
-                serde_json::json!({"choices": [{"message": {"content": content}}]}).to_string(),
-            )
-        }),
-    );
-    let client = VlmClient::new(config(&serve(app), 2000)).unwrap();
+    let server = Server::start([Reply::Content("x".repeat(5 << 20))]);
+    let client = VlmClient::new(config(server.url(), 2000)).unwrap();
     match client.chat(&[Message::system("hi")], None) {
         Ok(text) => panic!("a reply of {} bytes was read", text.len()),
         Err(e) => assert!(e.to_string().contains("larger than 4194304 bytes"), "{e}"),

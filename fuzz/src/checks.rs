@@ -4,7 +4,8 @@
 //!
 //! Only `pertouch_core` and `serde_json` are used here, so the file also compiles
 //! inside the core's own tests (`core/tests/fuzz_corpora.rs` includes it by path
-//! and runs it over the committed corpora on stable).
+//! and runs it over the committed corpora on stable). `feature = "vlm"` is the
+//! core's feature there and the fuzz crate's own (which turns the core's on) here.
 
 use pertouch_core::host::pixels::PixelView;
 use pertouch_core::image_io::{decode_bytes, LoadOptions, MAX_SIDE};
@@ -12,6 +13,7 @@ use pertouch_core::onnx::package::{name_problem, Manifest};
 use pertouch_core::params::region_state::{MAX_REGIONS, MAX_REGION_NAME};
 use pertouch_core::params::{Attribute, RegionState};
 use pertouch_core::raster::{Depth, Raster, Samples};
+#[cfg(feature = "vlm")]
 use pertouch_core::vlm::reply;
 use std::path::{Component, Path};
 
@@ -49,6 +51,9 @@ pub fn region_state(data: &[u8]) {
 }
 
 /// A VLM's reply text: the JSON found in it, the typed replies, the checked edits.
+/// (The VLM agent is the core's `vlm` feature: on in the fuzz crate and in the
+/// core's tests as the workspace runs them, with the CLI.)
+#[cfg(feature = "vlm")]
 pub fn vlm_reply(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     match reply::extract_json(&text) {

@@ -480,7 +480,7 @@ mod tests {
     fn bad_descriptions_are_refused() {
         let mut mem = vec![0f32; 64];
         let p = mem.as_mut_ptr().cast::<u8>();
-        // SAFETY (all below): only checks run; nothing is read from refused views.
+        // SAFETY: (all below) only checks run; nothing is read from refused views.
         unsafe {
             assert!(PixelView::new(std::ptr::null_mut(), 1, 1, 16, 4, Depth::F32).is_err());
             assert!(PixelView::new(p, 2, 2, 16, 4, Depth::F32).is_err()); // row is 32 bytes
@@ -532,7 +532,7 @@ mod tests {
     fn overlapping_views_are_told_apart_from_neighbours() {
         let mut mem = vec![0u8; 8 * 6];
         let p = mem.as_mut_ptr();
-        // SAFETY (all below): views of rows inside `mem`; nothing is read.
+        // SAFETY: (all below) views of rows inside `mem`; nothing is read.
         let view = |row: usize, height: usize, step: isize| unsafe {
             PixelView::new(p.add(row * 8), 2, height, step, 3, Depth::U8).unwrap()
         };
