@@ -236,15 +236,9 @@ pub async fn accepted(c: &mut Client, job: u32) -> usize {
 
 /// Pulls every result band of a ready apply job; returns the samples in order.
 pub async fn pull_result(c: &mut Client, job: u32) -> Vec<u8> {
-    let (bands, _) = loop {
-        match c.msg().await {
-            ServerMessage::ResultReady {
-                job: j,
-                bands,
-                rows_per_band,
-            } if j == job => break (bands, rows_per_band),
-            m => panic!("waiting for result.ready of {job}: {m:?}"),
-        }
+    let bands = match c.msg().await {
+        ServerMessage::ResultReady { job: j, bands, .. } if j == job => bands,
+        m => panic!("waiting for result.ready of {job}: {m:?}"),
     };
     let mut out = Vec::new();
     let mut next_row = 0u32;
