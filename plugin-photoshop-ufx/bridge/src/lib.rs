@@ -14,6 +14,7 @@ pub mod config;
 mod error;
 pub mod jobs;
 pub mod protocol;
+pub mod run;
 pub mod server;
 
 pub use config::{BridgeConfig, TlsFiles};
