@@ -294,7 +294,13 @@ export class App {
     input.dataset.attr = attr;
     const shown = this.dom.createElement('span');
     shown.className = 'value';
-    const show = (v: number) => (shown.textContent = `${v > 0 ? '+' : ''}${v}`);
+    const show = (v: number) => {
+      shown.textContent = `${v > 0 ? '+' : ''}${v}`;
+      // The track is filled from the centre to the value (CSS variables).
+      const pos = (v + 100) / 2;
+      input.style.setProperty('--lo', `${Math.min(50, pos)}%`);
+      input.style.setProperty('--hi', `${Math.max(50, pos)}%`);
+    };
     show(Math.round(value * 100));
     input.addEventListener('input', () => {
       const v = Number(input.value);
@@ -432,6 +438,7 @@ export class App {
     }
     this.previewJob?.cancel();
     this.previewSeq++;
+    this.say('');
     this.setBusy('agent', 'Reading the instruction…');
     try {
       const src = await this.previewSource(doc);
@@ -482,6 +489,7 @@ export class App {
     const edit = { state, instruction: this.instruction, mix: this.mix };
     const editing = this.editing;
     const opts = { hideLayerId: editing?.layerId };
+    this.say('');
     this.setBusy('apply', 'Reading the document…');
     const started = Date.now();
     try {
