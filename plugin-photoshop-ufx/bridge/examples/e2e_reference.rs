@@ -36,7 +36,13 @@ fn num(s: &str) -> Result<usize> {
 
 fn run(a: &[String]) -> Result<()> {
     match a.first().map(String::as_str) {
-        Some("doc") if a.len() == 6 => doc(Path::new(&a[1]), num(&a[2])?, num(&a[3])?, num(&a[4])?, Path::new(&a[5])),
+        Some("doc") if a.len() == 6 => doc(
+            Path::new(&a[1]),
+            num(&a[2])?,
+            num(&a[3])?,
+            num(&a[4])?,
+            Path::new(&a[5]),
+        ),
         Some("selection") if a.len() == 4 => selection(num(&a[1])?, num(&a[2])?, Path::new(&a[3])),
         Some("render") if a.len() == 7 || a.len() == 8 => render(a),
         _ => Err("usage: see the header of examples/e2e_reference.rs".into()),
@@ -124,13 +130,22 @@ fn render(a: &[String]) -> Result<()> {
     match (out.samples(), source.samples()) {
         (Samples::U8(o), Samples::U8(s)) => {
             for i in 0..w * h {
-                bytes.extend_from_slice(if sel(i) { &o[i * 3..i * 3 + 3] } else { &s[i * 3..i * 3 + 3] });
+                bytes.extend_from_slice(if sel(i) {
+                    &o[i * 3..i * 3 + 3]
+                } else {
+                    &s[i * 3..i * 3 + 3]
+                });
             }
         }
         (Samples::U16(o), Samples::U16(s)) => {
             for i in 0..w * h {
-                let px = if sel(i) { &o[i * 3..i * 3 + 3] } else { &s[i * 3..i * 3 + 3] };
-                px.iter().for_each(|v| bytes.extend_from_slice(&v.to_le_bytes()));
+                let px = if sel(i) {
+                    &o[i * 3..i * 3 + 3]
+                } else {
+                    &s[i * 3..i * 3 + 3]
+                };
+                px.iter()
+                    .for_each(|v| bytes.extend_from_slice(&v.to_le_bytes()));
             }
         }
         _ => return Err("unexpected sample types".into()),

@@ -197,3 +197,30 @@ async fn job_descriptions_are_checked() {
     c.json(json!({"type": "make_coffee"})).await;
     assert_eq!(c.closed().await.1.as_deref(), Some("protocol"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_bands_of_a_superseded_job_are_dropped() {
+    let b = start(|_| {}).await;
+    let (mut c, _) = Client::hello(b.addr, &b.token).await;
+    let frame = photo8_sized("coffee.png", 600, 400);
+    let st = json!({"global": {"brightness": 0.1}});
+    c.json(start_msg(1, "preview", &frame, st.clone(), false)).await;
+    accepted(&mut c, 1).await;
+    c.binary(header(1, 0, 10, 600).with_payload(&band_bytes(&frame, 0, 10)))
+        .await;
+    // A new job supersedes job 1 while its bands are still coming.
+    c.json(start_msg(2, "apply", &frame, st.clone(), false)).await;
+    assert!(matches!(
+        c.msg().await,
+        ServerMessage::JobCancelled { job: 1 }
+    ));
+    let rows = accepted(&mut c, 2).await;
+    c.binary(header(1, 10, 10, 600).with_payload(&band_bytes(&frame, 10, 10)))
+        .await;
+    c.json(json!({"type": "job.source_end", "job": 1})).await;
+    send_source(&mut c, 2, &frame, rows).await;
+    c.json(json!({"type": "job.source_end", "job": 2})).await;
+    let got = pull_result(&mut c, 2).await;
+    assert_eq!(got.len(), 600 * 400 * 3);
+    assert_eq!(b.bridge.stats().jobs_failed, 0);
+}

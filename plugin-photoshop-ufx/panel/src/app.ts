@@ -182,11 +182,12 @@ export class App {
   // ---- document ----
 
   private refreshDocument(): void {
+    // The panel's own jobs change the document; look again when they are done.
+    if (this.busy !== null) return;
     const st = this.host.document();
     const doc = st.kind === 'none' ? null : st.doc;
     const key = doc ? `${doc.id}:${doc.historyId}:${doc.activeLayerId}:${doc.selection}` : '';
     if (key === this.docKey) return;
-    const layerChanged = !doc || this.docStatus.kind === 'none' || this.docStatus.doc.activeLayerId !== doc.activeLayerId || this.docStatus.doc.id !== doc.id;
     this.docKey = key;
     this.docStatus = st;
     const e = this.e.doc;
@@ -200,7 +201,7 @@ export class App {
     }
     this.fillRegionPicker();
     this.updateButtons();
-    if (layerChanged && st.kind === 'ok') void this.checkEditingLayer(st.doc);
+    if (st.kind === 'ok') void this.checkEditingLayer(st.doc);
     else this.schedulePreview();
   }
 

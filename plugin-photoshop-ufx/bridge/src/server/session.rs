@@ -17,7 +17,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use parking_lot::Mutex;
 use pertouch_core::render::{CancelToken, Control};
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::ops::ControlFlow;
 use std::sync::atomic::Ordering::Relaxed;
@@ -29,6 +29,9 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
+
+/// How many ended jobs' late messages are recognised and dropped.
+const RETIRED_KEPT: usize = 16;
 
 /// Progress messages per job per second, at most.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
@@ -96,6 +99,9 @@ struct Session {
     job: Option<Job>,
     /// Cancelled jobs whose render has not stopped yet.
     draining: HashSet<u32>,
+    /// The last jobs cancelled or failed: bands and `job.source_end` of theirs
+    /// still in flight from the client are dropped, not errors.
+    retired: VecDeque<u32>,
     peer: SocketAddr,
 }
 
@@ -116,6 +122,7 @@ pub(crate) async fn run<S>(
         events,
         job: None,
         draining: HashSet::new(),
+        retired: VecDeque::new(),
         peer,
     };
     loop {
@@ -159,7 +166,19 @@ impl Session {
         self.out.send(m).await;
     }
 
+    fn retire(&mut self, job: u32) {
+        if self.retired.len() == RETIRED_KEPT {
+            self.retired.pop_front();
+        }
+        self.retired.push_back(job);
+    }
+
+    fn is_retired(&self, job: u32) -> bool {
+        self.retired.contains(&job) || self.draining.contains(&job)
+    }
+
     async fn fail(&mut self, job: u32, f: JobFailure) {
+        self.retire(job);
         self.shared.stats.jobs_failed.fetch_add(1, Relaxed);
         tracing::info!(peer = %self.peer, job, code = f.code, "job failed: {}", f.message);
         self.send(ServerMessage::JobFailed {
@@ -351,6 +370,11 @@ impl Session {
                 };
             }
         };
+        let active = self.job.as_ref().map(|j| j.spec.id);
+        if active != Some(header.job) && self.is_retired(header.job) {
+            // Bands of a cancelled or superseded job still in flight: not an error.
+            return ControlFlow::Continue(());
+        }
         let Some(job) = self.job.as_mut() else {
             return self
                 .protocol_error(&format!(
@@ -360,10 +384,6 @@ impl Session {
                 .await;
         };
         let id = job.spec.id;
-        if header.job != id && self.draining.contains(&header.job) {
-            // Bands of a superseded job still in flight: not an error.
-            return ControlFlow::Continue(());
-        }
         let result = match &mut job.phase {
             Phase::Receiving { upload, .. } => upload.accept(id, &header, payload),
             Phase::Queued(_) => Err(JobFailure::new(
@@ -382,6 +402,9 @@ impl Session {
     }
 
     async fn on_source_end(&mut self, job: u32) {
+        if self.is_retired(job) && self.job.as_ref().is_none_or(|j| j.spec.id != job) {
+            return;
+        }
         let Some(j) = self.job.as_mut().filter(|j| j.spec.id == job) else {
             return self
                 .fail(
@@ -623,6 +646,7 @@ impl Session {
     async fn cancel_job(&mut self, j: Job) {
         j.cancel.fire();
         let id = j.spec.id;
+        self.retire(id);
         match j.phase {
             Phase::Rendering => {
                 self.draining.insert(id);
