@@ -204,12 +204,14 @@ async fn late_bands_of_a_superseded_job_are_dropped() {
     let (mut c, _) = Client::hello(b.addr, &b.token).await;
     let frame = photo8_sized("coffee.png", 600, 400);
     let st = json!({"global": {"brightness": 0.1}});
-    c.json(start_msg(1, "preview", &frame, st.clone(), false)).await;
+    c.json(start_msg(1, "preview", &frame, st.clone(), false))
+        .await;
     accepted(&mut c, 1).await;
     c.binary(header(1, 0, 10, 600).with_payload(&band_bytes(&frame, 0, 10)))
         .await;
     // A new job supersedes job 1 while its bands are still coming.
-    c.json(start_msg(2, "apply", &frame, st.clone(), false)).await;
+    c.json(start_msg(2, "apply", &frame, st.clone(), false))
+        .await;
     assert!(matches!(
         c.msg().await,
         ServerMessage::JobCancelled { job: 1 }

@@ -4,6 +4,8 @@
 //! `plugin-photoshop-ufx/fixtures/protocol.json` holds vectors that the Rust and
 //! TypeScript codecs are both tested against.
 
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod header;
 pub mod messages;
 
