@@ -3,7 +3,7 @@
 // previews on a small copy of the document, applies at full resolution as a new
 // layer, re-opens a PerTouch layer's edit when that layer is selected.
 
-import { fitLongSide, planBands, sampleBytes } from './bands.js';
+import { planBands, sampleBytes } from './bands.js';
 import { BridgeClient, JobCancelled, JobFailed, JobResult, Upload } from './bridge-client.js';
 import type { DocInfo, DocStatus, Host, PerTouchLayer, Pixels, Samples } from './host.js';
 import { jpegUrl } from './image-url.js';
@@ -39,6 +39,7 @@ function withCode(text: string): DocumentFragment {
 }
 
 function errorText(e: unknown): string {
+  if (e instanceof JobCancelled) return 'Cancelled: the document is unchanged.';
   if (e instanceof JobFailed) return e.message;
   const err = e as { name?: string; number?: number; message?: string };
   if (err?.name === 'Cancelled') return 'Cancelled: the document is unchanged.';
@@ -560,7 +561,6 @@ export class App {
       }
     } catch (e) {
       this.say(errorText(e), e instanceof JobCancelled || (e as Error)?.name === 'Cancelled' ? 'info' : 'error');
-      if (e instanceof JobCancelled) this.say('Cancelled: the document is unchanged.');
     } finally {
       this.current = undefined;
       this.setBusy(null);
@@ -570,4 +570,3 @@ export class App {
   }
 }
 
-export { fitLongSide };

@@ -404,14 +404,20 @@ export class BridgeClient {
       this.send({ type: 'job.start', job: id, ...start });
       const rowsPerBand = await rec.accepted.promise;
       const ws = this.ws;
-      await upload({
-        rowsPerBand,
-        send: async (h, payload) => {
-          if (!this.jobs.has(id) || !ws || this.ws !== ws) throw new JobCancelled();
-          await drain(ws);
-          ws.send(bandMessage({ ...h, job: id }, payload));
-        },
-      });
+      try {
+        await upload({
+          rowsPerBand,
+          send: async (h, payload) => {
+            if (!this.jobs.has(id) || !ws || this.ws !== ws) throw new JobCancelled();
+            await drain(ws);
+            ws.send(bandMessage({ ...h, job: id }, payload));
+          },
+        });
+      } catch (e) {
+        // Reading the document failed or was stopped: the bridge lets the job go.
+        cancel();
+        throw e;
+      }
       this.send({ type: 'job.source_end', job: id });
       return rec.finished.promise;
     })();

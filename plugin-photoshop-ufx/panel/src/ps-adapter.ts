@@ -8,7 +8,7 @@
 
 import { action, app, constants, core, imaging } from 'photoshop';
 import * as uxp from 'uxp';
-import type { Band } from './bands.js';
+import { fitLongSide, type Band } from './bands.js';
 import type { SocketFactory, SocketLike, TokenStore } from './bridge-client.js';
 import type { DocInfo, DocStatus, Host, PerTouchLayer, Pixels, ReadOptions, Samples, WriteRequest } from './host.js';
 import { refusal } from './host.js';
@@ -199,9 +199,7 @@ export const photoshopHost: Host = {
 
   async readPreview(doc, maxSide, opts) {
     return withComposite(doc, opts, 'PerTouch: reading the document', async (_ctx, d) => {
-      const scale = Math.min(1, maxSide / Math.max(doc.width, doc.height));
-      const size = { width: Math.max(1, Math.round(doc.width * scale)), height: Math.max(1, Math.round(doc.height * scale)) };
-      const r = await imaging.getPixels({ documentID: d.id, targetSize: size });
+      const r = await imaging.getPixels({ documentID: d.id, targetSize: fitLongSide(doc.width, doc.height, maxSide) });
       const img = r.imageData;
       let pixels: Pixels;
       try {
