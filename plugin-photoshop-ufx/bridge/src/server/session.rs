@@ -17,7 +17,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use parking_lot::Mutex;
 use pertouch_core::render::{CancelToken, Control};
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::ops::ControlFlow;
 use std::sync::atomic::Ordering::Relaxed;
@@ -97,8 +97,9 @@ struct Session {
     out: Outgoing,
     events: mpsc::Sender<Event>,
     job: Option<Job>,
-    /// Cancelled jobs whose render has not stopped yet.
-    draining: HashSet<u32>,
+    /// Jobs whose render has not stopped yet since they were cancelled (true:
+    /// `job.cancelled` is owed) or failed (false: already answered).
+    draining: HashMap<u32, bool>,
     /// The last jobs cancelled or failed: bands and `job.source_end` of theirs
     /// still in flight from the client are dropped, not errors.
     retired: VecDeque<u32>,
@@ -121,7 +122,7 @@ pub(crate) async fn run<S>(
         out,
         events,
         job: None,
-        draining: HashSet::new(),
+        draining: HashMap::new(),
         retired: VecDeque::new(),
         peer,
     };
@@ -174,7 +175,7 @@ impl Session {
     }
 
     fn is_retired(&self, job: u32) -> bool {
-        self.retired.contains(&job) || self.draining.contains(&job)
+        self.retired.contains(&job) || self.draining.contains_key(&job)
     }
 
     async fn fail(&mut self, job: u32, f: JobFailure) {
@@ -198,7 +199,7 @@ impl Session {
                     w.abort();
                 }
                 if matches!(j.phase, Phase::Rendering) {
-                    self.draining.insert(job);
+                    self.draining.insert(job, false);
                 }
             } else {
                 self.job = Some(j);
@@ -284,7 +285,7 @@ impl Session {
             }
             self.cancel_job(old).await;
         }
-        if self.draining.contains(&id) {
+        if self.draining.contains_key(&id) {
             return self
                 .fail(
                     id,
@@ -536,9 +537,12 @@ impl Session {
         outcome: Result<Output, JobError>,
         reservation: Reservation,
     ) {
-        if self.draining.remove(&job) {
-            self.shared.stats.jobs_cancelled.fetch_add(1, Relaxed);
-            return self.send(ServerMessage::JobCancelled { job }).await;
+        if let Some(announce) = self.draining.remove(&job) {
+            if announce {
+                self.shared.stats.jobs_cancelled.fetch_add(1, Relaxed);
+                self.send(ServerMessage::JobCancelled { job }).await;
+            }
+            return;
         }
         if self.job.as_ref().is_none_or(|j| j.spec.id != job) {
             return;
@@ -649,7 +653,7 @@ impl Session {
         self.retire(id);
         match j.phase {
             Phase::Rendering => {
-                self.draining.insert(id);
+                self.draining.insert(id, true);
             }
             Phase::Queued(waiter) => {
                 waiter.abort();
