@@ -25,17 +25,16 @@ function el<T extends HTMLElement>(doc: Document, id: string): T {
   return e as T;
 }
 
-/** Inline `code` in status and messages. */
-function withCode(text: string): DocumentFragment {
-  const frag = document.createDocumentFragment();
+/** Sets `text` into `target`, with `backquoted` parts as <code>. */
+function setWithCode(target: HTMLElement, text: string): void {
+  target.textContent = '';
   text.split('`').forEach((part, i) => {
     if (i % 2 === 1) {
       const c = document.createElement('code');
       c.textContent = part;
-      frag.appendChild(c);
-    } else if (part) frag.appendChild(document.createTextNode(part));
+      target.appendChild(c);
+    } else if (part) target.appendChild(document.createTextNode(part));
   });
-  return frag;
 }
 
 function errorText(e: unknown): string {
@@ -93,7 +92,7 @@ export class App {
       mixValue: el(d, 'mix-value'),
       busy: el(d, 'busy'),
       busyText: el(d, 'busy-text'),
-      busyBar: el<HTMLProgressElement>(d, 'busy-bar'),
+      busyBar: el(d, 'busy-bar'),
       cancel: el<HTMLButtonElement>(d, 'cancel'),
       editing: el(d, 'editing'),
       message: el(d, 'message'),
@@ -157,10 +156,10 @@ export class App {
 
   private onStatus(c: Connection): void {
     const s = describe(c);
-    this.e.status.dataset.level = s.level;
+    // Attributes rather than `dataset`: the smallest DOM UXP may offer.
+    this.e.status.setAttribute('data-level', s.level);
     this.e.statusTitle.textContent = s.title;
-    this.e.statusFix.textContent = '';
-    if (s.fix) this.e.statusFix.appendChild(withCode(s.fix));
+    setWithCode(this.e.statusFix, s.fix ?? '');
     this.e.statusFix.hidden = !s.fix;
     this.e.pairing.hidden = c.state !== 'unpaired';
     if (c.state === 'connected') {
@@ -256,7 +255,7 @@ export class App {
     for (const row of this.model.rows) {
       const group = this.dom.createElement('div');
       group.className = 'region';
-      group.dataset.region = row.region;
+      group.setAttribute('data-region', row.region);
       const head = this.dom.createElement('div');
       head.className = 'region-head';
       const name = this.dom.createElement('span');
@@ -293,7 +292,7 @@ export class App {
     input.max = '100';
     input.step = '1';
     input.value = String(Math.round(value * 100));
-    input.dataset.attr = attr;
+    input.setAttribute('data-attr', attr);
     const shown = this.dom.createElement('span');
     shown.className = 'value';
     const show = (v: number) => {
@@ -333,19 +332,18 @@ export class App {
     this.busy = b;
     this.stopRequested = false;
     this.e.busyText.textContent = text;
-    this.e.busyBar.value = 0;
+    this.e.busyBar.style.width = '0%';
     this.updateButtons();
   }
 
   private progress(text: string, value: number): void {
     this.e.busyText.textContent = text;
-    this.e.busyBar.value = value;
+    this.e.busyBar.style.width = `${Math.round(Math.max(0, Math.min(1, value)) * 100)}%`;
   }
 
   private say(text: string, level: 'ok' | 'error' | 'info' = 'info'): void {
-    this.e.message.dataset.level = level;
-    this.e.message.textContent = '';
-    this.e.message.appendChild(withCode(text));
+    this.e.message.setAttribute('data-level', level);
+    setWithCode(this.e.message, text);
   }
 
   private cancel(): void {
@@ -420,7 +418,7 @@ export class App {
       this.beforeUrl = jpegUrl(r.before);
       this.e.preview.src = this.afterUrl;
       this.e.preview.hidden = false;
-      this.e.preview.dataset.seq = String(seq);
+      this.e.preview.setAttribute('data-seq', String(seq));
       this.e.previewEmpty.hidden = true;
     } catch (e) {
       if (e instanceof JobCancelled || seq !== this.previewSeq) return;
