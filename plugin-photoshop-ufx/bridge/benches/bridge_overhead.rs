@@ -10,6 +10,13 @@
 //! Two cases each: a new edit (every iteration changes the state, so the frame
 //! is segmented and solved again: what each Apply of a new edit costs) and the
 //! same edit again (render only).
+//!
+//! On a shared, loaded machine wall times drift between cases, so the bench
+//! ends with a paired report: direct and bridge runs alternate, and besides wall
+//! time it compares the CPU time the process used (`/proc/self/stat`), which
+//! other processes' load does not inflate. The client's side (masking and
+//! sending 137 MB, reading the result) runs in this process too and is counted
+//! as overhead, though in use it is Photoshop's work: the figure is an upper bound.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use futures_util::{SinkExt, StreamExt};
@@ -221,5 +228,83 @@ fn bench(c: &mut Criterion) {
     rt.block_on(bridge.shutdown());
 }
 
-criterion_group!(benches, bench);
+/// CPU time this process has used (user + system), in seconds (Linux).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces): utime is the 14th
+    // field of the line, stime the 15th.
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // rest starts at field 3 (state, not a number, is skipped by the filter).
+    let ticks = f.get(10).copied().unwrap_or(0.0) + f.get(11).copied().unwrap_or(0.0);
+    ticks / 100.0
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Direct and bridge runs of the same edit, alternating; medians of wall and CPU time.
+fn paired(_: &mut Criterion) {
+    const PAIRS: usize = 5;
+    let f = frame();
+    let engine = Engine::open(&EngineConfig::default()).expect("engine");
+    let bands = source_bands(&f);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = BridgeConfig::new(dir.path().join("token.json"));
+    config.listen = vec!["127.0.0.1:0".parse().expect("addr")];
+    let bridge = rt.block_on(Bridge::start(config)).expect("bridge");
+    let addr = bridge.local_addrs()[0];
+    let token: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("token.json")).expect("token"),
+    )
+    .expect("json");
+    let token = token["token"].as_str().expect("token").to_string();
+    // Warm both engines' frame caches with the edit.
+    direct(&engine, &f, &state(0));
+    rt.block_on(through_bridge(addr, &token, 1, &bands, &state(0)));
+    let (mut dw, mut dc, mut bw, mut bc) = (vec![], vec![], vec![], vec![]);
+    for i in 0..PAIRS {
+        let (t, c) = (std::time::Instant::now(), cpu_seconds());
+        std::hint::black_box(direct(&engine, &f, &state(0)));
+        dw.push(t.elapsed().as_secs_f64());
+        dc.push(cpu_seconds() - c);
+        let (t, c) = (std::time::Instant::now(), cpu_seconds());
+        std::hint::black_box(rt.block_on(through_bridge(
+            addr,
+            &token,
+            2 + i as u32,
+            &bands,
+            &state(0),
+        )));
+        bw.push(t.elapsed().as_secs_f64());
+        bc.push(cpu_seconds() - c);
+    }
+    let (dw, dc, bw, bc) = (
+        median(&mut dw),
+        median(&mut dc),
+        median(&mut bw),
+        median(&mut bc),
+    );
+    println!("paired, same edit, {PAIRS} pairs (medians):");
+    println!(
+        "  wall: engine {dw:.2} s, bridge {bw:.2} s: overhead {:+.1}%",
+        (bw / dw - 1.0) * 100.0
+    );
+    println!(
+        "  CPU:  engine {dc:.2} s, bridge {bc:.2} s: overhead {:+.1}%",
+        (bc / dc - 1.0) * 100.0
+    );
+    rt.block_on(bridge.shutdown());
+}
+
+criterion_group!(benches, bench, paired);
 criterion_main!(benches);
