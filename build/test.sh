@@ -78,6 +78,23 @@ PERTOUCH_OFX_BUNDLE="$ofx_tmp/plugins/PerTouch.ofx.bundle" \
 echo "== OpenFX bundle in MLT (build/ofx-mlt-e2e.sh)"
 build/ofx-mlt-e2e.sh --bundle "$ofx_tmp/plugins/PerTouch.ofx.bundle"
 
+# ---- Photoshop host (plugin-photoshop-ufx/) ----------------------------------
+# The bridge's Rust tests ran with `cargo test` above. Here the panel: type-checked
+# against @types/photoshop and Adobe's UXP typings, bundled and packaged as a .ccx
+# (checked ZIP, manifest at its root), its unit tests (node --test), then the
+# browser end-to-end test: the shipped bundle in Debian's headless Chromium with a
+# test double of the Photoshop API, against the bridge binary `cargo test` built.
+# Installs: npm packages from the committed lockfile (npm ci), chromium-headless-shell
+# from apt when missing. About 2 minutes on a clean 2-core machine.
+echo "== Photoshop panel: npm ci, tsc --noEmit, bundle, .ccx, node --test"
+if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+build/photoshop-panel.sh --no-bridge --out out/photoshop
+(cd plugin-photoshop-ufx && npm test --silent)
+echo "== Photoshop panel end-to-end (headless Chromium, real bridge binary)"
+build/photoshop-e2e.sh --no-build
+
 # ---- Fuzzing (issue 18; docs/RELIABILITY.md) --------------------------------
 # The fuzz targets' checks already ran above, on stable, over every committed seed
 # and regression input (core/tests/fuzz_corpora.rs). Here: the fuzz crate's
