@@ -260,7 +260,14 @@ impl Engine {
         let interp = agent::interpret(instruction)
             .map_err(|e| Error::InvalidRequest(format!("instruction: {e}")))?;
         let preview = agent::preview(photo, agent::PREVIEW_LONG_SIDE);
-        let names = interp.regions();
+        // The regions the words name and those the base state already edits: the
+        // rethink loop renders and measures the whole state.
+        let mut names = interp.regions();
+        for (name, values) in base.named_regions() {
+            if name != GLOBAL && !values.is_empty() && !names.iter().any(|n| n == name) {
+                names.push(name.to_string());
+            }
+        }
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         let masks = masks_for(&self.segmenter, &preview, &names)?;
         let session = Session {
@@ -409,4 +416,39 @@ fn open_diffusion(config: &EngineConfig, app: &crate::config::Config) -> Result<
     };
     r.verify = false;
     Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raster::Samples;
+
+    /// A dark-to-light ramp: every tone region has pixels.
+    fn ramp() -> Raster {
+        let (w, h) = (96, 64);
+        let data = (0..w * h)
+            .flat_map(|k| {
+                let v = ((k % w) * 255 / (w - 1)) as u8;
+                [v, v / 2 + 40, 255 - v]
+            })
+            .collect();
+        Raster::new(w, h, 3, Samples::U8(data)).expect("sizes match")
+    }
+
+    #[test]
+    fn agent_apply_keeps_the_regions_of_the_base_state() {
+        let engine = Engine::open(&EngineConfig::default()).unwrap();
+        let base = RegionState::from_json(r#"{"shadows": {"brightness": 0.1}}"#).unwrap();
+        // The words name only the whole image; the base's region must still be found.
+        let state = engine
+            .agent_apply(&ramp(), "more contrast", &base, &Control::default())
+            .unwrap();
+        assert_eq!(
+            state.get("shadows", crate::params::Attribute::Brightness),
+            Some(0.1)
+        );
+        assert!(state
+            .get(GLOBAL, crate::params::Attribute::Contrast)
+            .is_some_and(|v| v > 0.0));
+    }
 }
