@@ -14,6 +14,7 @@
 // What a call returns. `PT_OK` is 0; everything else leaves a message for
 // `pt_last_error` on the calling thread.
 typedef enum PtStatus {
+  // Success.
   PT_OK = 0,
   // A required pointer was null.
   PT_ERR_NULL = 1,
@@ -23,32 +24,46 @@ typedef enum PtStatus {
   PT_ERR_BAD_HANDLE = 3,
   // The work was cancelled.
   PT_ERR_CANCELLED = 4,
-  // A region, segmenter or model problem.
+  // A region, segmenter or model problem: a region no segmenter finds, a
+  // missing or broken model package, level tables that do not load.
   PT_ERR_MODEL = 5,
   // An output buffer is too small; `needed` says how large it must be.
   PT_ERR_BUFFER_TOO_SMALL = 6,
   // A bug: the core panicked. The message says where; the handle stays usable.
   PT_ERR_INTERNAL = 7,
+  // A file could not be read or written (the message names it and says why).
+  PT_ERR_IO = 8,
+  // A file was read but its contents could not be decoded (a corrupt or
+  // unsupported image or mask; the message names it).
+  PT_ERR_DECODE = 9,
 } PtStatus;
 
 // Sample type of an image view.
 typedef enum PtDepth {
+  // 8-bit unsigned samples, 0..255.
   PT_DEPTH_U8 = 0,
+  // 16-bit unsigned samples, 0..65535.
   PT_DEPTH_U16 = 1,
+  // 32-bit float samples, sRGB-encoded, 0..1 nominal.
   PT_DEPTH_F32 = 2,
 } PtDepth;
 
-// A cancellation token shared between the host and a render. Opaque.
+// A cancellation token shared between the host and its calls. Opaque.
 typedef struct PtCancel PtCancel;
 
-// An engine: renderer, segmenters and level tables. Opaque.
+// An engine: renderer, segmenters, level tables and the last frames' plans.
+// Opaque; one engine serves any number of threads at once.
 typedef struct PtEngine PtEngine;
 
 // A pixel rectangle.
 typedef struct PtRect {
+  // Left column.
   uint32_t x;
+  // Top row.
   uint32_t y;
+  // Columns.
   uint32_t width;
+  // Rows.
   uint32_t height;
 } PtRect;
 
@@ -56,10 +71,14 @@ typedef struct PtRect {
 // apart (at least `width * channels * sample size`); u16 and f32 data must be
 // aligned to their sample size. Float samples are sRGB-encoded, 0..1 nominal.
 typedef struct PtImage {
+  // The first sample of the top row.
   void *data;
+  // Pixels per row.
   uint32_t width;
+  // Rows.
   uint32_t height;
-  uintptr_t row_bytes;
+  // Bytes from the start of one row to the start of the next one down.
+  size_t row_bytes;
   // 3 (RGB) or 4 (RGBA).
   uint32_t channels;
   // A `PtDepth` value (an integer, so that a bad value is caught, not UB).
@@ -83,11 +102,17 @@ const char *pt_last_error(void);
 
 // Creates an engine. `config_json` may be null (defaults) or an object:
 // `{"refine": true, "segmentation_models": ["segformer-ade20k"]}` (models are
-// looked up in the data folder; by default only the built-in segmenter is used).
+// looked up in the data folder; by default only the built-in segmenter is used),
+// or `{"renderer": "diffusion", "diffusion_package": DIR}` for PerTouch's model.
+// Unknown keys are refused.
 enum PtStatus pt_engine_new(const char *config_json, struct PtEngine **out);
 
 // Frees an engine. Renders still running with it finish first.
 enum PtStatus pt_engine_free(struct PtEngine *engine);
+
+// How often `pt_render` reused the engine's cached plan of a frame (`hits`) and
+// how often it segmented and planned one (`misses`). Either pointer may be null.
+enum PtStatus pt_engine_cache_stats(struct PtEngine *engine, uint64_t *hits, uint64_t *misses);
 
 // Creates a cancellation token.
 enum PtStatus pt_cancel_new(struct PtCancel **out);
@@ -96,7 +121,7 @@ enum PtStatus pt_cancel_new(struct PtCancel **out);
 // including a progress callback).
 enum PtStatus pt_cancel_request(struct PtCancel *cancel);
 
-// Frees a cancellation token.
+// Frees a cancellation token. Calls using it keep it until they return.
 enum PtStatus pt_cancel_free(struct PtCancel *cancel);
 
 // The size of a render's output: the frame `width` x `height` at `scale`, or
@@ -107,10 +132,6 @@ enum PtStatus pt_output_size(uint32_t width,
                              const struct PtRect *roi,
                              uint32_t *out_width,
                              uint32_t *out_height);
-
-// How often `pt_render` reused the engine's cached plan of a frame (`hits`) and
-// how often it segmented and planned one (`misses`). Either pointer may be null.
-enum PtStatus pt_engine_cache_stats(struct PtEngine *engine, uint64_t *hits, uint64_t *misses);
 
 // Renders `state_json` (a region state of changes, e.g. `{"global":
 // {"brightness": 0.1}, "sky": {"temperature": -0.3}}`) on the full frame `src`
@@ -139,8 +160,8 @@ enum PtStatus pt_agent_apply(struct PtEngine *engine,
                              const char *instruction,
                              const char *state_json,
                              char *out,
-                             uintptr_t out_len,
-                             uintptr_t *needed);
+                             size_t out_len,
+                             size_t *needed);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -13,7 +13,7 @@ use pertouch_core::diffusion::{
 };
 use pertouch_core::image_io::{load, LoadOptions};
 use pertouch_core::onnx::{self, Package, RuntimeConfig, SessionOptions, TensorF32};
-use pertouch_core::render::parametric::resample;
+use pertouch_core::render::resample;
 use pertouch_core::render::Control;
 use std::hint::black_box;
 use std::path::PathBuf;

@@ -11,7 +11,7 @@ use pertouch_core::image_io::{load, raster_to_dynamic, LoadOptions};
 use pertouch_core::mask::MaskSet;
 use pertouch_core::params::RegionState;
 use pertouch_core::raster::{Raster, RgbF32, Samples};
-use pertouch_core::render::parametric::crop;
+use pertouch_core::render::crop;
 use pertouch_core::render::{
     Control, ParametricRenderer, Rect, RenderJob, RenderRequest, Renderer,
 };

@@ -444,7 +444,7 @@ mod renderer {
                 &Control::default(),
             )
             .unwrap();
-        let crop = pertouch_core::render::parametric::crop(&full.image, roi).unwrap();
+        let crop = pertouch_core::render::crop(&full.image, roi).unwrap();
         assert_eq!(tile.image, crop);
         let half = r
             .render(
@@ -463,7 +463,7 @@ mod renderer {
         // The agent's rethink loop drives it unchanged: it renders, measures the
         // result, and adjusts. (Random weights cannot converge; the loop must still
         // measure every round and end cleanly.)
-        let preview = pertouch_core::render::parametric::resample(&src, 400, 250);
+        let preview = pertouch_core::render::resample(&src, 400, 250);
         let preview_masks = sky_mask(&src);
         let session = Session {
             renderer: &r,

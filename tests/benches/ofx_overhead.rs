@@ -25,7 +25,7 @@ const EDIT: &str =
 fn frame_4k(depth: Depth) -> Raster {
     let path = pertouch_e2e::samples_dir().join("storm.jpg");
     let img = pertouch_core::image_io::load(&path, &Default::default()).expect("sample");
-    let rgb = pertouch_core::render::parametric::resample(&img.raster, 3840, 2160);
+    let rgb = pertouch_core::render::resample(&img.raster, 3840, 2160);
     let Samples::U8(s) = rgb.samples() else {
         panic!("u8")
     };

@@ -16,7 +16,7 @@ pub const PREVIEW_LONG_SIDE: usize = 1024;
 /// `photo` scaled to fit `long_side` (area-averaged): what a session renders.
 pub fn preview(photo: &Raster, long_side: usize) -> Raster {
     let (w, h) = crate::plane::fit_long_side(photo.width(), photo.height(), long_side);
-    crate::render::parametric::resample(photo, w, h)
+    crate::render::resample(photo, w, h)
 }
 
 /// Most render-measure-adjust rounds for a strong instruction.

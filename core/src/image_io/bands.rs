@@ -241,7 +241,7 @@ mod tests {
 
     fn bands(img: &Raster, rows: usize) -> impl Iterator<Item = Result<Raster>> + '_ {
         (0..img.height()).step_by(rows).map(move |y| {
-            crate::render::parametric::crop(
+            crate::render::crop(
                 img,
                 crate::render::Rect {
                     x: 0,

@@ -9,7 +9,6 @@
 //! blending the strengths themselves (the parameter-map rule), which is rare.
 
 use super::ops::{Prepared, Strength};
-use super::solve::{pixel_strength, RegionStrength};
 
 /// Most named regions whose combinations are enumerated (2^6 transforms).
 pub const MAX_REGIONS: usize = 6;
@@ -85,6 +84,40 @@ impl MaskSplit {
         }
         set
     }
+}
+
+/// Per-region strengths as painted into the per-pixel strength map.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RegionStrength {
+    /// Strength per channel where the region sets the attribute.
+    pub values: [Option<f32>; 4],
+    /// Oklab lightness the region's contrast pivots about.
+    pub pivot: f32,
+}
+
+/// Rasterises strengths at one pixel exactly as parameter maps are rasterised:
+/// start from the global values, then blend each named region by its mask value.
+#[inline]
+pub(crate) fn pixel_strength(
+    global: &Strength,
+    regions: &[RegionStrength],
+    mask_values: &[f32],
+) -> Strength {
+    let mut s = *global;
+    for (r, &m) in regions.iter().zip(mask_values) {
+        if m <= 0.0 {
+            continue;
+        }
+        for (c, v) in r.values.iter().enumerate() {
+            if let Some(v) = v {
+                s.set(c, s.get(c) * (1.0 - m) + v * m);
+            }
+        }
+        if r.values[1].is_some() {
+            s.pivot = s.pivot * (1.0 - m) + r.pivot * m;
+        }
+    }
+    s
 }
 
 /// The strengths of one combination of hard mask values.

@@ -9,12 +9,14 @@ pub mod ops;
 pub mod parametric;
 pub mod refine;
 mod report;
+mod resize;
 mod solve;
 mod stream;
 pub(crate) mod targets;
 
 pub use parametric::{ParametricRenderer, RenderOptions, RenderPlan};
 pub use report::{RegionReport, RenderReport};
+pub use resize::{crop, resample};
 pub use stream::BAND_ROWS;
 
 use crate::error::{Error, Result};
@@ -112,7 +114,7 @@ impl RenderRequest {
         let frame = if self.scale == 1.0 {
             std::borrow::Cow::Borrowed(source)
         } else {
-            std::borrow::Cow::Owned(parametric::resample(source, fw, fh))
+            std::borrow::Cow::Owned(resample(source, fw, fh))
         };
         let roi = self.roi.unwrap_or(Rect {
             x: 0,
@@ -124,7 +126,7 @@ impl RenderRequest {
         let tile = if whole {
             frame
         } else {
-            std::borrow::Cow::Owned(parametric::crop(&frame, roi)?)
+            std::borrow::Cow::Owned(crop(&frame, roi)?)
         };
         Ok(Framed {
             tile,

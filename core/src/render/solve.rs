@@ -7,7 +7,7 @@
 //! so each unknown is solved in turn with a bracketed secant (Illinois) search, and
 //! the sweep is repeated until all targets hold together.
 
-use super::blend::{blend, split_masks, Combinations};
+use super::blend::{blend, pixel_strength, split_masks, Combinations, RegionStrength};
 use super::ops::{PreparedCache, Strength};
 use crate::color::{linear_to_srgb_fast, srgb_to_linear};
 use crate::error::Result;
@@ -28,40 +28,6 @@ const MAX_EVALS_1D: usize = 14;
 pub(crate) const LIMITS: [(f32, f32); 4] = [(-8.0, 3.0), (-6.0, 3.0), (-4.0, 4.0), (-6.0, 6.0)];
 /// First-guess strength per level unit, per channel.
 const GAIN: [f32; 4] = [2.0, 2.0, 3.0, 2.5];
-
-/// Per-region strengths as painted into the per-pixel strength map.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct RegionStrength {
-    /// Strength per channel where the region sets the attribute.
-    pub values: [Option<f32>; 4],
-    /// Oklab lightness the region's contrast pivots about.
-    pub pivot: f32,
-}
-
-/// Rasterises strengths at one pixel exactly as parameter maps are rasterised:
-/// start from the global values, then blend each named region by its mask value.
-#[inline]
-pub(crate) fn pixel_strength(
-    global: &Strength,
-    regions: &[RegionStrength],
-    mask_values: &[f32],
-) -> Strength {
-    let mut s = *global;
-    for (r, &m) in regions.iter().zip(mask_values) {
-        if m <= 0.0 {
-            continue;
-        }
-        for (c, v) in r.values.iter().enumerate() {
-            if let Some(v) = v {
-                s.set(c, s.get(c) * (1.0 - m) + v * m);
-            }
-        }
-        if r.values[1].is_some() {
-            s.pivot = s.pivot * (1.0 - m) + r.pivot * m;
-        }
-    }
-    s
-}
 
 /// One unknown: a region's attribute, with the weights its level is measured on.
 pub(crate) struct Unknown<'a> {

@@ -1,7 +1,7 @@
 //! Rendering the full frame band by band on a worker thread while the caller
 //! consumes finished bands (encodes them, say), so the two overlap.
 
-use super::parametric::{crop, ParametricRenderer, RenderPlan};
+use super::{crop, ParametricRenderer, RenderPlan};
 use super::{Control, Rect, RenderJob, RenderReport};
 use crate::error::Result;
 use crate::image_io::{self, Metadata, SaveOptions};

@@ -1,6 +1,7 @@
 /* Drives the PerTouch C ABI as a host would: render, agent, bad handles, null
  * pointers, malformed input, cancellation mid-render. Built and run by
- * capi/tests/c_program.rs; exits non-zero on the first failed check. */
+ * capi/tests/c_program.rs, as it is and under AddressSanitizer; exits non-zero
+ * if any check failed. */
 #include "pertouch.h"
 
 #include <stdint.h>
@@ -68,6 +69,9 @@ static void count_progress(void *user, const char *stage, float fraction) {
 }
 
 int main(void) {
+#ifdef __SANITIZE_ADDRESS__
+  printf("built with AddressSanitizer\n");
+#endif
   CHECK(pt_abi_version() == PT_ABI_VERSION, "ABI version %u", pt_abi_version());
 
   const uint32_t W = 96, H = 64;

@@ -1,0 +1,355 @@
+//! The parametric renderer's unit tests, and the synthetic photo other render
+//! tests share.
+
+use super::*;
+use crate::mask::MaskSet;
+use crate::params::RegionState;
+use crate::render::{crop, CancelToken, Rect};
+
+/// A textured synthetic photo: bright blue "sky" on top, green-brown texture below.
+pub(crate) fn photo(w: usize, h: usize) -> Raster {
+    let mut v = Vec::with_capacity(w * h * 4);
+    for y in 0..h {
+        for x in 0..w {
+            let n = ((x * 7919 + y * 104_729) % 97) as f32 / 97.0;
+            let (r, g, b) = if y < h / 3 {
+                (90.0 + 20.0 * n, 140.0 + 20.0 * n, 220.0 + 20.0 * n)
+            } else {
+                (80.0 + 60.0 * n, 110.0 + 50.0 * n, 40.0 + 30.0 * n)
+            };
+            v.extend_from_slice(&[r as u8, g as u8, b as u8, ((x + y) % 256) as u8]);
+        }
+    }
+    Raster::new(w, h, 4, Samples::U8(v)).unwrap()
+}
+
+pub(crate) fn sky_mask(w: usize, h: usize) -> MaskSet {
+    let mut m = MaskSet::new();
+    m.insert(
+        "sky",
+        Plane::from_vec(
+            w,
+            h,
+            (0..w * h)
+                .map(|k| if k / w < h / 3 { 1.0 } else { 0.0 })
+                .collect(),
+        )
+        .unwrap(),
+    );
+    m
+}
+
+fn u8s(r: &Raster) -> &[u8] {
+    match r.samples() {
+        Samples::U8(v) => v,
+        _ => panic!("8-bit expected"),
+    }
+}
+
+#[test]
+fn empty_state_is_the_identity() {
+    let img = photo(64, 48);
+    let state = RegionState::new();
+    let job = RenderJob {
+        source: &img,
+        masks: &MaskSet::new(),
+        state: &state,
+    };
+    let out = ParametricRenderer::default()
+        .render(&job, &RenderRequest::default(), &Control::default())
+        .unwrap();
+    assert_eq!(out.image, img);
+    assert!(out.report.edits.is_empty());
+}
+
+#[test]
+fn renders_are_deterministic_and_keep_alpha() {
+    let img = photo(96, 64);
+    let masks = sky_mask(96, 64);
+    let state = RegionState::from_json(
+        r#"{"global": {"contrast": 0.2}, "sky": {"temperature": -0.3, "brightness": 0.2}}"#,
+    )
+    .unwrap();
+    let job = RenderJob {
+        source: &img,
+        masks: &masks,
+        state: &state,
+    };
+    let r = ParametricRenderer::default();
+    let a = r
+        .render(&job, &RenderRequest::default(), &Control::default())
+        .unwrap();
+    let b = r
+        .render(&job, &RenderRequest::default(), &Control::default())
+        .unwrap();
+    assert_eq!(a.image, b.image);
+    assert_ne!(a.image, img);
+    let (s, d) = (u8s(&img), u8s(&a.image));
+    assert!(
+        s.iter().skip(3).step_by(4).eq(d.iter().skip(3).step_by(4)),
+        "alpha untouched"
+    );
+    for e in &a.report.edits {
+        assert!(e.error() < 0.05, "{e:?}");
+    }
+}
+
+#[test]
+fn tiles_match_the_full_frame_exactly() {
+    let (w, h) = (90, 70);
+    let img = photo(w, h);
+    let masks = sky_mask(w, h);
+    let state =
+        RegionState::from_json(r#"{"sky": {"colorfulness": 0.3}, "global": {"brightness": -0.2}}"#)
+            .unwrap();
+    let job = RenderJob {
+        source: &img,
+        masks: &masks,
+        state: &state,
+    };
+    let plan = ParametricRenderer::default()
+        .plan(&job, &Control::default())
+        .unwrap();
+    let full = plan
+        .render_tile(&img, 0, 0, w, h, &Control::default())
+        .unwrap();
+    for (tx, ty, tw, th) in [
+        (0, 0, 45, 35),
+        (45, 0, 45, 35),
+        (0, 35, 45, 35),
+        (45, 35, 45, 35),
+        (13, 7, 31, 50),
+    ] {
+        let rect = Rect {
+            x: tx,
+            y: ty,
+            width: tw,
+            height: th,
+        };
+        let tile = plan
+            .render_tile(
+                &crop(&img, rect).unwrap(),
+                tx,
+                ty,
+                w,
+                h,
+                &Control::default(),
+            )
+            .unwrap();
+        assert_eq!(tile, crop(&full, rect).unwrap(), "tile at ({tx}, {ty})");
+    }
+}
+
+#[test]
+fn half_scale_render_matches_full_render_downscaled() {
+    let (w, h) = (128, 96);
+    let img = photo(w, h);
+    let masks = sky_mask(w, h);
+    let state = RegionState::from_json(r#"{"sky": {"brightness": 0.3}}"#).unwrap();
+    let job = RenderJob {
+        source: &img,
+        masks: &masks,
+        state: &state,
+    };
+    let r = ParametricRenderer::default();
+    let full = r
+        .render(&job, &RenderRequest::default(), &Control::default())
+        .unwrap()
+        .image;
+    let half = r
+        .render(
+            &job,
+            &RenderRequest {
+                scale: 0.5,
+                roi: None,
+            },
+            &Control::default(),
+        )
+        .unwrap()
+        .image;
+    assert_eq!((half.width(), half.height()), (64, 48));
+    // A proxy of the edit, not of the source: the mean levels agree closely.
+    let a = full.analysis_rgb(64);
+    let b = half.analysis_rgb(64);
+    let diff: f32 = a
+        .data
+        .iter()
+        .zip(&b.data)
+        .map(|(p, q)| (0..3).map(|c| (p[c] - q[c]).abs()).sum::<f32>())
+        .sum::<f32>()
+        / (a.data.len() * 3) as f32;
+    assert!(diff < 3.0, "mean difference {diff}/255");
+}
+
+#[test]
+fn sixteen_bit_and_float_render_like_eight_bit() {
+    let img8 = photo(64, 48);
+    let to16 = Raster::new(
+        64,
+        48,
+        4,
+        Samples::U16(u8s(&img8).iter().map(|&v| v as u16 * 257).collect()),
+    )
+    .unwrap();
+    let tof = Raster::new(
+        64,
+        48,
+        4,
+        Samples::F32(u8s(&img8).iter().map(|&v| v as f32 / 255.0).collect()),
+    )
+    .unwrap();
+    let state = RegionState::from_json(r#"{"global": {"temperature": 0.3}}"#).unwrap();
+    let masks = MaskSet::new();
+    let r = ParametricRenderer::default();
+    let render = |src: &Raster| {
+        r.render(
+            &RenderJob {
+                source: src,
+                masks: &masks,
+                state: &state,
+            },
+            &RenderRequest::default(),
+            &Control::default(),
+        )
+        .unwrap()
+        .image
+    };
+    let o8 = render(&img8);
+    let o16 = render(&to16);
+    let of = render(&tof);
+    for k in 0..64 * 48 {
+        let (x, y) = (k % 64, k / 64);
+        let (a, b, c) = (o8.rgb255(x, y), o16.rgb255(x, y), of.rgb255(x, y));
+        for ch in 0..3 {
+            assert!(
+                (a[ch] - b[ch]).abs() <= 1.0 && (a[ch] - c[ch]).abs() <= 1.0,
+                "pixel {k}"
+            );
+        }
+    }
+    assert!(matches!(o16.samples(), Samples::U16(_)));
+}
+
+#[test]
+fn missing_region_is_a_clear_error() {
+    let img = photo(32, 32);
+    let state = RegionState::from_json(r#"{"face": {"brightness": 0.3}}"#).unwrap();
+    let job = RenderJob {
+        source: &img,
+        masks: &sky_mask(32, 32),
+        state: &state,
+    };
+    let err = ParametricRenderer::default()
+        .plan(&job, &Control::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("\"face\"") && err.contains("sky"), "{err}");
+}
+
+#[test]
+fn empty_region_is_reported_not_rendered() {
+    let img = photo(32, 32);
+    let mut masks = MaskSet::new();
+    masks.insert("lake", Plane::filled(32, 32, 0.0));
+    let state = RegionState::from_json(r#"{"lake": {"brightness": 0.3}}"#).unwrap();
+    let job = RenderJob {
+        source: &img,
+        masks: &masks,
+        state: &state,
+    };
+    let out = ParametricRenderer::default()
+        .render(&job, &RenderRequest::default(), &Control::default())
+        .unwrap();
+    assert_eq!(out.image, img);
+    assert!(out.report.edits[0]
+        .note
+        .as_deref()
+        .is_some_and(|n| n.contains("empty")));
+}
+
+#[test]
+fn cancellation_stops_the_render() {
+    let img = photo(64, 64);
+    let state = RegionState::from_json(r#"{"global": {"brightness": 0.3}}"#).unwrap();
+    let job = RenderJob {
+        source: &img,
+        masks: &MaskSet::new(),
+        state: &state,
+    };
+    let token = CancelToken::new();
+    token.cancel();
+    let ctl = Control {
+        cancel: Some(&token),
+        progress: None,
+    };
+    let err = ParametricRenderer::default()
+        .render(&job, &RenderRequest::default(), &ctl)
+        .unwrap_err();
+    assert!(matches!(err, Error::Cancelled));
+}
+
+#[test]
+fn progress_reaches_the_end_of_each_stage() {
+    let img = photo(64, 64);
+    let state = RegionState::from_json(r#"{"global": {"brightness": 0.3}}"#).unwrap();
+    let job = RenderJob {
+        source: &img,
+        masks: &MaskSet::new(),
+        state: &state,
+    };
+    let seen = std::sync::Mutex::new(Vec::<(String, f32)>::new());
+    let cb = |s: &str, f: f32| seen.lock().unwrap().push((s.to_string(), f));
+    let ctl = Control {
+        cancel: None,
+        progress: Some(&cb),
+    };
+    ParametricRenderer::default()
+        .render(&job, &RenderRequest::default(), &ctl)
+        .unwrap();
+    let seen = seen.into_inner().unwrap();
+    for stage in ["solve", "render", "verify"] {
+        assert!(
+            seen.iter().any(|(s, f)| s == stage && *f == 1.0),
+            "{stage} completes: {seen:?}"
+        );
+    }
+}
+
+#[test]
+fn bad_requests_are_errors() {
+    let img = photo(32, 32);
+    let state = RegionState::new();
+    let job = RenderJob {
+        source: &img,
+        masks: &MaskSet::new(),
+        state: &state,
+    };
+    let r = ParametricRenderer::default();
+    assert!(r
+        .render(
+            &job,
+            &RenderRequest {
+                scale: 0.0,
+                roi: None
+            },
+            &Control::default()
+        )
+        .is_err());
+    let roi = Some(Rect {
+        x: 30,
+        y: 0,
+        width: 10,
+        height: 10,
+    });
+    assert!(r
+        .render(
+            &job,
+            &RenderRequest { scale: 1.0, roi },
+            &Control::default()
+        )
+        .is_err());
+    let plan = r.plan(&job, &Control::default()).unwrap();
+    assert!(plan
+        .render_tile(&img, 10, 10, 32, 32, &Control::default())
+        .is_err());
+}
