@@ -58,3 +58,9 @@ trap 'rm -rf "$ofx_tmp"' EXIT
 build/ofx-bundle.sh --binary target/debug/deps/libpertouch_ofx.so --out "$ofx_tmp/out" --install "$ofx_tmp/plugins"
 PERTOUCH_OFX_BUNDLE="$ofx_tmp/plugins/PerTouch.ofx.bundle" \
   cargo test --locked -p pertouch-e2e --test ofx_plugin -- a_host_loads tiles_and_render_scales
+
+# GIMP 3 (in a Debian trixie chroot, built and cached by ../shared/tools/gimp3-env.sh)
+# drives the plug-in, and bookworm's gegl runs the GEGL operation: build/gimp-e2e.sh
+# runs that end-to-end test alone.
+echo "== GIMP 3 plug-in and GEGL operation, end to end (build/gimp-e2e.sh)"
+build/gimp-e2e.sh

@@ -612,3 +612,51 @@ fn the_gegl_operation_passes_the_input_through_on_a_bad_state() {
     let got = read(&out).with_depth(Depth::U8);
     assert_eq!(max_diff(&got, &read(&i.path("photo.png"))).0, 0.0);
 }
+
+#[test]
+#[ignore = "needs GEGL's development files on the host and the host build: build/gimp-e2e.sh"]
+fn the_gegl_operation_in_a_gegl_graph_tiles_zooms_and_mixes() {
+    let i = inputs();
+    let host = env_path("PERTOUCH_GEGL_HOST", "target/gimp-e2e/host");
+    let exe = i.path("gegl_op_test");
+    let flags = Command::new("pkg-config")
+        .args(["--cflags", "--libs", "gegl-0.4"])
+        .output()
+        .expect("pkg-config");
+    assert!(
+        flags.status.success(),
+        "gegl-0.4.pc (apt-get install libgegl-dev)"
+    );
+    let flags = String::from_utf8(flags.stdout).unwrap();
+    let o = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+        .args([
+            "-O1",
+            "-g",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-std=gnu11",
+            "-o",
+        ])
+        .arg(&exe)
+        .arg(repo().join("tests/gimp/gegl_op_test.c"))
+        .args(flags.split_whitespace())
+        .arg("-lm")
+        .output()
+        .expect("cc");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = Command::new(&exe)
+        .env("XDG_DATA_HOME", &host)
+        .arg(i.path("photo.png"))
+        .arg(EXPLICIT)
+        .output()
+        .expect("gegl_op_test");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    eprintln!("{text}");
+    assert!(o.status.success(), "{text}");
+    assert!(text.contains("all GEGL operation checks passed"), "{text}");
+}

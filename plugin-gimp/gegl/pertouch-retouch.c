@@ -17,8 +17,21 @@
  * libpertouch call returns a status (libpertouch catches its own panics), big
  * buffers come from g_try_malloc, and any failure (a bad state, a region nobody
  * can find, no diffusion package, not enough memory) passes the input through
- * unchanged and reports the reason once with g_warning. See
- * plugin-gimp/README.md for what cancelling can and cannot do in GEGL.
+ * unchanged and reports the reason once with g_warning.
+ *
+ * Cancelling: GEGL 0.4 has no way to stop an operation's process() once it runs
+ * (no cancel in its API), and GIMP 3.0 renders filter previews from its main
+ * loop in chunks, stopping only between them. So the work is bounded instead:
+ * one plan per frame and state (cached by libpertouch, so changing the mix or
+ * re-rendering after GEGL drops its cache costs only the render), strips
+ * rendered on all cores, and progress reported between strips with
+ * gegl_operation_progress. The diffusion renderer is the exception (minutes on a
+ * CPU): the plug-in renders it in its own process instead, where GIMP's Cancel
+ * works.
+ *
+ * Zoomed-out views: GIMP asks for mipmap levels; a level's frame is planned on
+ * its own (close to the full render scaled down; the full-size render is the
+ * exact one).
  */
 
 #ifdef GEGL_PROPERTIES
@@ -65,17 +78,13 @@ property_enum (renderer, "Renderer", PertouchRetouchRenderer,
 #pragma GCC diagnostic pop
 #include "pertouch-work.h"
 
-/* Per operation instance: the renders in flight, cancelled when a property
- * changes (their result is stale) or the operation goes away; and the last
- * message reported, so that a failing state warns once, not once per render. */
+/* Per operation instance: the last message reported, so that a failing state
+ * warns once, not once per render. */
 typedef struct
 {
-  GMutex     lock;
-  GPtrArray *inflight;     /* PtCancel* */
-  gchar     *last_message;
+  GMutex lock;
+  gchar *last_message;
 } Instance;
-
-static GObjectSetPropertyFunc chant_set_property;
 
 /* ---- engines: one per renderer, for the whole process ---- */
 
@@ -115,13 +124,7 @@ static void
 instance_free (gpointer data)
 {
   Instance *in = data;
-  guint     i;
 
-  g_mutex_lock (&in->lock);
-  for (i = 0; i < in->inflight->len; i++)
-    pt_cancel_request (g_ptr_array_index (in->inflight, i));
-  g_mutex_unlock (&in->lock);
-  g_ptr_array_unref (in->inflight);
   g_free (in->last_message);
   g_mutex_clear (&in->lock);
   g_free (in);
@@ -139,7 +142,6 @@ instance_of (GeglOperation *operation)
     {
       in = g_new0 (Instance, 1);
       g_mutex_init (&in->lock);
-      in->inflight = g_ptr_array_new ();
       g_object_set_data_full (G_OBJECT (operation), "pertouch-instance",
                               in, instance_free);
     }
@@ -165,29 +167,6 @@ report (GeglOperation *operation,
   g_mutex_unlock (&in->lock);
   if (fresh && message)
     g_warning ("pertouch:retouch: %s; the input is passed through unchanged", message);
-}
-
-/* A new property value makes any render in flight stale: ask it to stop. */
-static void
-retouch_set_property (GObject      *object,
-              guint         property_id,
-              const GValue *value,
-              GParamSpec   *pspec)
-{
-  Instance *in = g_object_get_data (object, "pertouch-instance");
-
-  chant_set_property (object, property_id, value, pspec);
-  if (in)
-    {
-      guint i;
-
-      g_mutex_lock (&in->lock);
-      for (i = 0; i < in->inflight->len; i++)
-        pt_cancel_request (g_ptr_array_index (in->inflight, i));
-      g_free (in->last_message);
-      in->last_message = NULL;
-      g_mutex_unlock (&in->lock);
-    }
 }
 
 /* ---- formats and geometry ---- */
@@ -243,20 +222,17 @@ get_invalidated_by_change (GeglOperation       *operation,
   return *in;
 }
 
-/* The input's bounding box at mipmap `level` (GEGL hands level > 0 rectangles in
- * that level's pixels). */
+/* `r` in the pixels of mipmap `level`. GEGL hands a filter's process its
+ * rectangle in full-size pixels whatever the level (its point filters scale it
+ * the same way, by shifting), while buffers at a level are read and written in
+ * that level's pixels. */
 static GeglRectangle
-frame_at_level (const GeglRectangle *bbox,
-                gint                 level)
+at_level (const GeglRectangle *r,
+          gint                 level)
 {
-  gdouble       f = (gdouble) (1 << level);
-  gint          x0 = (gint) floor (bbox->x / f);
-  gint          y0 = (gint) floor (bbox->y / f);
-  gint          x1 = (gint) ceil ((bbox->x + bbox->width) / f);
-  gint          y1 = (gint) ceil ((bbox->y + bbox->height) / f);
-  GeglRectangle r = { x0, y0, x1 - x0, y1 - y0 };
+  GeglRectangle s = { r->x >> level, r->y >> level, r->width >> level, r->height >> level };
 
-  return r;
+  return s;
 }
 
 /* ---- processing ---- */
@@ -299,11 +275,9 @@ retouch (GeglOperation       *operation,
 {
   GeglProperties      *o = GEGL_PROPERTIES (operation);
   const GeglRectangle *bbox = gegl_operation_source_get_bounding_box (operation, "input");
-  Instance            *in = instance_of (operation);
   GeglRectangle        frame;
   const gchar         *engine_error = NULL;
   PtEngine            *engine;
-  PtCancel            *cancel = NULL;
   guchar              *src = NULL, *strip = NULL;
   gsize                src_stride, strip_stride;
   gint                 rows, y;
@@ -317,7 +291,7 @@ retouch (GeglOperation       *operation,
                            "PerTouch needs a whole photo");
       return FALSE;
     }
-  frame = frame_at_level (bbox, level);
+  frame = at_level (bbox, level);
   if (frame.width <= 0 || frame.height <= 0)
     return TRUE;
   if (! gegl_rectangle_contains (&frame, result))
@@ -353,15 +327,6 @@ retouch (GeglOperation       *operation,
   src_image = (PtImage) { src, (guint32) frame.width, (guint32) frame.height,
                           src_stride, w->channels, w->depth };
 
-  if (pt_cancel_new (&cancel) != PT_OK)
-    {
-      *message = g_strdup (pt_last_error ());
-      goto done;
-    }
-  g_mutex_lock (&in->lock);
-  g_ptr_array_add (in->inflight, cancel);
-  g_mutex_unlock (&in->lock);
-
   gegl_operation_progress (operation, 0.05, "PerTouch: planning");
   for (y = result->y; y < result->y + result->height; y += rows)
     {
@@ -371,12 +336,7 @@ retouch (GeglOperation       *operation,
       PtImage  dst = { strip, (guint32) result->width, (guint32) h, strip_stride, w->channels, w->depth };
       PtStatus st;
 
-      st = pt_render (engine, &src_image, o->state, 1.0f, &roi, &dst, NULL, NULL, cancel);
-      if (st == PT_ERR_CANCELLED)
-        {
-          /* Stale (a property changed) or shutting down: the host renders again. */
-          goto done;
-        }
+      st = pt_render (engine, &src_image, o->state, 1.0f, &roi, &dst, NULL, NULL, NULL);
       if (st != PT_OK)
         {
           *message = g_strdup (pt_last_error ());
@@ -394,13 +354,6 @@ retouch (GeglOperation       *operation,
   ok = TRUE;
 
 done:
-  if (cancel)
-    {
-      g_mutex_lock (&in->lock);
-      g_ptr_array_remove_fast (in->inflight, cancel);
-      g_mutex_unlock (&in->lock);
-      pt_cancel_free (cancel);
-    }
   g_free (strip);
   g_free (src);
   return ok;
@@ -413,9 +366,13 @@ process (GeglOperation       *operation,
          const GeglRectangle *result,
          gint                 level)
 {
-  PertouchWork w = work_of (operation);
-  gchar *message = NULL;
+  PertouchWork  w = work_of (operation);
+  GeglRectangle r = at_level (result, level);
+  gchar        *message = NULL;
 
+  if (r.width <= 0 || r.height <= 0)
+    return TRUE;
+  result = &r;
   if (! retouch (operation, input, output, result, level, &w, &message))
     {
       if (message)
@@ -458,12 +415,8 @@ operation_process (GeglOperation        *operation,
 static void
 gegl_op_class_init (GeglOpClass *klass)
 {
-  GObjectClass             *object_class    = G_OBJECT_CLASS (klass);
   GeglOperationClass       *operation_class = GEGL_OPERATION_CLASS (klass);
   GeglOperationFilterClass *filter_class    = GEGL_OPERATION_FILTER_CLASS (klass);
-
-  chant_set_property          = object_class->set_property;
-  object_class->set_property  = retouch_set_property;
 
   filter_class->process                      = process;
   operation_class->prepare                   = prepare;

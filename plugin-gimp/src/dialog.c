@@ -326,7 +326,7 @@ build_left (Dialog *d)
   gtk_widget_set_valign (frame, GTK_ALIGN_START);
   gtk_box_pack_start (GTK_BOX (vbox), frame, FALSE, FALSE, 0);
 
-  d->original = gtk_check_button_new_with_mnemonic ("Show _original");
+  d->original = gtk_check_button_new_with_mnemonic ("Sho_w original");
   g_signal_connect_swapped (d->original, "toggled", G_CALLBACK (schedule_preview), d);
   gtk_box_pack_start (GTK_BOX (vbox), d->original, FALSE, FALSE, 0);
   return vbox;
@@ -337,11 +337,11 @@ build_right (Dialog *d)
 {
   GtkWidget *vbox = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
   GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  GtkWidget *read = gtk_button_new_with_mnemonic ("_Read");
+  GtkWidget *read = gtk_button_new_with_mnemonic ("Rea_d");
   GtkWidget *label = gtk_label_new_with_mnemonic ("_Instruction:");
   GtkWidget *scrolled = gtk_scrolled_window_new (NULL, NULL);
   GtkWidget *add_row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  GtkWidget *add = gtk_button_new_with_mnemonic ("_Add region");
+  GtkWidget *add = gtk_button_new_with_mnemonic ("Add re_gion");
   gint       i;
 
   gtk_label_set_xalign (GTK_LABEL (label), 0.0);
@@ -436,7 +436,7 @@ pt_dialog_run (GimpProcedure        *procedure,
 
   d.dialog = gimp_procedure_dialog_new (procedure, config, "PerTouch");
   if (existing)
-    gtk_dialog_add_button (GTK_DIALOG (d.dialog), "_Remove filter", RESPONSE_REMOVE);
+    gtk_dialog_add_button (GTK_DIALOG (d.dialog), "Remo_ve filter", RESPONSE_REMOVE);
   gimp_procedure_dialog_fill_box (GIMP_PROCEDURE_DIALOG (d.dialog), "settings",
                                   "agent", "renderer", "mix", "apply-as", "remember",
                                   NULL);

@@ -137,7 +137,7 @@ pertouch_create_procedure (GimpPlugIn  *plug_in,
      "has one, else no change.",
      "", G_PARAM_READWRITE);
   gimp_procedure_add_choice_argument
-    (procedure, "agent", "_Agent",
+    (procedure, "agent", "Agen_t",
      "Who reads the instruction: \"offline\" (PerTouch's built-in reader, no "
      "network) or \"recall\" (first start from the edit you remembered for the "
      "most similar photo, then the offline reader)",
@@ -146,7 +146,7 @@ pertouch_create_procedure (GimpPlugIn  *plug_in,
                                   NULL),
      "offline", G_PARAM_READWRITE);
   gimp_procedure_add_choice_argument
-    (procedure, "renderer", "_Renderer",
+    (procedure, "renderer", "Re_nderer",
      "\"parametric\" (fast, exact to the measured levels, no model files) or "
      "\"diffusion\" (PerTouch's own model from an installed package; slow on a CPU)",
      gimp_choice_new_with_values ("parametric", 0, "Parametric", NULL,
@@ -158,7 +158,7 @@ pertouch_create_procedure (GimpPlugIn  *plug_in,
      "0 keeps the layer as it is, 1 applies the whole edit, in between a blend",
      0.0, 1.0, 1.0, G_PARAM_READWRITE);
   gimp_procedure_add_choice_argument
-    (procedure, "apply-as", "Apply a_s",
+    (procedure, "apply-as", "Apply _as",
      "\"filter\": the non-destructive pertouch:retouch filter on the layer; "
      "\"new-layer\": rendered into a copy of the layer above it; \"merge\": "
      "rendered into the layer itself",
@@ -168,7 +168,7 @@ pertouch_create_procedure (GimpPlugIn  *plug_in,
                                   NULL),
      "filter", G_PARAM_READWRITE);
   gimp_procedure_add_boolean_argument
-    (procedure, "remember", "Re_member this edit",
+    (procedure, "remember", "Remem_ber this edit",
      "Remember the edit for this kind of photo (PerTouch's memory, host profile "
      "\"gimp\"), for agent \"recall\" on later photos",
      FALSE, G_PARAM_READWRITE);

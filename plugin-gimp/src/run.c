@@ -153,6 +153,20 @@ check_state (PtEngine     *engine,
   return ok;
 }
 
+/* Adds a line to what the user should know. */
+static void
+add_note (PtRunOutcome *outcome,
+          const gchar  *text)
+{
+  gchar *both;
+
+  if (! text)
+    return;
+  both = outcome->note ? g_strconcat (outcome->note, "\n", text, NULL) : g_strdup (text);
+  g_free (outcome->note);
+  outcome->note = both;
+}
+
 static void
 remove_pertouch_filters (GimpDrawable *drawable)
 {
@@ -276,10 +290,12 @@ pt_run_apply (GimpImage          *image,
 
   if (! request->state_is_final && request->recall)
     {
-      gchar *recalled = NULL;
+      gchar *recalled = NULL, *note = NULL;
 
-      if (! pertouch_memory_recall (&frame, state, &recalled, &outcome->note, error))
+      if (! pertouch_memory_recall (&frame, state, &recalled, &note, error))
         goto out;
+      add_note (outcome, note);
+      g_free (note);
       g_free (state);
       state = recalled;
     }
@@ -336,6 +352,11 @@ pt_run_apply (GimpImage          *image,
   gimp_image_undo_group_end (image);
   if (! ok)
     goto out;
+  if (request->apply_as == PT_APPLY_FILTER && g_strcmp0 (request->renderer, "diffusion") == 0)
+    add_note (outcome, "The diffusion renderer runs inside GIMP each time the filter "
+                              "renders, and GIMP waits for it (minutes on a CPU). Apply as "
+                              "\"new layer\" renders it once, in the plug-in, with a progress "
+                              "bar you can cancel.");
 
   if (request->remember)
     {
@@ -348,15 +369,8 @@ pt_run_apply (GimpImage          *image,
           note = g_strdup (failed->message);
           g_error_free (failed);
         }
-      if (note)
-        {
-          gchar *both = outcome->note ? g_strconcat (outcome->note, "\n", note, NULL)
-                                      : g_strdup (note);
-
-          g_free (outcome->note);
-          g_free (note);
-          outcome->note = both;
-        }
+      add_note (outcome, note);
+      g_free (note);
     }
 
   {

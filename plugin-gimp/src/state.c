@@ -1,13 +1,17 @@
 /* state.c — parsing, writing and summarising region states (json-glib).
  *
  * Only the dialog and the summary need the state's structure; the state the
- * filter stores and libpertouch renders is always the JSON text itself. */
+ * filter stores and libpertouch renders is always the JSON text itself.
+ * libpertouch checks and normalises a state first (pt_state_normalize), so
+ * synonyms a user typed ("warmth", "all") arrive here as canonical names. */
 
 #include "state.h"
 
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
+
+#include "pertouch.h"
 
 const gchar *const pt_attribute_names[PT_N_ATTRIBUTES] = {
   "colorfulness", "contrast", "temperature", "brightness"
@@ -95,6 +99,23 @@ pt_state_model_remove (PtStateModel *state,
     }
 }
 
+/* libpertouch's canonical form of `json` (checked, synonyms resolved, numbers
+ * short), or NULL with pt_last_error () saying why. */
+static gchar *
+normalize (const gchar *json)
+{
+  gsize  needed = 0;
+  gchar *out;
+
+  /* The first call only measures (no buffer). */
+  if (pt_state_normalize (json, NULL, 0, &needed) != PT_ERR_BUFFER_TOO_SMALL)
+    return NULL;
+  out = g_malloc (needed);
+  if (pt_state_normalize (json, out, needed, &needed) != PT_OK)
+    g_clear_pointer (&out, g_free);
+  return out;
+}
+
 PtStateModel *
 pt_state_model_parse (const gchar  *json,
                       GError      **error)
@@ -104,10 +125,17 @@ pt_state_model_parse (const gchar  *json,
   JsonNode   *root;
   JsonObject *regions;
   GList      *names, *l;
+  g_autofree gchar *canonical = NULL;
 
   if (! json || ! *json)
     return g_steal_pointer (&state);
-  if (! json_parser_load_from_data (parser, json, -1, error))
+  canonical = normalize (json);
+  if (! canonical)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s", pt_last_error ());
+      return NULL;
+    }
+  if (! json_parser_load_from_data (parser, canonical, -1, error))
     return NULL;
   root = json_parser_get_root (parser);
   if (! root || JSON_NODE_HOLDS_NULL (root))
@@ -169,6 +197,7 @@ pt_state_model_to_json (const PtStateModel *state)
   g_autoptr (JsonBuilder)   builder = json_builder_new ();
   g_autoptr (JsonGenerator) gen = json_generator_new ();
   g_autoptr (JsonNode)      root = NULL;
+  gchar                    *text, *canonical;
   guint                     i;
   gint                      k;
 
@@ -196,7 +225,16 @@ pt_state_model_to_json (const PtStateModel *state)
   json_builder_end_object (builder);
   root = json_builder_get_root (builder);
   json_generator_set_root (gen, root);
-  return json_generator_to_data (gen, NULL);
+  text = json_generator_to_data (gen, NULL);
+  /* json-glib writes doubles in full (0.10000000000000001): store the core's
+   * short form. */
+  canonical = normalize (text);
+  if (canonical)
+    {
+      g_free (text);
+      text = canonical;
+    }
+  return text;
 }
 
 gchar *
