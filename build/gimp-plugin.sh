@@ -99,6 +99,10 @@ fi
 [ -f "$lib" ] || die "$lib does not exist"
 
 warn=(-Wall -Wextra -Werror -std=gnu11)
+# The binaries find libpertouch.so.1 beside themselves ($ORIGIN is the linker's,
+# not the shell's).
+# shellcheck disable=SC2016
+rpath='-Wl,-rpath,$ORIGIN'
 # GEGL's and GIMP's headers are included as system headers: -Werror is for our
 # code (GIMP 3.0.4's gimpspinscale.h alone trips -Wignored-qualifiers).
 pkg_flags() {
@@ -137,7 +141,7 @@ place_lib "$gegl_out"
 read -r -a gegl_flags <<< "$(pkg_flags gegl-0.4)"
 "$CC" "${cflags[@]}" "${warn[@]}" -fPIC -shared -o "$gegl_out/pertouch-retouch.so" \
   plugin-gimp/gegl/pertouch-retouch.c -Iplugin-gimp/gegl -Iplugin-gimp/common -Icapi/include \
-  -L"$gegl_out" -l:libpertouch.so.1 -Wl,-rpath,'$ORIGIN' "${gegl_flags[@]}" -lm
+  -L"$gegl_out" -l:libpertouch.so.1 "$rpath" "${gegl_flags[@]}" -lm
 check_binary "$gegl_out/pertouch-retouch.so" gegl_module_query gegl_module_register
 
 if [ -z "$gegl_only" ]; then
@@ -147,7 +151,7 @@ if [ -z "$gegl_only" ]; then
   read -r -a gimp_flags <<< "$(pkg_flags gimpui-3.0 json-glib-1.0)"
   "$CC" "${cflags[@]}" "${warn[@]}" -o "$plug_out/pertouch" plugin-gimp/src/*.c \
     -Iplugin-gimp/src -Iplugin-gimp/common -Icapi/include \
-    -L"$plug_out" -l:libpertouch.so.1 -Wl,-rpath,'$ORIGIN' "${gimp_flags[@]}" -lm
+    -L"$plug_out" -l:libpertouch.so.1 "$rpath" "${gimp_flags[@]}" -lm
   check_binary "$plug_out/pertouch" main
 fi
 echo "built $out"

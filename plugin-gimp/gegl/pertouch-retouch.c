@@ -118,6 +118,75 @@ engine_for (gint renderer, const gchar **error)
   return e;
 }
 
+/* ---- the last whole frame rendered, for this process ---- */
+
+/* GIMP asks for the same frame again when GEGL's cache for the node is gone:
+ * exporting (it merges a duplicate of the image), undo, toggling the effect. The
+ * plan is cached by libpertouch already; this keeps the pixels too, so such a
+ * request costs a read of the input, a hash and a copy. One frame, at most
+ * LAST_MAX_BYTES (a 24-megapixel 8-bit RGB frame is 72 MB). */
+#define LAST_MAX_BYTES ((gsize) 512 * 1024 * 1024)
+
+typedef struct
+{
+  guint64     hash[2];     /* of the input frame's pixels */
+  gint        width, height, level, renderer;
+  const Babl *format;
+  gchar      *state;
+  gdouble     mix;
+  guchar     *pixels;      /* the output, width x height in `format` */
+} LastRender;
+
+static GMutex     last_lock;
+static LastRender last;
+
+/* Two independent 64-bit lanes over every byte of the frame. */
+static void
+frame_hash (const guchar *p,
+            gsize         n,
+            guint64       h[2])
+{
+  guint64 a = 0x9E3779B97F4A7C15ull, b = 0xC2B2AE3D27D4EB4Full;
+  gsize   i;
+
+  for (i = 0; i + 8 <= n; i += 8)
+    {
+      guint64 v;
+
+      memcpy (&v, p + i, 8);
+      a = (a ^ v) * 0x100000001B3ull;
+      b = (b + v) * 0xFF51AFD7ED558CCDull;
+      b ^= b >> 29;
+    }
+  for (; i < n; i++)
+    a = (a ^ p[i]) * 0x100000001B3ull;
+  h[0] = a;
+  h[1] = b ^ n;
+}
+
+static gboolean
+last_matches (const guint64 hash[2], const GeglRectangle *frame, gint level,
+              const Babl *format, const GeglProperties *o)
+{
+  return last.pixels && last.hash[0] == hash[0] && last.hash[1] == hash[1] &&
+         last.width == frame->width && last.height == frame->height &&
+         last.level == level && last.format == format && last.renderer == (gint) o->renderer &&
+         last.mix == o->mix && g_strcmp0 (last.state, o->state) == 0;
+}
+
+/* Keeps `pixels` (taken) as the last render. */
+static void
+last_store (const guint64 hash[2], const GeglRectangle *frame, gint level,
+            const Babl *format, const GeglProperties *o, guchar *pixels)
+{
+  g_mutex_lock (&last_lock);
+  g_free (last.pixels);
+  g_free (last.state);
+  last = (LastRender) { { hash[0], hash[1] }, frame->width, frame->height, level,
+                        (gint) o->renderer, format, g_strdup (o->state), o->mix, pixels };
+  g_mutex_unlock (&last_lock);
+}
+
 /* ---- the instance record ---- */
 
 static void
@@ -263,6 +332,27 @@ pass_through (GeglBuffer          *input,
   g_free (buf);
 }
 
+/* With PERTOUCH_GEGL_DEBUG set: what one process() call did and how long it took. */
+static void
+debug_timing (GeglOperation       *operation,
+              const PertouchWork  *w,
+              const GeglRectangle *frame,
+              gint                 level,
+              const GeglRectangle *result,
+              gint64               t_start,
+              gint64               t_read,
+              const gchar         *what)
+{
+  if (! g_getenv ("PERTOUCH_GEGL_DEBUG"))
+    return;
+  g_printerr ("pertouch:retouch: %s, frame %dx%d level %d, rows %d..%d (source %s): "
+              "read %.3f s, %s %.3f s\n",
+              babl_get_name (w->format), frame->width, frame->height, level, result->y,
+              result->y + result->height,
+              babl_get_name (gegl_operation_get_source_format (operation, "input")),
+              (t_read - t_start) / 1e6, what, (g_get_monotonic_time () - t_read) / 1e6);
+}
+
 /* Renders `result` of the frame; FALSE with `*message` set when it cannot. */
 static gboolean
 retouch (GeglOperation       *operation,
@@ -283,6 +373,9 @@ retouch (GeglOperation       *operation,
   gint                 rows, y;
   gboolean             ok = FALSE;
   gdouble              scale = 1.0 / (1 << level);
+  gint64               t_start = 0, t_read = 0;
+  guint64              hash[2] = { 0, 0 };
+  gboolean             whole;
   PtImage              src_image;
 
   if (! bbox || gegl_rectangle_is_infinite_plane (bbox))
@@ -314,7 +407,11 @@ retouch (GeglOperation       *operation,
   src = g_try_malloc (src_stride * frame.height);
   rows = pertouch_strip_rows (result->width, result->height);
   strip_stride = (gsize) result->width * w->bpp;
-  strip = g_try_malloc (strip_stride * rows);
+  /* A whole frame is rendered into one buffer that is then kept (see LastRender);
+   * anything else strip by strip. */
+  whole = gegl_rectangle_equal (result, &frame) &&
+          strip_stride * result->height <= LAST_MAX_BYTES;
+  strip = g_try_malloc (strip_stride * (whole ? result->height : rows));
   if (! src || ! strip)
     {
       *message = g_strdup_printf ("not enough memory for a %d x %d frame (%.0f MB)",
@@ -323,9 +420,29 @@ retouch (GeglOperation       *operation,
       goto done;
     }
   gegl_operation_progress (operation, 0.0, "PerTouch: reading the frame");
+  t_start = g_get_monotonic_time ();
   gegl_buffer_get (input, &frame, scale, w->format, src, src_stride, GEGL_ABYSS_NONE);
+  t_read = g_get_monotonic_time ();
   src_image = (PtImage) { src, (guint32) frame.width, (guint32) frame.height,
                           src_stride, w->channels, w->depth };
+
+  if (whole)
+    {
+      gboolean served;
+
+      frame_hash (src, src_stride * frame.height, hash);
+      g_mutex_lock (&last_lock);
+      served = last_matches (hash, &frame, level, w->format, o);
+      if (served)
+        gegl_buffer_set (output, result, level, w->format, last.pixels, strip_stride);
+      g_mutex_unlock (&last_lock);
+      if (served)
+        {
+          ok = TRUE;
+          debug_timing (operation, w, &frame, level, result, t_start, t_read, "the last render again");
+          goto done;
+        }
+    }
 
   gegl_operation_progress (operation, 0.05, "PerTouch: planning");
   for (y = result->y; y < result->y + result->height; y += rows)
@@ -333,7 +450,8 @@ retouch (GeglOperation       *operation,
       gint     h = MIN (rows, result->y + result->height - y);
       PtRect   roi = { (guint32) (result->x - frame.x), (guint32) (y - frame.y),
                        (guint32) result->width, (guint32) h };
-      PtImage  dst = { strip, (guint32) result->width, (guint32) h, strip_stride, w->channels, w->depth };
+      guchar  *out = whole ? strip + (gsize) (y - result->y) * strip_stride : strip;
+      PtImage  dst = { out, (guint32) result->width, (guint32) h, strip_stride, w->channels, w->depth };
       PtStatus st;
 
       st = pt_render (engine, &src_image, o->state, 1.0f, &roi, &dst, NULL, NULL, NULL);
@@ -344,14 +462,20 @@ retouch (GeglOperation       *operation,
         }
       if (o->mix < 1.0)
         pertouch_mix_rows (w, src + (gsize) roi.y * src_stride + (gsize) roi.x * w->bpp, src_stride,
-                  strip, strip_stride, result->width, h, o->mix);
+                           out, strip_stride, result->width, h, o->mix);
       gegl_buffer_set (output, GEGL_RECTANGLE (result->x, y, result->width, h),
-                       level, w->format, strip, strip_stride);
+                       level, w->format, out, strip_stride);
       gegl_operation_progress (operation,
                                0.1 + 0.9 * (y + h - result->y) / (gdouble) result->height,
                                "PerTouch: rendering");
     }
   ok = TRUE;
+  debug_timing (operation, w, &frame, level, result, t_start, t_read, "rendered");
+  if (whole)
+    {
+      last_store (hash, &frame, level, w->format, o, strip);
+      strip = NULL;
+    }
 
 done:
   g_free (strip);
