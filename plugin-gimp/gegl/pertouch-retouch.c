@@ -124,8 +124,9 @@ engine_for (gint renderer, const gchar **error)
  * exporting (it merges a duplicate of the image), undo, toggling the effect. The
  * plan is cached by libpertouch already; this keeps the pixels too, so such a
  * request costs a read of the input, a hash and a copy. One frame, at most
- * LAST_MAX_BYTES (a 24-megapixel 8-bit RGB frame is 72 MB). */
-#define LAST_MAX_BYTES ((gsize) 512 * 1024 * 1024)
+ * LAST_MAX_BYTES (a 24-megapixel frame is 72 MB in 8-bit RGB, 144 MB in 16-bit;
+ * float frames that size are not kept). */
+#define LAST_MAX_BYTES ((gsize) 256 * 1024 * 1024)
 
 typedef struct
 {
