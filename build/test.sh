@@ -59,6 +59,15 @@ build/ofx-bundle.sh --binary target/debug/deps/libpertouch_ofx.so --out "$ofx_tm
 PERTOUCH_OFX_BUNDLE="$ofx_tmp/plugins/PerTouch.ofx.bundle" \
   cargo test --locked -p pertouch-e2e --test ofx_plugin -- a_host_loads tiles_and_render_scales
 
+# ---------------------------------------------------------------------------
+# OpenFX in a real host: MLT's openfx module (melt 7.42, Debian sid in a cached
+# chroot; about a minute the first time, then about a minute of renders).
+# build/ofx-mlt-e2e.sh renders sample photos through the bundle installed above
+# and checks them against the core (tests/ofx_mlt.rs).
+echo "== OpenFX bundle in MLT (build/ofx-mlt-e2e.sh)"
+build/ofx-mlt-e2e.sh --bundle "$ofx_tmp/plugins/PerTouch.ofx.bundle"
+
+# ---------------------------------------------------------------------------
 # GIMP 3 (in a Debian trixie chroot, built and cached by ../shared/tools/gimp3-env.sh)
 # drives the plug-in, and bookworm's gegl runs the GEGL operation: build/gimp-e2e.sh
 # runs that end-to-end test alone.
