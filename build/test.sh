@@ -94,3 +94,10 @@ build/photoshop-panel.sh --no-bridge --out out/photoshop
 (cd plugin-photoshop-ufx && npm test --silent)
 echo "== Photoshop panel end-to-end (headless Chromium, real bridge binary)"
 build/photoshop-e2e.sh --no-build
+
+# ---------------------------------------------------------------------------
+# GIMP 3 (in a Debian trixie chroot, built and cached by ../shared/tools/gimp3-env.sh)
+# drives the plug-in, and bookworm's gegl runs the GEGL operation: build/gimp-e2e.sh
+# runs that end-to-end test alone.
+echo "== GIMP 3 plug-in and GEGL operation, end to end (build/gimp-e2e.sh)"
+build/gimp-e2e.sh
