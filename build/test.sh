@@ -53,8 +53,8 @@ cargo clippy --locked -p pertouch-capi -p pertouch-ofx -p pertouch-e2e --all-tar
 # core's `vlm` feature on: the CLI and the core are tested in one build, the hosts
 # that only render (C ABI, OpenFX, end-to-end) in another, so the libraries those
 # tests load are the lean ones users get.
-echo "== cargo test: core and CLI (with the VLM agent)"
-cargo test --locked -p pertouch-core -p pertouch-cli
+echo "== cargo test: core, CLI and Photoshop bridge (with the VLM agent)"
+cargo test --locked -p pertouch-core -p pertouch-cli -p pertouch-bridge
 echo "== cargo test: C ABI, OpenFX plug-in, end-to-end (core without network code)"
 cargo test --locked -p pertouch-capi -p pertouch-ofx -p pertouch-e2e
 echo "== lean hosts link no network code"
