@@ -426,10 +426,27 @@ impl Engine {
         base: &RegionState,
         ctl: &Control<'_>,
     ) -> Result<RegionState> {
-        let interp = agent::interpret(instruction)
-            .map_err(|e| Error::InvalidRequest(format!("instruction: {e}")))?;
-        let plan = Plan::offline(interp);
+        Ok(self
+            .agent_apply_with(&Agent::offline(), photo, instruction, base, ctl)?
+            .state)
+    }
+
+    /// [`Engine::agent_apply`] with any agent (the offline one, or the VLM the
+    /// host configured through [`Engine::agent`]): `agent` reads the words, the
+    /// measured rethink loop runs on a preview with this engine's renderer, and the
+    /// whole outcome (what was understood, the state, the rounds) comes back.
+    pub fn agent_apply_with(
+        &self,
+        agent: &Agent,
+        photo: &Raster,
+        instruction: &str,
+        base: &RegionState,
+        ctl: &Control<'_>,
+    ) -> Result<Outcome> {
         let preview = agent::preview(photo, agent::PREVIEW_LONG_SIDE);
+        let plan = agent
+            .read(instruction, &preview, &|r| self.finds(r), ctl.cancel)
+            .map_err(|e| Error::InvalidRequest(format!("instruction: {e}")))?;
         // The regions the words name and those the base state already edits: the
         // rethink loop renders and measures the whole state.
         let mut names = plan.interpretation.regions();
@@ -440,16 +457,7 @@ impl Engine {
         }
         let mut masks = MaskSet::new();
         self.find_regions(&PhotoSegments::new(&preview), &mut masks, &names)?;
-        let outcome = self.rethink(
-            &Agent::offline(),
-            &plan,
-            instruction,
-            &preview,
-            &masks,
-            base,
-            ctl,
-        )?;
-        Ok(outcome.state)
+        self.rethink(agent, &plan, instruction, &preview, &masks, base, ctl)
     }
 }
 
