@@ -53,8 +53,8 @@ cargo clippy --locked -p pertouch-capi -p pertouch-ofx -p pertouch-e2e --all-tar
 # core's `vlm` feature on: the CLI and the core are tested in one build, the hosts
 # that only render (C ABI, OpenFX, end-to-end) in another, so the libraries those
 # tests load are the lean ones users get.
-echo "== cargo test: core and CLI (with the VLM agent)"
-cargo test --locked -p pertouch-core -p pertouch-cli
+echo "== cargo test: core, CLI and Photoshop bridge (with the VLM agent)"
+cargo test --locked -p pertouch-core -p pertouch-cli -p pertouch-bridge
 echo "== cargo test: C ABI, OpenFX plug-in, end-to-end (core without network code)"
 cargo test --locked -p pertouch-capi -p pertouch-ofx -p pertouch-e2e
 echo "== lean hosts link no network code"
@@ -94,6 +94,13 @@ build/photoshop-panel.sh --no-bridge --out out/photoshop
 (cd plugin-photoshop-ufx && npm test --silent)
 echo "== Photoshop panel end-to-end (headless Chromium, real bridge binary)"
 build/photoshop-e2e.sh --no-build
+
+# ---------------------------------------------------------------------------
+# GIMP 3 (in a Debian trixie chroot, built and cached by ../shared/tools/gimp3-env.sh)
+# drives the plug-in, and bookworm's gegl runs the GEGL operation: build/gimp-e2e.sh
+# runs that end-to-end test alone.
+echo "== GIMP 3 plug-in and GEGL operation, end to end (build/gimp-e2e.sh)"
+build/gimp-e2e.sh
 
 # ---- Fuzzing (issue 18; docs/RELIABILITY.md) --------------------------------
 # Every run (a few seconds): the fuzz targets' checks already ran above, on stable,

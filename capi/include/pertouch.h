@@ -177,6 +177,48 @@ enum PtStatus pt_agent_apply(struct PtEngine *engine,
                              size_t out_len,
                              size_t *needed);
 
+// Normalises a region state: checks it, resolves synonyms ("warmth" ->
+// "temperature", "all" -> "global"), clamps values to [-1, 1] and writes the
+// canonical JSON into `out` (e.g. `{"global":{"temperature":0.2}}`), so a host
+// can show, edit and store it. A malformed state is `PT_ERR_INVALID` with the
+// reason. With a buffer too small, returns `PT_ERR_BUFFER_TOO_SMALL` and sets
+// `needed`.
+enum PtStatus pt_state_normalize(const char *state_json, char *out, size_t out_len, size_t *needed);
+
+// Recalls the edit the user accepted on the photo most like `src` (by scene:
+// sky, greenery, people, tones, colour; at least `min_similarity` in [0, 1],
+// the CLI uses 0.6) from the memory of host `profile` ("gimp", "cli", ...) and
+// `user` (null: the login name), with `state_json` (null: none) applied on top
+// of it. Writes a JSON object into `out`: `{"recalled": true, "similarity":
+// 0.83, "instruction": "...", "tags": ["sky", ...], "state": {...}}`, or
+// `{"recalled": false, "state": <state_json>}` when no remembered photo is
+// similar enough. With a buffer too small, returns `PT_ERR_BUFFER_TOO_SMALL`
+// and sets `needed`.
+enum PtStatus pt_memory_recall(const struct PtImage *src,
+                               const char *profile,
+                               const char *user,
+                               const char *state_json,
+                               float min_similarity,
+                               char *out,
+                               size_t out_len,
+                               size_t *needed);
+
+// Remembers `state_json` as an edit the user accepted for the photo `src`, with
+// the `instruction` that led to it (null for none), in the memory of host
+// `profile` and `user` (null: the login name), for later `pt_memory_recall`
+// (and the CLI's `--recall --profile PROFILE`). Writes `{"path": "...",
+// "records": N, "set_aside": null}` into `out` (`set_aside`: where a corrupt
+// memory file was moved; it is never emptied). `out` may be null (the edit is
+// still remembered; the call then returns `PT_ERR_BUFFER_TOO_SMALL`).
+enum PtStatus pt_memory_remember(const struct PtImage *src,
+                                 const char *profile,
+                                 const char *user,
+                                 const char *instruction,
+                                 const char *state_json,
+                                 char *out,
+                                 size_t out_len,
+                                 size_t *needed);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -3,7 +3,8 @@
 //! documentation).
 //!
 //! One file per area: [`engine`], [`cancel`], [`image`] (views of host pixels),
-//! [`render`] (with [`progress`]), [`agent`]. Every exported function is one expression,
+//! [`render`] (with [`progress`]), [`agent`], [`state`] (region states as hosts
+//! store them), [`memory`] (the preference memory per host profile). Every exported function is one expression,
 //! `boundary::call(|| { ... })` (see [`boundary`]): the body checks its pointer
 //! arguments with [`boundary::args`], looks handles up in [`handles`] (never
 //! dereferencing what the host passes) and returns `Ok(())` or a failure; `call`
@@ -38,6 +39,10 @@ pub mod progress;
 pub mod render;
 
 pub mod agent;
+
+pub mod state;
+
+pub mod memory;
 
 mod handles;
 

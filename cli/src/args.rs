@@ -184,11 +184,16 @@ pub struct AgentArgs {
 impl AgentArgs {
     /// The agent asked for (by flag or config): the VLM, or the offline one.
     pub fn open(&self, engine: &Engine) -> Result<Agent> {
-        Ok(engine.agent(&AgentChoice {
+        Ok(engine.agent(&self.choice())?)
+    }
+
+    /// The choice as the engine takes it (`None`: config.toml decides).
+    pub fn choice(&self) -> AgentChoice {
+        AgentChoice {
             kind: self.agent.clone(),
             vlm_url: self.vlm_url.clone(),
             vlm_model: self.vlm_model.clone(),
-        })?)
+        }
     }
 }
 

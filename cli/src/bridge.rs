@@ -56,6 +56,9 @@ pub struct BridgeArgs {
     /// Whose memory (profile "photoshop") applied edits go to (default: login name).
     #[arg(long)]
     pub user: Option<String>,
+    /// Which agent reads the panel's instructions.
+    #[command(flatten)]
+    pub agent: crate::args::AgentArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -116,6 +119,7 @@ pub fn run(a: BridgeArgs) -> Result<()> {
     if let Some(u) = &a.user {
         config.user = u.clone();
     }
+    config.agent = a.agent.choice();
     let token_file = config.token_path.clone();
     let pair_at_start = a.pair;
     pertouch_bridge::run::serve(config, |bridge| {

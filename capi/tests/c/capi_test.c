@@ -3,6 +3,8 @@
  * hostile or careless host does. Built and run by capi/tests/c_program.rs, as it
  * is and under AddressSanitizer; exits non-zero if any check failed. Arguments
  * (optional) name the groups to run: basic, and those of hostile.c. */
+/* mkdtemp and setenv (POSIX) for the memory checks' scratch data folder. */
+#define _POSIX_C_SOURCE 200809L
 #include "test_support.h"
 
 #include <stdint.h>
@@ -234,6 +236,38 @@ static void basic_checks(void) {
         "missing diffusion package");
   CHECK(strstr(pt_last_error(), "nonexistent") != NULL, "names the folder: %s", pt_last_error());
   CHECK(pt_engine_new("{\"renderer\": \"magic\"}", &nomodel) == PT_ERR_INVALID, "unknown renderer");
+
+  /* Region states in canonical form; the memory of a host profile, in a scratch
+   * data folder. */
+  {
+    char norm[256], answer[4096], dir[] = "/tmp/pertouch-capi-memory-XXXXXX", cmd[64];
+    CHECK(pt_state_normalize("{\"all\": {\"warmth\": 2}}", norm, sizeof norm, NULL) == PT_OK,
+          "normalize: %s", pt_last_error());
+    CHECK(strcmp(norm, "{\"global\":{\"temperature\":1.0}}") == 0, "normalized: %s", norm);
+    CHECK(pt_state_normalize("{\"sky\": {\"sparkle\": 1}}", norm, sizeof norm, NULL) == PT_ERR_INVALID &&
+              strstr(pt_last_error(), "sparkle") != NULL,
+          "unknown attribute: %s", pt_last_error());
+    CHECK(pt_state_normalize(NULL, norm, sizeof norm, NULL) == PT_ERR_NULL, "normalize(NULL)");
+    CHECK(mkdtemp(dir) != NULL && setenv("PERTOUCH_DATA_DIR", dir, 1) == 0, "scratch data folder");
+    s = pt_memory_recall(&src, "test", "ann", NULL, 0.6f, answer, sizeof answer, NULL);
+    CHECK(s == PT_OK && strstr(answer, "\"recalled\":false") != NULL, "empty memory: %d %s", s, answer);
+    s = pt_memory_remember(&src, "test", "ann", "brighter", "{\"global\": {\"brightness\": 0.2}}", answer,
+                           sizeof answer, NULL);
+    CHECK(s == PT_OK && strstr(answer, "\"records\":1") != NULL, "remember: %d %s %s", s, answer, pt_last_error());
+    s = pt_memory_recall(&src, "test", "ann", "{\"global\": {\"contrast\": 0.1}}", 0.6f, answer, sizeof answer,
+                         NULL);
+    CHECK(s == PT_OK && strstr(answer, "\"recalled\":true") != NULL &&
+              strstr(answer, "\"brightness\":0.2") != NULL && strstr(answer, "\"contrast\":0.1") != NULL,
+          "recall with a state on top: %d %s", s, answer);
+    s = pt_memory_recall(&src, "other", "ann", NULL, 0.6f, answer, sizeof answer, NULL);
+    CHECK(s == PT_OK && strstr(answer, "\"recalled\":false") != NULL, "another profile: %s", answer);
+    CHECK(pt_memory_remember(&src, "../evil", "ann", NULL, "{}", answer, sizeof answer, NULL) == PT_ERR_INVALID,
+          "a profile name that is a path");
+    CHECK(pt_memory_recall(&src, "test", "ann", NULL, 1.5f, answer, sizeof answer, NULL) == PT_ERR_INVALID,
+          "similarity above 1");
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0, "remove %s", dir);
+  }
 
   CHECK(pt_engine_free(engine) == PT_OK, "engine_free");
   CHECK(pt_engine_free(engine) == PT_ERR_BAD_HANDLE, "double free");

@@ -426,26 +426,38 @@ impl Engine {
         base: &RegionState,
         ctl: &Control<'_>,
     ) -> Result<RegionState> {
-        let interp = agent::interpret(instruction)
-            .map_err(|e| Error::InvalidRequest(format!("instruction: {e}")))?;
-        let plan = Plan::offline(interp);
+        Ok(self
+            .agent_apply_with(&Agent::offline(), photo, instruction, base, ctl)?
+            .state)
+    }
+
+    /// [`Engine::agent_apply`] with any agent (the offline one, or the VLM the
+    /// host configured through [`Engine::agent`]): `agent` reads the words, the
+    /// measured rethink loop runs on a preview with this engine's renderer, and the
+    /// whole outcome (what was understood, the state, the rounds) comes back.
+    pub fn agent_apply_with(
+        &self,
+        agent: &Agent,
+        photo: &Raster,
+        instruction: &str,
+        base: &RegionState,
+        ctl: &Control<'_>,
+    ) -> Result<Outcome> {
         let preview = agent::preview(photo, agent::PREVIEW_LONG_SIDE);
+        let plan = agent
+            .read(instruction, &preview, &|r| self.finds(r), ctl.cancel)
+            .map_err(|e| Error::InvalidRequest(format!("instruction: {e}")))?;
+        // The regions the words name and those the base state already edits: the
+        // rethink loop renders and measures the whole state.
+        let mut names = plan.interpretation.regions();
+        for (name, values) in base.named_regions() {
+            if name != GLOBAL && !values.is_empty() && !names.iter().any(|n| n == name) {
+                names.push(name.to_string());
+            }
+        }
         let mut masks = MaskSet::new();
-        self.find_regions(
-            &PhotoSegments::new(&preview),
-            &mut masks,
-            &plan.interpretation.regions(),
-        )?;
-        let outcome = self.rethink(
-            &Agent::offline(),
-            &plan,
-            instruction,
-            &preview,
-            &masks,
-            base,
-            ctl,
-        )?;
-        Ok(outcome.state)
+        self.find_regions(&PhotoSegments::new(&preview), &mut masks, &names)?;
+        self.rethink(agent, &plan, instruction, &preview, &masks, base, ctl)
     }
 }
 
@@ -738,5 +750,34 @@ mod tests {
             crate::raster::Samples::U8((0..64 * 48 * 3).map(|k| (k % 200) as u8).collect()),
         )
         .unwrap()
+    }
+
+    /// A dark-to-light ramp: every tone region has pixels.
+    fn ramp() -> Raster {
+        let (w, h) = (96, 64);
+        let data = (0..w * h)
+            .flat_map(|k| {
+                let v = ((k % w) * 255 / (w - 1)) as u8;
+                [v, v / 2 + 40, 255 - v]
+            })
+            .collect();
+        Raster::new(w, h, 3, crate::raster::Samples::U8(data)).expect("sizes match")
+    }
+
+    #[test]
+    fn agent_apply_keeps_the_regions_of_the_base_state() {
+        let engine = engine();
+        let base = RegionState::from_json(r#"{"shadows": {"brightness": 0.1}}"#).unwrap();
+        // The words name only the whole image; the base's region must still be found.
+        let state = engine
+            .agent_apply(&ramp(), "more contrast", &base, &Control::default())
+            .unwrap();
+        assert_eq!(
+            state.get("shadows", crate::params::Attribute::Brightness),
+            Some(0.1)
+        );
+        assert!(state
+            .get(GLOBAL, crate::params::Attribute::Contrast)
+            .is_some_and(|v| v > 0.0));
     }
 }

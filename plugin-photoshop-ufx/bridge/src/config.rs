@@ -4,7 +4,7 @@
 use crate::auth::PairingPolicy;
 use crate::error::BridgeError;
 use crate::protocol::DEFAULT_PORT;
-use pertouch_core::host::EngineConfig;
+use pertouch_core::host::{AgentChoice, EngineConfig};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -29,6 +29,9 @@ pub struct BridgeConfig {
     /// without an Origin (native clients, the UXP panel) are always allowed to try.
     pub allow_origins: Vec<String>,
     pub engine: EngineConfig,
+    /// Which agent reads the panel's words (`None` fields: config.toml, else
+    /// the offline agent).
+    pub agent: AgentChoice,
     /// Memory the queue lets jobs hold at once (sources, selections, results).
     pub memory_budget: usize,
     /// Most pixels of one apply job.
@@ -53,6 +56,7 @@ impl BridgeConfig {
             token_path,
             allow_origins: Vec::new(),
             engine: EngineConfig::default(),
+            agent: AgentChoice::default(),
             memory_budget: 2 << 30,
             max_pixels: 200_000_000,
             max_preview_pixels: 4_000_000,

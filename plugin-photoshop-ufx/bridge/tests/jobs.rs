@@ -10,7 +10,7 @@ use pertouch_bridge::jobs::render::{frame_key, host_masks};
 use pertouch_bridge::jobs::upload::Selection;
 use pertouch_bridge::protocol::messages::ServerMessage;
 use pertouch_bridge::protocol::BandKind;
-use pertouch_core::host::{Engine, EngineConfig, FrameInputs};
+use pertouch_core::host::{AgentChoice, Engine, EngineConfig, FrameInputs};
 use pertouch_core::params::RegionState;
 use pertouch_core::raster::Raster;
 use pertouch_core::render::Control;
@@ -206,6 +206,90 @@ async fn the_agent_reads_an_instruction_and_a_preview_shows_it() {
         warmth(after),
         warmth(before)
     );
+}
+
+/// A bridge started with the VLM agent (as `pertouch bridge --agent vlm
+/// --vlm-url ...` sets it) reads the panel's words through the chat server: the
+/// state and what was understood are the VLM's reading, checked by the rethink
+/// loop, not the offline agent's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bridge_with_the_vlm_agent_reads_words_through_the_vlm() {
+    let server = pertouch_test_server::Server::replying(&[
+        r#"{"kind": "weak_style"}"#,
+        r#"{"edits": [{"region": "global", "attribute": "contrast", "change": 0.2}, {"region": "global", "attribute": "temperature", "change": -0.1}]}"#,
+        r#"{"done": true, "edits": []}"#,
+        r#"{"done": true, "edits": []}"#,
+        r#"{"done": true, "edits": []}"#,
+    ]);
+    let url = server.url().to_string();
+    let b = start(|c| {
+        c.agent = AgentChoice {
+            kind: Some("vlm".into()),
+            vlm_url: Some(url),
+            vlm_model: Some(pertouch_test_server::MODEL.into()),
+        };
+    })
+    .await;
+    let (mut c, _) = Client::hello(b.addr, &b.token).await;
+    let small = photo8_sized("dune.jpg", 640, 400);
+    let mut agent = start_msg(1, "agent", &small, json!({}), false);
+    agent["instruction"] = json!("make it cinematic");
+    c.json(agent).await;
+    let rows = accepted(&mut c, 1).await;
+    send_source(&mut c, 1, &small, rows).await;
+    c.json(json!({"type": "job.source_end", "job": 1})).await;
+    let ServerMessage::AgentState {
+        state, understood, ..
+    } = c.msg().await
+    else {
+        panic!("no agent.state")
+    };
+    assert!(matches!(c.msg().await, ServerMessage::JobDone { job: 1 }));
+    let got: Vec<(String, String)> = understood
+        .iter()
+        .map(|u| (u.region.clone(), u.attribute.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("global".to_string(), "contrast".to_string()),
+            ("global".to_string(), "temperature".to_string())
+        ],
+        "{understood:?}"
+    );
+    assert!(
+        state["global"]["contrast"].as_f64().unwrap() > 0.0,
+        "{state}"
+    );
+    assert!(
+        state["global"]["temperature"].as_f64().unwrap() < 0.0,
+        "{state}"
+    );
+    let seen = server.seen();
+    assert!(seen.len() >= 2, "{seen:?}");
+    assert!(seen
+        .iter()
+        .any(|s| s.texts.iter().any(|t| t.contains("make it cinematic"))));
+    server.assert_clean();
+}
+
+/// A VLM that is asked for but cannot be set up (no URL anywhere) stops the
+/// bridge at start with the reason, rather than failing every word job later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vlm_agent_without_a_server_is_a_startup_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = pertouch_bridge::config::BridgeConfig::new(dir.path().join("token.json"));
+    config.listen = vec!["127.0.0.1:0".parse().unwrap()];
+    config.agent = AgentChoice {
+        kind: Some("vlm".into()),
+        ..AgentChoice::default()
+    };
+    let e = pertouch_bridge::server::Bridge::start(config)
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(e.contains("agent") && e.contains("--vlm-url"), "{e}");
 }
 
 /// Starts an apply of a large 16-bit frame and waits for its first render progress.

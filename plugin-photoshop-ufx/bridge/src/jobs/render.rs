@@ -13,7 +13,7 @@ use super::JobFailure;
 use crate::protocol::messages::{Op, Recalled, Understood};
 use crate::protocol::{BandHeader, BandKind};
 use bytes::Bytes;
-use pertouch_core::host::{Engine, Frame, FrameInputs, FrameKey};
+use pertouch_core::host::{Agent, Engine, Frame, FrameInputs, FrameKey};
 use pertouch_core::mask::MaskSet;
 use pertouch_core::measure::LevelTables;
 use pertouch_core::memory::{self, Record, Store};
@@ -312,6 +312,7 @@ fn jpeg(rgb: &[u8], w: usize, h: usize) -> Result<Vec<u8>, JobError> {
 /// Runs `spec` on `source` (and `selection`).
 pub fn run(
     engine: &Engine,
+    agent: &Agent,
     spec: &JobSpec,
     source: Raster,
     selection: Option<Selection>,
@@ -360,22 +361,20 @@ pub fn run(
             let (state, understood) = if words.is_empty() {
                 (base, Vec::new())
             } else {
-                let state = engine
-                    .agent_apply(&source, words, &base, ctl)
+                let outcome = engine
+                    .agent_apply_with(agent, &source, words, &base, ctl)
                     .map_err(core)?;
-                let understood = pertouch_core::agent::interpret(words)
-                    .map(|i| {
-                        i.edits
-                            .iter()
-                            .map(|e| Understood {
-                                region: e.region.clone(),
-                                attribute: e.attribute.to_string(),
-                                amount: e.amount,
-                            })
-                            .collect()
+                let understood = outcome
+                    .interpretation
+                    .edits
+                    .iter()
+                    .map(|e| Understood {
+                        region: e.region.clone(),
+                        attribute: e.attribute.to_string(),
+                        amount: e.amount,
                     })
-                    .unwrap_or_default();
-                (state, understood)
+                    .collect();
+                (outcome.state, understood)
             };
             Ok(Output::Agent {
                 state,

@@ -11,7 +11,7 @@ use crate::config::BridgeConfig;
 use crate::error::BridgeError;
 use crate::jobs::queue::Queue;
 use crate::jobs::render::MemoryTarget;
-use pertouch_core::host::Engine;
+use pertouch_core::host::{Agent, Engine};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -57,6 +57,9 @@ pub struct StatsSnapshot {
 pub(crate) struct Shared {
     pub config: BridgeConfig,
     pub engine: Arc<Engine>,
+    /// The agent for word jobs, opened once at start (a VLM that is asked for
+    /// but cannot be set up is a start-up error, not a failed job later).
+    pub agent: Arc<Agent>,
     pub token: Token,
     pub pairing: Pairing,
     pub queue: Queue,
@@ -87,6 +90,9 @@ impl Bridge {
                 .await
                 .map_err(|e| BridgeError::Config(format!("engine start: {e}")))??
         };
+        let agent = engine
+            .agent(&config.agent)
+            .map_err(|e| BridgeError::Config(format!("agent: {e}")))?;
         let mut listeners = Vec::new();
         let mut port = None;
         for (i, want) in config.listen.iter().enumerate() {
@@ -135,6 +141,7 @@ impl Bridge {
             pairing: Pairing::new(config.pairing),
             config,
             engine: Arc::new(engine),
+            agent: Arc::new(agent),
             token,
             stats: Stats::default(),
             memory,

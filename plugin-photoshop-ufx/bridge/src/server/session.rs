@@ -455,7 +455,11 @@ impl Session {
             let outcome = match permit {
                 None => Err(JobError::Cancelled),
                 Some(permit) => {
-                    let (engine, memory) = (shared.engine.clone(), shared.memory.clone());
+                    let (engine, agent, memory) = (
+                        shared.engine.clone(),
+                        shared.agent.clone(),
+                        shared.memory.clone(),
+                    );
                     let progress_events = events.clone();
                     let token = cancel.token.clone();
                     let job_spec = spec.clone();
@@ -478,7 +482,7 @@ impl Session {
                             cancel: Some(&token),
                             progress: Some(&progress),
                         };
-                        render::run(&engine, &job_spec, source, selection, &memory, &ctl)
+                        render::run(&engine, &agent, &job_spec, source, selection, &memory, &ctl)
                     })
                     .await;
                     done.unwrap_or_else(|e| {
