@@ -13,6 +13,9 @@ impl From<MemoryError> for Failure {
     fn from(e: MemoryError) -> Self {
         let status = match e {
             MemoryError::InvalidName(_) | MemoryError::NoDataDir => PtStatus::PT_ERR_INVALID,
+            // A record the host handed in (pt_memory_remember) that cannot be
+            // used, e.g. a region name with control characters: nothing stored.
+            MemoryError::BadRecord { .. } => PtStatus::PT_ERR_INVALID,
             MemoryError::Io { .. } => PtStatus::PT_ERR_IO,
             MemoryError::Import { .. }
             | MemoryError::Corrupt { .. }

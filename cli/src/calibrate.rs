@@ -6,6 +6,7 @@ use clap::Args;
 use pertouch_core::image_io::{self, LoadOptions};
 use pertouch_core::measure::calibrate::fit_tables;
 use pertouch_core::measure::DEFAULT_ANALYSIS_LONG_SIDE;
+use pertouch_core::outputs::{self, OutputCheck};
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -34,6 +35,13 @@ pub fn run(a: CalibrateArgs, quiet: bool) -> Result<()> {
         })
         .collect();
     files.sort();
+    files
+        .iter()
+        .fold(OutputCheck::new(), |c, f| {
+            c.input(f, "a photo being measured")
+        })
+        .output(&a.output, "the -o output")
+        .check()?;
     if files.len() < 2 {
         bail!(
             "{} holds {} photo(s); calibration needs at least 2",
@@ -65,7 +73,7 @@ pub fn run(a: CalibrateArgs, quiet: bool) -> Result<()> {
         ),
     )?;
     let json = serde_json::to_string_pretty(&tables)?;
-    std::fs::write(&a.output, json + "\n")
+    outputs::write_file(&a.output, (json + "\n").as_bytes())
         .with_context(|| format!("writing {}", a.output.display()))?;
     println!("wrote {} from {} photos", a.output.display(), images.len());
     Ok(())

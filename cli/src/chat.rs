@@ -11,6 +11,7 @@ use pertouch_core::agent;
 use pertouch_core::host::EngineConfig;
 use pertouch_core::image_io::{self, SaveOptions};
 use pertouch_core::memory::Record;
+use pertouch_core::outputs::OutputCheck;
 use pertouch_core::params::RegionState;
 use pertouch_core::render::{Control, RenderJob};
 use pertouch_core::segment::PhotoSegments;
@@ -54,6 +55,15 @@ pub fn run(a: ChatArgs) -> Result<()> {
         a.input.with_file_name(format!("{stem}-pertouch.{ext}"))
     });
     image_io::OutputFormat::from_path(&output)?;
+    // Every save (to -o or a name typed later) is checked against the files read.
+    let inputs = crate::output_check::with_inputs(
+        OutputCheck::new(),
+        Some(&a.input),
+        Some(&a.masks),
+        None,
+        Some(&a.input_opts),
+    );
+    inputs.clone().output(&output, "the -o output").check()?;
     let loaded = a.input_opts.load_image(&a.input)?;
     let mut masks = a.masks.load()?;
     let mut config = EngineConfig {
@@ -127,6 +137,10 @@ pub fn run(a: ChatArgs) -> Result<()> {
                 } else {
                     PathBuf::from(rest.trim())
                 };
+                if let Err(e) = inputs.clone().output(&path, "the saved photo").check() {
+                    println!("error: {e}");
+                    continue;
+                }
                 let names: Vec<&str> = current.named_regions().map(|(n, _)| n).collect();
                 if let Err(e) = engine.find_regions(&segments, &mut masks, &names) {
                     println!("error: {e}");

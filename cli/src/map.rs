@@ -4,6 +4,7 @@ use crate::args::{InputArgs, MaskArgs, StateArgs};
 use anyhow::Result;
 use clap::Args;
 use pertouch_core::image_io::{self, Metadata, SaveOptions};
+use pertouch_core::outputs::OutputCheck;
 use pertouch_core::params::ParamMap;
 use pertouch_core::plane::{fit_long_side, Plane};
 use pertouch_core::raster::{Raster, Samples};
@@ -29,6 +30,15 @@ pub struct MapArgs {
 }
 
 pub fn run(a: MapArgs) -> Result<()> {
+    crate::output_check::with_inputs(
+        OutputCheck::new(),
+        Some(&a.input),
+        Some(&a.masks),
+        Some(&a.state),
+        Some(&a.input_opts),
+    )
+    .output(&a.output, "the -o output")
+    .check()?;
     let state = a.state.build()?;
     let masks = a.masks.load()?;
     let loaded = a.input_opts.load_image(&a.input)?;

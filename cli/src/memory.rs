@@ -3,6 +3,8 @@
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 use pertouch_core::memory::{self, Store};
+use pertouch_core::outputs::{self, OutputCheck};
+use pertouch_core::printable;
 use std::path::PathBuf;
 
 /// Whose memory: the user and the host profile.
@@ -83,15 +85,19 @@ pub fn run(a: MemoryArgs) -> Result<()> {
             if opened.records.is_empty() {
                 println!("no memories yet in {}", store.path().display());
             }
+            // Records are text from files: shown escaped and cut, never obeyed.
             for r in &opened.records {
                 println!(
-                    "{}  {}  [{}]  {:?}  {}",
-                    r.id,
+                    "{}  {}  [{}]  \"{}\"  {}",
+                    printable::short(&r.id),
                     if r.accepted { "accepted" } else { "rejected" },
-                    r.scene.tags.join(", "),
-                    r.instruction,
-                    serde_json::to_string(&r.state)?
+                    printable::printable(&r.scene.tags.join(", "), 400),
+                    printable::printable(&r.instruction, 400),
+                    printable::printable(&serde_json::to_string(&r.state)?, 2000)
                 );
+                if let Some(why) = r.problem() {
+                    println!("    (unusable, never recalled: {why})");
+                }
             }
         }
         MemoryCommand::Export { file } => {
@@ -100,7 +106,11 @@ pub fn run(a: MemoryArgs) -> Result<()> {
             if file.as_os_str() == "-" {
                 println!("{text}");
             } else {
-                std::fs::write(&file, text)?;
+                OutputCheck::new()
+                    .input(store.path(), "the memory file")
+                    .output(&file, "the export")
+                    .check()?;
+                outputs::write_file(&file, text.as_bytes())?;
                 println!(
                     "exported {} records to {}",
                     opened.records.len(),

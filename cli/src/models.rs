@@ -4,6 +4,7 @@ use anyhow::{anyhow, Result};
 use clap::{Args, Subcommand};
 use pertouch_core::onnx::{self, package, RuntimeConfig, SessionOptions};
 use pertouch_core::paths;
+use pertouch_core::printable;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -42,10 +43,11 @@ pub fn run(a: ModelsArgs) -> Result<()> {
             }
             for (dir, p) in all {
                 match p {
+                    // The task is the package's own text: shown, never obeyed.
                     Ok(p) => println!(
                         "{:<28} {:<20} {} files  {}",
                         p.manifest.name,
-                        p.manifest.task,
+                        printable::short(&p.manifest.task),
                         p.manifest.files.len(),
                         dir.display()
                     ),

@@ -6,12 +6,13 @@ use crate::args::{
 };
 use crate::memory::{warn_set_aside, ProfileArgs};
 use crate::progress::Bar;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::Args;
 use pertouch_core::agent::{self, Kind, Outcome};
 use pertouch_core::host::EngineConfig;
 use pertouch_core::image_io::{self, SaveOptions};
 use pertouch_core::memory::Record;
+use pertouch_core::outputs::{self, OutputCheck};
 use pertouch_core::params::RegionState;
 use pertouch_core::render::{Control, RenderJob, RenderReport};
 use pertouch_core::segment::PhotoSegments;
@@ -69,11 +70,29 @@ pub struct RetouchArgs {
 const RECALL_SIMILARITY: f32 = 0.6;
 
 pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
-    if !a.force && same_file(&a.input, &a.output) {
-        bail!(
-            "-o {} is the input photo; pass --force to overwrite it",
-            a.output.display()
-        );
+    // Before any work: no output may be an input (the photo only with --force,
+    // and only for -o) or the other output.
+    let check = crate::output_check::with_inputs(
+        OutputCheck::new(),
+        None,
+        Some(&a.masks),
+        Some(&a.state),
+        Some(&a.input_opts),
+    );
+    let check = if a.force {
+        check.input(&a.input, "the input photo").output_replacing(
+            &a.output,
+            "the -o output",
+            &a.input,
+        )
+    } else {
+        check
+            .input(&a.input, "the input photo (--force replaces it)")
+            .output(&a.output, "the -o output")
+    };
+    match &a.report {
+        Some(r) => check.output(r, "the --report output").check()?,
+        None => check.check()?,
     }
     image_io::OutputFormat::from_path(&a.output)?;
     let mut state = a.state.build()?;
@@ -167,7 +186,8 @@ pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
     print_report(&report);
     if let Some(p) = &a.report {
         let json = serde_json::to_string_pretty(&report)?;
-        std::fs::write(p, json).with_context(|| format!("writing report {}", p.display()))?;
+        outputs::write_file(p, json.as_bytes())
+            .with_context(|| format!("writing report {}", p.display()))?;
     }
     println!("wrote {}", a.output.display());
     if let (true, Some((store, scene))) = (a.accept, memory) {
@@ -217,13 +237,6 @@ pub fn print_trace(o: &Outcome) {
             .collect();
         println!("round {}: measured {}", r.round, checks.join(", "));
         println!("  -> {}", r.decision);
-    }
-}
-
-fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
     }
 }
 

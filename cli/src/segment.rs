@@ -4,6 +4,8 @@ use crate::args::{open_engine, InputArgs, SegmenterArgs};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use pertouch_core::host::EngineConfig;
+use pertouch_core::image_io;
+use pertouch_core::outputs::OutputCheck;
 use pertouch_core::plane::{fit_long_side, Plane};
 use pertouch_core::render::refine::{guide_value, RefineOptions, RefinedMask};
 use pertouch_core::segment::{PhotoSegments, Segmenter};
@@ -70,6 +72,11 @@ pub fn run(a: SegmentArgs) -> Result<()> {
     let Some(input) = &a.input else {
         bail!("give the photo to segment");
     };
+    let check = a.output.iter().zip(&a.region).fold(
+        OutputCheck::new().input(input, "the input photo"),
+        |c, (o, r)| c.output(o, format!("the mask for \"{r}\"")),
+    );
+    check.check()?;
     let loaded = a.input_opts.load_image(input)?;
     let names: Vec<&str> = a.region.iter().map(String::as_str).collect();
     let masks = PhotoSegments::new(&loaded.raster).masks(seg, &names)?;
@@ -103,10 +110,7 @@ pub fn run(a: SegmentArgs) -> Result<()> {
             .iter()
             .map(|v| (v.clamp(0.0, 1.0) * 255.0 + 0.5) as u8)
             .collect();
-        image::GrayImage::from_raw(p.width() as u32, p.height() as u32, bytes)
-            .context("mask size")?
-            .save(out)
-            .with_context(|| format!("writing {}", out.display()))?;
+        image_io::save_grey(out, p.width(), p.height(), bytes)?;
         println!(
             "{:<12} {:>5.1}% of the photo (by {}) -> {}",
             m.name,

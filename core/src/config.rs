@@ -20,8 +20,8 @@
 //! url = "http://127.0.0.1:8000/v1"   # any OpenAI-compatible chat-completions server
 //! model = "Qwen/Qwen2.5-VL-7B-Instruct"
 //! api_key_env = "PERTOUCH_VLM_API_KEY"  # the key is read from this variable, never from a file
-//! timeout_s = 120
-//! retries = 2
+//! timeout_s = 60      # longest silence (replies stream); then the server is not asked again
+//! retries = 2         # after a 429, 5xx or refused connection
 //! image_long_side = 768
 //! json_mode = true
 //! ```
@@ -70,7 +70,7 @@ impl Default for VlmSettings {
             url: None,
             model: None,
             api_key_env: "PERTOUCH_VLM_API_KEY".into(),
-            timeout_s: 120.0,
+            timeout_s: 60.0,
             retries: 2,
             image_long_side: 768,
             json_mode: true,

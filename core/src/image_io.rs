@@ -2,19 +2,23 @@
 //!
 //! EXIF orientation is applied to the pixels on load (and the tag reset on save);
 //! the ICC profile and EXIF block are carried to the output where the format can
-//! hold them. Dimensions are checked against a limit before any pixel is decoded,
-//! and saves go to a temporary file that is renamed into place, so a killed
-//! process never leaves a half-written photo under the target name.
+//! hold them. Dimensions are checked against limits before any pixel is decoded
+//! ([`decode`]), and saves go to a temporary file that is renamed into place, so a
+//! killed process never leaves a half-written photo under the target name.
 
 use crate::atomic_file;
-use crate::error::{Error, Result};
+use crate::error::{Cause, Error, Result};
 use crate::raster::{Raster, Samples};
-use image::{DynamicImage, ImageDecoder, ImageEncoder, ImageReader, Limits};
+use image::{DynamicImage, ImageEncoder};
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
 mod bands;
+pub mod decode;
+pub mod jpeg_end;
+mod panic_guard;
 pub use bands::save_bands;
+pub use decode::{decode_bytes, load, MAX_SIDE};
 
 /// Default ceiling on decoded image size, in megapixels.
 pub const DEFAULT_MAX_MEGAPIXELS: f64 = 250.0;
@@ -48,58 +52,6 @@ pub struct Metadata {
 pub struct LoadedImage {
     pub raster: Raster,
     pub metadata: Metadata,
-}
-
-/// Decodes `path`, applying EXIF orientation, within `opts`' limits.
-pub fn load(path: &Path, opts: &LoadOptions) -> Result<LoadedImage> {
-    let decode_err = |reason: String| Error::Decode {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let reader = ImageReader::open(path)
-        .map_err(|e| Error::io(path, e))?
-        .with_guessed_format()
-        .map_err(|e| Error::io(path, e))?;
-    if reader.format().is_none() {
-        return Err(decode_err(
-            "not a recognised image format (PNG, JPEG, TIFF or WebP)".into(),
-        ));
-    }
-    let mut decoder = reader
-        .into_decoder()
-        .map_err(|e| decode_err(e.to_string()))?;
-    let (w, h) = decoder.dimensions();
-    let megapixels = w as f64 * h as f64 / 1e6;
-    if megapixels > opts.max_megapixels {
-        return Err(Error::TooLarge {
-            path: path.to_path_buf(),
-            width: w,
-            height: h,
-            megapixels,
-            limit: opts.max_megapixels,
-        });
-    }
-    let mut limits = Limits::default();
-    // Room for the decoded pixels at 16-bit RGBA plus decoder working space.
-    limits.max_alloc = Some((w as u64 * h as u64 * 8).saturating_mul(2).max(64 << 20));
-    decoder
-        .set_limits(limits)
-        .map_err(|e| decode_err(e.to_string()))?;
-    let icc_profile = decoder.icc_profile().ok().flatten();
-    let mut exif = decoder.exif_metadata().ok().flatten();
-    let orientation = decoder
-        .orientation()
-        .unwrap_or(image::metadata::Orientation::NoTransforms);
-    if let Some(chunk) = exif.as_mut() {
-        let _ = image::metadata::Orientation::remove_from_exif_chunk(chunk);
-    }
-    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| decode_err(e.to_string()))?;
-    img.apply_orientation(orientation);
-    let raster = raster_from_dynamic(img);
-    Ok(LoadedImage {
-        raster,
-        metadata: Metadata { icc_profile, exif },
-    })
 }
 
 /// Converts any decoded image to an RGB(A) raster of matching depth.
@@ -188,6 +140,7 @@ impl OutputFormat {
                 reason: format!(
                     "unknown output extension \"{ext}\" (use .png, .jpg, .tif or .webp)"
                 ),
+                source: None,
             }),
         }
     }
@@ -216,25 +169,44 @@ pub fn save(path: &Path, raster: &Raster, metadata: &Metadata, opts: &SaveOption
     write_atomically(path, |out| encode(out, format, raster, metadata, opts))
 }
 
+/// Saves 8-bit grey pixels (a mask), row by row top to bottom, to `path` (format
+/// from the extension), atomically.
+pub fn save_grey(path: &Path, width: usize, height: usize, pixels: Vec<u8>) -> Result<()> {
+    let format = match OutputFormat::from_path(path)? {
+        OutputFormat::Png => image::ImageFormat::Png,
+        OutputFormat::Jpeg => image::ImageFormat::Jpeg,
+        OutputFormat::Tiff => image::ImageFormat::Tiff,
+        OutputFormat::WebP => image::ImageFormat::WebP,
+    };
+    let img = image::GrayImage::from_raw(width as u32, height as u32, pixels).ok_or_else(|| {
+        Error::InvalidRequest(format!("{width} x {height} grey pixels: wrong length"))
+    })?;
+    write_atomically(path, |out| img.write_to(out, format).map_err(Cause::from))
+}
+
 /// Runs `write` on a temporary file beside `path` and, if it succeeds, flushes,
 /// syncs and renames it over `path`: the file appears complete or not at all.
 fn write_atomically(
     path: &Path,
-    write: impl FnOnce(&mut BufWriter<&mut std::fs::File>) -> std::result::Result<(), String>,
+    write: impl FnOnce(&mut BufWriter<&mut std::fs::File>) -> std::result::Result<(), Cause>,
 ) -> Result<()> {
-    atomic_file::replace(path, ".pertouch-", output_permissions(path), write).map_err(|f| match f {
+    atomic_file::replace(path, TEMP_PREFIX, output_permissions(path), write).map_err(|f| match f {
         atomic_file::Failure::Io { path, source } => Error::io(path, source),
-        atomic_file::Failure::Write(reason) => Error::Encode {
+        atomic_file::Failure::Write(cause) => Error::Encode {
             path: path.to_path_buf(),
-            reason,
+            reason: "encoding it failed; nothing was written (an existing file of that name is untouched)".into(),
+            source: Some(cause),
         },
     })
 }
 
+/// Prefix of the temporary files saves write beside their target.
+pub(crate) const TEMP_PREFIX: &str = ".pertouch-";
+
 /// Permissions for a saved photo: those of the file it replaces, else (on Unix) the
 /// usual 0644, since temporary files are created private and a photo should not stay
 /// so. Elsewhere the folder's defaults apply.
-fn output_permissions(path: &Path) -> Option<std::fs::Permissions> {
+pub(crate) fn output_permissions(path: &Path) -> Option<std::fs::Permissions> {
     if let Ok(meta) = std::fs::metadata(path) {
         return Some(meta.permissions());
     }
@@ -255,7 +227,7 @@ fn encode<W: Write + std::io::Seek>(
     raster: &Raster,
     metadata: &Metadata,
     opts: &SaveOptions,
-) -> std::result::Result<(), String> {
+) -> std::result::Result<(), Cause> {
     if format == OutputFormat::Jpeg {
         // Straight from the raster: no intermediate copies of a large photo.
         return encode_jpeg(out, raster, metadata, opts.jpeg_quality);
@@ -345,7 +317,7 @@ fn encode<W: Write + std::io::Seek>(
             }
         }
     };
-    r.map_err(|e| e.to_string())
+    r.map_err(Cause::from)
 }
 
 /// JPEG through `jpeg-encoder` (SIMD, several times faster than the `image`
@@ -355,14 +327,15 @@ fn encode_jpeg<W: Write>(
     raster: &Raster,
     metadata: &Metadata,
     quality: u8,
-) -> std::result::Result<(), String> {
+) -> std::result::Result<(), Cause> {
     let (w, h) = (raster.width(), raster.height());
     let (w16, h16) = match (u16::try_from(w), u16::try_from(h)) {
         (Ok(a), Ok(b)) => (a, b),
         _ => {
             return Err(format!(
-                "{w} x {h} is larger than JPEG allows (65535 per side)"
-            ))
+                "{w} x {h} is larger than JPEG allows (65535 per side); save as PNG or TIFF"
+            )
+            .into())
         }
     };
     let enc = jpeg_encoder_for(out, metadata, quality)?;
@@ -376,8 +349,7 @@ fn encode_jpeg<W: Write>(
             (converted.as_raw(), jpeg_encoder::ColorType::Rgb)
         }
     };
-    enc.encode(data, w16, h16, colour)
-        .map_err(|e| e.to_string())
+    enc.encode(data, w16, h16, colour).map_err(Cause::from)
 }
 
 /// A JPEG encoder at `quality` that writes `metadata`'s EXIF block and ICC profile.
@@ -385,7 +357,7 @@ fn jpeg_encoder_for<W: jpeg_encoder::JfifWrite>(
     out: W,
     metadata: &Metadata,
     quality: u8,
-) -> std::result::Result<jpeg_encoder::Encoder<W>, String> {
+) -> std::result::Result<jpeg_encoder::Encoder<W>, Cause> {
     let mut enc = jpeg_encoder::Encoder::new(out, quality.clamp(1, 100));
     if let Some(exif) = &metadata.exif {
         let mut segment = b"Exif\0\0".to_vec();
@@ -396,7 +368,7 @@ fn jpeg_encoder_for<W: jpeg_encoder::JfifWrite>(
         }
     }
     if let Some(icc) = &metadata.icc_profile {
-        enc.add_icc_profile(icc).map_err(|e| e.to_string())?;
+        enc.add_icc_profile(icc)?;
     }
     Ok(enc)
 }

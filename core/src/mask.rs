@@ -34,17 +34,11 @@ impl MaskSet {
         }
     }
 
-    /// Loads a greyscale (or colour: its luma; or alpha-only: its alpha) image as a mask.
+    /// Loads a greyscale (or colour: its luma; or alpha-only: its alpha) image as a
+    /// mask, through the same checked decoding as photos (limits, cut-off JPEGs,
+    /// decoder failures); EXIF orientation is applied as it is to the photo.
     pub fn insert_file(&mut self, name: &str, path: &Path) -> Result<()> {
-        let img = image::ImageReader::open(path)
-            .map_err(|e| Error::io(path, e))?
-            .with_guessed_format()
-            .map_err(|e| Error::io(path, e))?
-            .decode()
-            .map_err(|e| Error::Decode {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
-            })?;
+        let (img, _) = crate::image_io::decode::decode_file(path, &Default::default())?;
         let (w, h) = (img.width() as usize, img.height() as usize);
         let la = img.to_luma_alpha16();
         let has_alpha = img.color().has_alpha();
@@ -93,16 +87,16 @@ impl MaskSet {
     }
 
     /// Checks that a mask can be stretched onto a `width` x `height` image: the aspect
-    /// ratios must agree within 2% (a mask of another photo is a mistake, not a resize).
+    /// ratios must agree within 2% (a mask of another photo is a mistake, not a
+    /// resize), or within the one pixel a mask's short side is rounded to: a
+    /// 12000 x 360 panorama's masks are 512 x 15, an aspect 2% off.
     pub fn check_fits(&self, width: usize, height: usize) -> Result<()> {
-        let aspect = width as f64 / height as f64;
         for m in &self.masks {
-            let ma = m.mask.width() as f64 / m.mask.height() as f64;
-            if (ma / aspect - 1.0).abs() > 0.02 {
+            if !aspect_fits(m.mask.width(), m.mask.height(), width, height) {
                 return Err(Error::InvalidMask {
                     region: m.name.clone(),
                     reason: format!(
-                        "mask is {} x {} but the image is {} x {}: the aspect ratios differ",
+                        "mask is {} x {} but the image is {} x {}: the aspect ratios differ (a mask of another photo, or cropped?)",
                         m.mask.width(),
                         m.mask.height(),
                         width,
@@ -112,5 +106,50 @@ impl MaskSet {
             }
         }
         Ok(())
+    }
+}
+
+/// True when a `mw` x `mh` mask has the aspect of a `w` x `h` image: one side,
+/// predicted from the other, is within 2% or one pixel of what it is.
+fn aspect_fits(mw: usize, mh: usize, w: usize, h: usize) -> bool {
+    let (mw, mh, w, h) = (mw as f64, mh as f64, w as f64, h as f64);
+    let near = |actual: f64, predicted: f64| (actual - predicted).abs() <= (0.02 * actual).max(1.0);
+    near(mh, mw * h / w) || near(mw, mh * w / h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set_of(w: usize, h: usize) -> MaskSet {
+        let mut s = MaskSet::new();
+        s.insert("shadows", Plane::from_vec(w, h, vec![0.5; w * h]).unwrap());
+        s
+    }
+
+    /// Issue 18 item 9: on main the 512 x 15 mask of a 12000 x 360 panorama was
+    /// refused ("mask \"shadows\": aspect ratios differ").
+    #[test]
+    fn panorama_masks_rounded_to_a_pixel_fit() {
+        for (w, h) in [
+            (12000, 360),
+            (20000, 400),
+            (360, 12000),
+            (100_000, 100),
+            (6000, 4000),
+        ] {
+            let (mw, mh) = crate::plane::fit_long_side(w, h, 512);
+            assert!(
+                set_of(mw, mh).check_fits(w, h).is_ok(),
+                "{w} x {h}: {mw} x {mh}"
+            );
+        }
+        // Another photo's mask is still refused.
+        let e = set_of(400, 300)
+            .check_fits(600, 400)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("aspect ratios differ"), "{e}");
+        assert!(set_of(512, 20).check_fits(12000, 360).is_err());
     }
 }

@@ -47,6 +47,8 @@ pub(crate) fn of(e: &Error) -> PtStatus {
         Error::Model { .. } | Error::InvalidTables(..) => PtStatus::PT_ERR_MODEL,
         Error::Decode { .. } => PtStatus::PT_ERR_DECODE,
         Error::Encode { .. } | Error::Io { .. } => PtStatus::PT_ERR_IO,
+        // An output that would overwrite an input: nothing was written.
+        Error::OutputClash { .. } => PtStatus::PT_ERR_IO,
         Error::Cancelled => PtStatus::PT_ERR_CANCELLED,
     }
 }

@@ -88,10 +88,7 @@ impl DiffusionModel {
     /// its four sessions.
     pub fn open(pkg: &Package, rt: &Runtime, opts: &SessionOptions) -> Result<Self> {
         let name = pkg.manifest.name.clone();
-        let bad = |reason: String| Error::Model {
-            model: name.clone(),
-            reason,
-        };
+        let bad = |reason: String| Error::model(name.clone(), reason);
         if pkg.manifest.task != "diffusion" {
             return Err(bad(format!(
                 "task is \"{}\", not \"diffusion\"",
@@ -226,10 +223,12 @@ impl DiffusionModel {
     }
 
     fn err(&self, e: impl std::fmt::Display) -> Error {
-        Error::Model {
-            model: self.name.clone(),
-            reason: e.to_string(),
-        }
+        Error::model(self.name.clone(), e)
+    }
+
+    /// A graph run that failed, keeping ONNX Runtime's error as the cause.
+    fn run_err(&self, e: crate::onnx::SessionError) -> Error {
+        Error::model_caused(self.name.clone(), "a diffusion graph failed to run", e)
     }
 
     fn first_output(&self, outputs: Vec<(String, TensorF32)>) -> Result<TensorF32> {
@@ -245,7 +244,7 @@ impl DiffusionModel {
         let out = self
             .vae_encoder
             .run(&[("image", Input::F32(image))])
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.run_err(e))?;
         self.first_output(out)
     }
 
@@ -254,7 +253,7 @@ impl DiffusionModel {
         let out = self
             .vae_decoder
             .run(&[("latent", Input::F32(latent))])
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.run_err(e))?;
         self.first_output(out)
     }
 
@@ -307,7 +306,7 @@ impl DiffusionModel {
                     ("param_map", Input::F32(param_map)),
                     ("source_latent", Input::F32(source_latent)),
                 ])
-                .map_err(|e| self.err(e))?;
+                .map_err(|e| self.run_err(e))?;
             let mut inputs: Vec<(&str, Input)> = vec![
                 ("sample", Input::F32(&x)),
                 ("timestep", Input::F32(&time)),
@@ -320,7 +319,7 @@ impl DiffusionModel {
                     .ok_or_else(|| self.err(format!("the ControlNet did not return {name}")))?;
                 inputs.push((name.as_str(), Input::F32(r)));
             }
-            let out = self.unet.run(&inputs).map_err(|e| self.err(e))?;
+            let out = self.unet.run(&inputs).map_err(|e| self.run_err(e))?;
             let out = self.first_output(out)?;
             let noise = scheduler
                 .needs_noise()

@@ -186,10 +186,10 @@ impl Engine {
             // Models asked for by name must open: silently getting another
             // segmenter would be a surprise.
             if !layered.notes.is_empty() {
-                return Err(Error::Model {
-                    model: config.segmentation_models.join(", "),
-                    reason: layered.notes.join("; "),
-                });
+                return Err(Error::model(
+                    config.segmentation_models.join(", "),
+                    layered.notes.join("; "),
+                ));
             }
             Segmenters::opened(layered)
         } else if config.installed_segmenters {
@@ -597,10 +597,7 @@ impl Frame {
 /// by name, or the only one installed), ONNX Runtime, the sampler.
 fn open_diffusion(config: &EngineConfig, settings: &Config) -> Result<DiffusionRenderer> {
     use crate::onnx::package;
-    let model_err = |model: &str, reason: String| Error::Model {
-        model: model.to_string(),
-        reason,
-    };
+    let model_err = |model: &str, reason: String| Error::model(model, reason);
     let scheduler = match config.scheduler.as_deref() {
         None => SchedulerKind::DpmSolverPP,
         Some(s) => SchedulerKind::parse(s).ok_or_else(|| {

@@ -51,7 +51,7 @@ pub fn save_bands(
     };
     let written = write_atomically(path, |out| {
         let enc = jpeg_encoder_for(out, metadata, opts.jpeg_quality)?;
-        enc.encode_image(&source).map_err(|e| e.to_string())?;
+        enc.encode_image(&source)?;
         // A failed band must not be published as a finished photo.
         match source.state.borrow().failed {
             Some(_) => Err("a band failed".into()),
@@ -71,7 +71,8 @@ fn jpeg_size(path: &Path, width: usize, height: usize) -> Result<(u16, u16)> {
         (Ok(w), Ok(h)) => Ok((w, h)),
         _ => Err(Error::Encode {
             path: path.to_path_buf(),
-            reason: format!("{width} x {height} is larger than JPEG allows (65535 per side)"),
+            reason: format!("{width} x {height} is larger than JPEG allows (65535 per side); save as PNG or TIFF"),
+            source: None,
         }),
     }
 }

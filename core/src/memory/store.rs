@@ -9,6 +9,17 @@ use std::path::{Path, PathBuf};
 /// File format version.
 const VERSION: u32 = 1;
 
+/// Largest export file read, in bytes (a record is under 1 KB; this is tens of
+/// thousands of them).
+pub const MAX_EXPORT_BYTES: u64 = 64 << 20;
+
+/// Limits on a record's parts: what any real record stays far within.
+const MAX_ID: usize = 128;
+const MAX_INSTRUCTION: usize = 4096;
+const MAX_TAGS: usize = 32;
+const MAX_TAG: usize = 64;
+const MAX_FEATURES: usize = 64;
+
 /// One remembered edit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
@@ -49,6 +60,64 @@ impl Record {
     }
 }
 
+impl Record {
+    /// What makes this record unusable, if anything: an id, tags or an
+    /// instruction too long or with control characters (a terminal would obey
+    /// them when the record is shown), features that are not finite numbers, or a
+    /// state that is not a region state.
+    pub fn problem(&self) -> Option<String> {
+        use crate::printable::{has_terminal_controls, short};
+        let id_ok = !self.id.is_empty()
+            && self.id.len() <= MAX_ID
+            && self
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+        if !id_ok {
+            return Some(format!(
+                "id \"{}\" is not 1 to {MAX_ID} letters, digits, '-', '_', '.' or ':'",
+                short(&self.id)
+            ));
+        }
+        if self.instruction.chars().count() > MAX_INSTRUCTION {
+            return Some(format!(
+                "the instruction is longer than {MAX_INSTRUCTION} characters"
+            ));
+        }
+        if self
+            .instruction
+            .chars()
+            .any(|c| c != '\t' && c != '\n' && crate::printable::acts_on_terminal(c))
+        {
+            return Some("the instruction holds control characters".into());
+        }
+        if self.scene.tags.len() > MAX_TAGS {
+            return Some(format!("more than {MAX_TAGS} scene tags"));
+        }
+        if let Some(t) = self
+            .scene
+            .tags
+            .iter()
+            .find(|t| t.is_empty() || t.chars().count() > MAX_TAG || has_terminal_controls(t))
+        {
+            return Some(format!(
+                "scene tag \"{}\" is empty, longer than {MAX_TAG} characters or holds control characters",
+                short(t)
+            ));
+        }
+        if self.scene.features.len() > MAX_FEATURES
+            || self.scene.features.iter().any(|f| !f.is_finite())
+        {
+            return Some(format!(
+                "the scene features are not up to {MAX_FEATURES} finite numbers"
+            ));
+        }
+        crate::params::RegionState::from_value(&self.state)
+            .err()
+            .map(|e| format!("the state is unusable: {e}"))
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct MemoryFile {
     version: u32,
@@ -74,6 +143,13 @@ pub enum MemoryError {
     NoDataDir,
     #[error("{path} is not a memory export: {reason}")]
     Import { path: PathBuf, reason: String },
+    #[error("{path}: record {index} (id \"{id}\") is unusable: {reason}; nothing was imported (fix or remove that record)")]
+    BadRecord {
+        path: PathBuf,
+        index: usize,
+        id: String,
+        reason: String,
+    },
     #[error("memory file {path} is corrupt ({reason}); the next write moves it aside (it is never emptied)")]
     Corrupt { path: PathBuf, reason: String },
     #[error("memory file {path} was written by a newer pertouch (format {found}; this one reads up to {VERSION})")]
@@ -167,6 +243,18 @@ impl Store {
     /// Adds the records of an export that are not already here (by id); returns how
     /// many were new.
     pub fn import(&self, incoming: Vec<Record>) -> Result<Opened<usize>, MemoryError> {
+        if let Some((index, r, reason)) = incoming
+            .iter()
+            .enumerate()
+            .find_map(|(i, r)| r.problem().map(|p| (i + 1, r, p)))
+        {
+            return Err(MemoryError::BadRecord {
+                path: PathBuf::from("the records given"),
+                index,
+                id: crate::printable::short(&r.id),
+                reason,
+            });
+        }
         self.modify(|records| {
             let mut added = 0;
             for r in incoming {
@@ -196,10 +284,25 @@ impl Store {
         min_similarity: f32,
     ) -> Result<Opened<Option<(Record, f32)>>, MemoryError> {
         let opened = self.load()?;
+        // A record that cannot be used (edited by hand, written by something
+        // else) is passed over, with a word about it, rather than failing every
+        // recall.
+        let usable = |r: &&Record| match r.problem() {
+            None => true,
+            Some(why) => {
+                tracing::warn!(
+                    "memory file {}: record \"{}\" is skipped: {why}",
+                    self.path.display(),
+                    crate::printable::short(&r.id)
+                );
+                false
+            }
+        };
         let best = opened
             .records
             .iter()
             .filter(|r| r.accepted)
+            .filter(usable)
             .map(|r| (r, r.scene.similarity(scene)))
             .filter(|(_, s)| *s >= min_similarity)
             // Ties go to the newest.
@@ -328,16 +431,39 @@ impl Store {
     }
 }
 
-/// Reads an export written by [`export`].
+/// Reads an export written by [`export`] (or a plain array of records): at most
+/// [`MAX_EXPORT_BYTES`], and every record checked ([`Record::problem`]); one bad
+/// record refuses the file, naming the record.
 pub fn read_export(path: &Path) -> Result<Vec<Record>, MemoryError> {
-    let bytes = std::fs::read(path).map_err(|e| io(path, e))?;
-    serde_json::from_slice::<MemoryFile>(&bytes)
+    use std::io::Read;
+    let bad = |reason: String| MemoryError::Import {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_EXPORT_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| io(path, e))?;
+    if bytes.len() as u64 > MAX_EXPORT_BYTES {
+        return Err(bad(format!(
+            "it is larger than {MAX_EXPORT_BYTES} bytes; no export is that large"
+        )));
+    }
+    let records = serde_json::from_slice::<MemoryFile>(&bytes)
         .map(|f| f.records)
         .or_else(|_| serde_json::from_slice::<Vec<Record>>(&bytes))
-        .map_err(|e| MemoryError::Import {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })
+        .map_err(|e| bad(format!("{e} (expected a `pertouch memory export` file)")))?;
+    for (i, r) in records.iter().enumerate() {
+        if let Some(reason) = r.problem() {
+            return Err(MemoryError::BadRecord {
+                path: path.to_path_buf(),
+                index: i + 1,
+                id: crate::printable::short(&r.id),
+                reason,
+            });
+        }
+    }
+    Ok(records)
 }
 
 /// The records as an export document (the store's own format).
@@ -448,6 +574,108 @@ mod tests {
             s.append(record("sky", vec![])),
             Err(MemoryError::TooNew { found: 99, .. })
         ));
+    }
+
+    fn export_file(dir: &Path, records: serde_json::Value) -> PathBuf {
+        let p = dir.join("export.json");
+        let doc =
+            serde_json::json!({"version": 1, "user": "ann", "profile": "cli", "records": records});
+        std::fs::write(&p, doc.to_string()).unwrap();
+        p
+    }
+
+    fn raw_record(id: &str, instruction: &str, state: serde_json::Value) -> serde_json::Value {
+        serde_json::json!({
+            "id": id, "created": 1, "instruction": instruction,
+            "scene": {"tags": ["sky"], "features": [0.5, 0.0]},
+            "state": state, "accepted": true,
+        })
+    }
+
+    /// Issue 18 item 10: on main an export's records were taken as they were: a
+    /// state that is not a region state, or text with terminal escapes, went into
+    /// the store and broke or garbled every later recall.
+    #[test]
+    fn imported_records_are_checked_one_by_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = raw_record(
+            "a-1",
+            "warmer",
+            serde_json::json!({"sky": {"temperature": 0.1}}),
+        );
+        let cases = [
+            (
+                raw_record("a-2", "x", serde_json::json!({"sky": [1]})),
+                "state is unusable",
+            ),
+            (
+                raw_record("a-2", "x", serde_json::json!([1, 2])),
+                "state is unusable",
+            ),
+            (
+                raw_record("a-2", "\u{1b}]0;pwned\u{7}", serde_json::json!({})),
+                "control characters",
+            ),
+            (
+                raw_record("a 2; rm", "x", serde_json::json!({})),
+                "is not 1 to 128",
+            ),
+            (
+                raw_record(&"z".repeat(500), "x", serde_json::json!({})),
+                "is not 1 to 128",
+            ),
+        ];
+        for (bad, needle) in cases {
+            let p = export_file(dir.path(), serde_json::json!([good.clone(), bad]));
+            let e = read_export(&p).unwrap_err().to_string();
+            assert!(e.contains("export.json") && e.contains("record 2"), "{e}");
+            assert!(e.contains(needle), "{needle}: {e}");
+            assert!(!e.contains('\u{1b}') && e.len() < 600, "{e}");
+        }
+        let mut tags = raw_record("a-3", "x", serde_json::json!({}));
+        tags["scene"]["tags"] = serde_json::json!(vec!["t"; 40]);
+        let p = export_file(dir.path(), serde_json::json!([tags]));
+        assert!(read_export(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("scene tags"));
+        let p = export_file(dir.path(), serde_json::json!([good]));
+        assert_eq!(read_export(&p).unwrap().len(), 1);
+        // The store's own import checks records handed to it directly too.
+        let s = Store::open(dir.path(), "ann", "cli").unwrap();
+        let mut r = record("sky", vec![0.1]);
+        r.state = serde_json::json!({"sky": "warm"});
+        assert!(matches!(
+            s.import(vec![r]),
+            Err(MemoryError::BadRecord { .. })
+        ));
+        assert!(s.load().unwrap().records.is_empty());
+    }
+
+    /// Issue 18 item 10: on main one unusable record in the memory file made every
+    /// recall of a similar photo fail ("invalid region state", no file named).
+    /// It is passed over now, and the good record is proposed.
+    #[test]
+    fn unusable_records_in_the_store_are_passed_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path(), "ann", "cli").unwrap();
+        let mut bad = raw_record("bad-1", "x", serde_json::json!({"sky": [1]}));
+        bad["created"] = serde_json::json!(99);
+        let good = raw_record(
+            "good-1",
+            "warmer",
+            serde_json::json!({"sky": {"temperature": 0.1}}),
+        );
+        let doc = serde_json::json!({"version": 1, "user": "ann", "profile": "cli", "records": [good, bad]});
+        std::fs::write(s.path(), doc.to_string()).unwrap();
+        let scene = Scene {
+            tags: vec!["sky".into()],
+            features: vec![0.5, 0.0],
+        };
+        let (r, _) = s.propose(&scene, 0.5).unwrap().value.unwrap();
+        assert_eq!(r.id, "good-1");
+        // Nothing is dropped from the file by reading it.
+        assert_eq!(s.load().unwrap().records.len(), 2);
     }
 
     #[test]

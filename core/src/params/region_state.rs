@@ -7,11 +7,26 @@
 
 use super::attribute::Attribute;
 use crate::error::{Error, Result};
+use crate::printable::short;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 
 /// Name of the region that covers the whole image.
 pub const GLOBAL: &str = "global";
+
+/// Most regions a state may name. No segmenter offers this many, and hosts hand
+/// states from files, memories and other processes: a bound keeps every
+/// per-region step (masks, targets, solving) small.
+pub const MAX_REGIONS: usize = 256;
+
+/// Longest region name, in characters (text-prompted models take phrases such as
+/// "the red car on the left"; nothing needs more).
+pub const MAX_REGION_NAME: usize = 200;
+
+/// Largest region-state JSON text [`RegionState::from_json`] reads, in bytes (a
+/// full state of [`MAX_REGIONS`] regions is under 100 KB).
+pub const MAX_STATE_JSON_BYTES: usize = 1 << 20;
 
 /// Region names that mean the whole image.
 const GLOBAL_ALIASES: &[&str] = &["global", "all", "image", "whole", "everything", "overall"];
@@ -55,6 +70,21 @@ pub struct RegionState {
     regions: Vec<(String, AttributeValues)>,
 }
 
+/// Why `name` cannot name a region, if it cannot: too long, or holding control
+/// characters (which no word has, and which a terminal would obey when the name
+/// is shown).
+fn name_problem(name: &str) -> Option<String> {
+    if name.chars().count() > MAX_REGION_NAME {
+        Some(format!(
+            "the name is longer than {MAX_REGION_NAME} characters"
+        ))
+    } else if crate::printable::has_terminal_controls(name) {
+        Some("the name holds control characters".into())
+    } else {
+        None
+    }
+}
+
 /// Normalises a user-typed region name: lower case, trimmed, whole-image aliases to `global`.
 pub fn normalize_region_name(name: &str) -> String {
     let n = name.trim().to_lowercase();
@@ -71,8 +101,16 @@ impl RegionState {
         Self::default()
     }
 
-    /// Parses the JSON form, naming the offending key on any error.
+    /// Parses the JSON form, naming the offending key on any error. Texts over
+    /// [`MAX_STATE_JSON_BYTES`] are refused before parsing.
     pub fn from_json(text: &str) -> Result<Self> {
+        if text.len() > MAX_STATE_JSON_BYTES {
+            return Err(Error::InvalidState(format!(
+                "the state is {} bytes of JSON; a region state is at most {} bytes ({MAX_REGIONS} regions)",
+                text.len(),
+                MAX_STATE_JSON_BYTES
+            )));
+        }
         let value: Value = serde_json::from_str(text).map_err(|e| {
             Error::InvalidState(format!(
                 "not valid JSON ({e}); expected e.g. {{\"global\": {{\"brightness\": 0.1}}}}"
@@ -81,7 +119,7 @@ impl RegionState {
         Self::from_value(&value)
     }
 
-    /// Builds a state from an already parsed JSON value.
+    /// Builds a state from an already parsed JSON value, in time linear in its size.
     pub fn from_value(value: &Value) -> Result<Self> {
         let obj = value.as_object().ok_or_else(|| {
             Error::InvalidState(format!(
@@ -89,12 +127,28 @@ impl RegionState {
                 json_kind(value)
             ))
         })?;
+        if obj.len() > MAX_REGIONS {
+            return Err(Error::InvalidState(format!(
+                "{} regions; a state names at most {MAX_REGIONS}",
+                obj.len()
+            )));
+        }
         let mut state = RegionState::new();
+        // Regions by name while parsing: names repeat after normalising ("Sky",
+        // "sky"), and a linear search per region made large states quadratic.
+        let mut index: HashMap<String, usize> = HashMap::with_capacity(obj.len());
         for (raw_region, attrs) in obj {
+            if let Some(why) = name_problem(raw_region) {
+                return Err(Error::InvalidState(format!(
+                    "region \"{}\": {why}",
+                    short(raw_region)
+                )));
+            }
             let region = normalize_region_name(raw_region);
             if region.is_empty() {
                 return Err(Error::InvalidState("empty region name".into()));
             }
+            let raw_region = short(raw_region);
             let attrs = attrs.as_object().ok_or_else(|| {
                 Error::InvalidState(format!(
                     "region \"{raw_region}\": expected an object of attributes, got {}",
@@ -106,7 +160,8 @@ impl RegionState {
             for (key, v) in attrs {
                 let (attr, sign) = Attribute::parse_word(key).ok_or_else(|| {
                     Error::InvalidState(format!(
-                        "region \"{raw_region}\": unknown attribute \"{key}\" (expected colorfulness, contrast, temperature or brightness; synonyms: {})",
+                        "region \"{raw_region}\": unknown attribute \"{}\" (expected colorfulness, contrast, temperature or brightness; synonyms: {})",
+                        short(key),
                         Attribute::accepted_words().collect::<Vec<_>>().join(", ")
                     ))
                 })?;
@@ -130,10 +185,25 @@ impl RegionState {
                 }
                 values.set(attr, sign * number);
             }
-            let slot = state.entry(&region);
+            let pos = match index.get(&region) {
+                Some(&p) => p,
+                None => {
+                    state
+                        .regions
+                        .push((region.clone(), AttributeValues::default()));
+                    index.insert(region, state.regions.len() - 1);
+                    state.regions.len() - 1
+                }
+            };
+            let slot = &mut state.regions[pos].1;
             for (a, v) in values.iter() {
                 slot.set(a, v);
             }
+        }
+        // `global` paints first wherever the JSON put it.
+        if let Some(g) = state.regions.iter().position(|(n, _)| n == GLOBAL) {
+            let global = state.regions.remove(g);
+            state.regions.insert(0, global);
         }
         Ok(state)
     }
@@ -193,12 +263,25 @@ impl RegionState {
     pub fn set(&mut self, region: &str, attr: Attribute, value: f32) -> Result<f32> {
         if !value.is_finite() {
             return Err(Error::InvalidState(format!(
-                "region \"{region}\", attribute \"{attr}\": value is not a finite number"
+                "region \"{}\", attribute \"{attr}\": value is not a finite number",
+                short(region)
             )));
         }
         let region = normalize_region_name(region);
         if region.is_empty() {
             return Err(Error::InvalidState("empty region name".into()));
+        }
+        if let Some(why) = name_problem(&region) {
+            return Err(Error::InvalidState(format!(
+                "region \"{}\": {why}",
+                short(&region)
+            )));
+        }
+        if self.regions.len() >= MAX_REGIONS && !self.regions.iter().any(|(n, _)| *n == region) {
+            return Err(Error::InvalidState(format!(
+                "cannot add region \"{}\": a state names at most {MAX_REGIONS} regions",
+                short(&region)
+            )));
         }
         let value = value.clamp(-1.0, 1.0);
         if region == GLOBAL {
@@ -356,6 +439,60 @@ mod tests {
         // A named region is set directly and does not touch global.
         s.set("sky", Attribute::Brightness, -0.5).unwrap();
         assert!((s.get("global", Attribute::Brightness).unwrap() - 0.4).abs() < 1e-6);
+    }
+
+    /// Issue 18 item 8: 100k regions took 34 s to parse (a linear search per
+    /// region) and were accepted. On main this test fails: the 100k-region state
+    /// parses (slowly) and is returned.
+    #[test]
+    fn oversized_states_are_refused_and_parsing_is_linear() {
+        let many: String = (0..100_000)
+            .map(|i| format!("\"r{i}\": {{\"brightness\": 0.1}}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let text = format!("{{{many}}}");
+        let err = RegionState::from_json(&text).unwrap_err().to_string();
+        assert!(err.contains("at most 1048576 bytes"), "{err}");
+        // Already parsed (a memory record, a host's value): bounded by count.
+        let value: Value = serde_json::from_str(&text).unwrap();
+        let err = RegionState::from_value(&value).unwrap_err().to_string();
+        assert!(err.contains("at most 256"), "{err}");
+        // Bytes are bounded before parsing; the message stays short.
+        let huge = format!(
+            "{{\"sky\": {{\"brightness\": 0.1}}, \"pad\": \"{}\"}}",
+            "x".repeat(2 << 20)
+        );
+        let err = RegionState::from_json(&huge).unwrap_err().to_string();
+        assert!(
+            err.contains("at most 1048576 bytes") && err.len() < 300,
+            "{err}"
+        );
+        // A name longer than any region's, with a terminal escape: refused, and the
+        // message neither carries the whole name nor the escape.
+        let name = format!("\u{1b}[2J{}", "n".repeat(10_000));
+        let err = RegionState::from_value(&serde_json::json!({ name: {"brightness": 0.1} }))
+            .unwrap_err()
+            .to_string();
+        assert!(err.len() < 300 && !err.contains('\u{1b}'), "{err}");
+        // The limit itself parses, in order, global first, names merged after
+        // normalising.
+        let mut obj = serde_json::Map::new();
+        for i in 0..MAX_REGIONS - 2 {
+            obj.insert(format!("r{i}"), serde_json::json!({"contrast": 0.1}));
+        }
+        obj.insert("R0".into(), serde_json::json!({"brightness": 0.2}));
+        obj.insert("Global".into(), serde_json::json!({"brightness": 0.3}));
+        let s = RegionState::from_value(&Value::Object(obj)).unwrap();
+        let names: Vec<&str> = s.regions().map(|(n, _)| n).collect();
+        assert_eq!(names.len(), MAX_REGIONS - 1);
+        assert_eq!(&names[..3], ["global", "r0", "r1"]);
+        assert_eq!(s.get("r0", Attribute::Brightness), Some(0.2));
+        assert_eq!(s.get("r0", Attribute::Contrast), Some(0.1));
+        // set() keeps the bound too.
+        let mut full = s.clone();
+        full.set("last", Attribute::Contrast, 0.1).unwrap();
+        assert!(full.set("one-more", Attribute::Contrast, 0.1).is_err());
+        assert!(full.set("r5", Attribute::Brightness, 0.1).is_ok());
     }
 
     #[test]

@@ -159,7 +159,9 @@ impl Segmenter for LabelSegmenter {
         let outputs = self
             .session
             .run_f32(&[(self.input.as_str(), &tensor)])
-            .map_err(|e| model_err(&self.name, e))?;
+            .map_err(|e| {
+                Error::model_caused(&self.name, "the segmentation model failed to run", e)
+            })?;
         let (_, logits) = outputs
             .into_iter()
             .next()

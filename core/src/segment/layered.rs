@@ -127,10 +127,10 @@ impl Layered {
                     tracing::info!(model = %p.manifest.name, provider = s.provider().name(), "segmentation model loaded");
                     Arc::new(s) as Arc<dyn Segmenter>
                 }),
-                other => Err(Error::Model {
-                    model: p.manifest.name.clone(),
-                    reason: format!("task \"{other}\" is not segmentation"),
-                }),
+                other => Err(Error::model(
+                    p.manifest.name.clone(),
+                    format!("task \"{other}\" is not segmentation"),
+                )),
             };
             match opened {
                 Ok(s) => out.models.push(s),
@@ -245,9 +245,8 @@ impl Layered {
         }
         out.into_iter()
             .map(|p| {
-                p.ok_or_else(|| Error::Model {
-                    model: "layered".into(),
-                    reason: "a segmenter returned fewer masks than asked".into(),
+                p.ok_or_else(|| {
+                    Error::model("layered", "a segmenter returned fewer masks than asked")
                 })
             })
             .collect()

@@ -85,10 +85,7 @@ pub fn masks_for(segmenter: &dyn Segmenter, image: &Raster, names: &[&str]) -> R
 
 /// A model failure, naming the model.
 pub(crate) fn model_err(model: &str, reason: impl std::fmt::Display) -> Error {
-    Error::Model {
-        model: model.to_string(),
-        reason: reason.to_string(),
-    }
+    Error::model(model, reason)
 }
 
 /// "sky (skies, clouds, cloud, ...), vegetation (grass, trees, tree, ...), ..." for

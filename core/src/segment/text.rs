@@ -174,10 +174,9 @@ impl Segmenter for TextSegmenter {
         if let Some(m) = &self.mask_input {
             inputs.push((m.as_str(), Input::I64(&mask)));
         }
-        let outputs = self
-            .session
-            .run(&inputs)
-            .map_err(|e| model_err(&self.name, e))?;
+        let outputs = self.session.run(&inputs).map_err(|e| {
+            Error::model_caused(&self.name, "the segmentation model failed to run", e)
+        })?;
         let (_, logits) = outputs
             .into_iter()
             .next()

@@ -1,9 +1,16 @@
 //! A client for OpenAI-compatible chat-completions servers (vLLM, llama.cpp's
 //! server, Ollama, LM Studio, hosted APIs): `POST {base}/chat/completions` with
-//! text and base64 JPEG images, timeouts, retries with backoff on 429 and 5xx,
-//! cancellation. The API key is sent as a bearer token and nowhere else: it is not
-//! logged, not in errors (server text that echoes it is redacted) and not in
-//! `Debug` output.
+//! text and base64 JPEG images, retries with backoff on 429 and 5xx, cancellation.
+//! The API key is sent as a bearer token and nowhere else: it is not logged, not
+//! in errors (server text that echoes it is redacted) and not in `Debug` output.
+//!
+//! Replies are streamed (`"stream": true`; a server that answers in one piece is
+//! read the same way), and the time limit is on silence: a slow model that keeps
+//! sending tokens is never cut off, while a server that accepts the request and
+//! then says nothing costs one [`VlmConfig::timeout`]. A server that timed out or
+//! could not be reached is not asked again by this client: later calls fail at
+//! once, saying why, so the agent falls back without waiting again. Replies are
+//! bounded ([`MAX_REPLY_BYTES`], [`VlmConfig::max_duration`]).
 
 use crate::raster::Raster;
 use crate::render::CancelToken;
@@ -48,6 +55,10 @@ impl std::fmt::Display for ApiKey {
     }
 }
 
+/// Largest reply read, in bytes (a reply of `max_tokens` tokens is a few KB; this
+/// bounds what a misbehaving server can make the client hold).
+pub const MAX_REPLY_BYTES: usize = 4 << 20;
+
 /// Where the VLM is and how to talk to it.
 #[derive(Debug, Clone)]
 pub struct VlmConfig {
@@ -55,9 +66,13 @@ pub struct VlmConfig {
     pub base_url: String,
     pub model: String,
     pub api_key: Option<ApiKey>,
-    /// Per request, from sending to the whole reply.
+    /// Longest silence: no reply headers or reply bytes from the server for this
+    /// long ends the request (it is not retried), and the server is not asked
+    /// again by this client.
     pub timeout: Duration,
-    /// Further attempts after a 429, a 5xx, a timeout or a refused connection.
+    /// Longest a reply may take in all, however steadily it arrives.
+    pub max_duration: Duration,
+    /// Further attempts after a 429, a 5xx or a refused connection.
     pub retries: u32,
     /// First backoff; doubles each retry (a server's `Retry-After` is honoured up
     /// to [`VlmConfig::max_backoff`]).
@@ -78,7 +93,8 @@ impl VlmConfig {
             base_url: base_url.trim_end_matches('/').to_string(),
             model: model.to_string(),
             api_key: None,
-            timeout: Duration::from_secs(120),
+            timeout: Duration::from_secs(60),
+            max_duration: Duration::from_secs(600),
             retries: 2,
             backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(10),
@@ -94,8 +110,12 @@ impl VlmConfig {
 pub enum VlmError {
     #[error("the VLM server at {url} cannot be reached: {reason}")]
     Unreachable { url: String, reason: String },
-    #[error("the VLM server did not answer within {0:?}")]
+    #[error("the VLM server sent nothing for {:.1} s", .0.as_secs_f64())]
     Timeout(Duration),
+    #[error("the VLM server's reply did not finish within {:.0} s", .0.as_secs_f64())]
+    TooSlow(Duration),
+    #[error("not asking the VLM server at {url} again: {reason} earlier in this session")]
+    GaveUp { url: String, reason: String },
     #[error("the VLM server answered HTTP {status}: {body}")]
     Status { status: u16, body: String },
     #[error("the VLM's reply is not usable: {0}")]
@@ -169,6 +189,7 @@ struct WireRequest<'a> {
     max_tokens: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     response_format: Option<serde_json::Value>,
+    stream: bool,
 }
 
 #[derive(Deserialize)]
@@ -216,6 +237,8 @@ pub struct VlmClient {
     config: VlmConfig,
     http: reqwest::Client,
     runtime: tokio::runtime::Runtime,
+    /// Why this client stopped asking its server, once it has.
+    gave_up: parking_lot::Mutex<Option<String>>,
 }
 
 impl std::fmt::Debug for VlmClient {
@@ -237,8 +260,9 @@ impl VlmClient {
         if config.model.trim().is_empty() {
             return Err(VlmError::Invalid("no VLM model name given".into()));
         }
+        // Time limits are on silence and on the whole reply (see `send_once`), not
+        // on the request as a whole: a streaming reply may rightly take minutes.
         let http = reqwest::Client::builder()
-            .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             .build()
             .map_err(|e| VlmError::Invalid(e.to_string()))?;
@@ -250,6 +274,7 @@ impl VlmClient {
             config,
             http,
             runtime,
+            gave_up: parking_lot::Mutex::new(None),
         })
     }
 
@@ -299,12 +324,20 @@ impl VlmClient {
     }
 
     /// Sends `messages` and returns the reply's text, retrying what is worth
-    /// retrying. Cancelling `cancel` ends the call within about 50 ms.
+    /// retrying. Cancelling `cancel` ends the call within about 50 ms. After a
+    /// timeout or an unreachable server, this and every later call fail at once
+    /// with [`VlmError::GaveUp`].
     pub fn chat(
         &self,
         messages: &[Message],
         cancel: Option<&CancelToken>,
     ) -> Result<String, VlmError> {
+        if let Some(reason) = self.gave_up.lock().clone() {
+            return Err(VlmError::GaveUp {
+                url: self.config.base_url.clone(),
+                reason,
+            });
+        }
         let request = WireRequest {
             model: &self.config.model,
             messages: self.wire(messages)?,
@@ -314,6 +347,7 @@ impl VlmClient {
                 .config
                 .json_mode
                 .then(|| serde_json::json!({"type": "json_object"})),
+            stream: true,
         };
         let body = serde_json::to_vec(&request).map_err(|e| VlmError::Invalid(e.to_string()))?;
         let cancelled = async {
@@ -324,22 +358,42 @@ impl VlmClient {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         };
-        self.runtime.block_on(async {
+        let limit = self.config.max_duration;
+        let result = self.runtime.block_on(async {
             tokio::select! {
-                r = self.send_with_retries(body) => r,
+                r = tokio::time::timeout(limit, self.send_with_retries(body)) => {
+                    r.unwrap_or(Err(VlmError::TooSlow(limit)))
+                }
                 _ = cancelled => Err(VlmError::Cancelled),
             }
-        })
+        });
+        let give_up = match &result {
+            Err(VlmError::Timeout(d)) => {
+                Some(format!("it sent nothing for {:.1} s", d.as_secs_f64()))
+            }
+            Err(VlmError::TooSlow(d)) => {
+                Some(format!("its reply took over {:.0} s", d.as_secs_f64()))
+            }
+            Err(VlmError::Unreachable { .. }) => Some("it could not be reached".to_string()),
+            _ => None,
+        };
+        if let Some(reason) = give_up {
+            tracing::warn!(url = %self.config.base_url, "the VLM server is not asked again in this session: {reason}");
+            *self.gave_up.lock() = Some(reason);
+        }
+        result
     }
 
     async fn send_with_retries(&self, body: Vec<u8>) -> Result<String, VlmError> {
         let mut attempt = 0u32;
         loop {
             let (result, retry_after) = self.send_once(body.clone()).await;
+            // A server that stayed silent is not asked again: waiting through the
+            // same silence once more is what held users for minutes.
             let retryable = match &result {
                 Ok(_) => false,
                 Err(VlmError::Status { status, .. }) => *status == 429 || *status >= 500,
-                Err(VlmError::Timeout(_)) | Err(VlmError::Unreachable { .. }) => true,
+                Err(VlmError::Unreachable { .. }) => true,
                 Err(_) => false,
             };
             if !retryable || attempt >= self.config.retries {
@@ -369,10 +423,12 @@ impl VlmClient {
         if let Some(k) = &self.config.api_key {
             req = req.bearer_auth(k.expose());
         }
+        let idle = self.config.timeout;
         let started = std::time::Instant::now();
-        let response = match req.send().await {
-            Ok(r) => r,
-            Err(e) => return (Err(self.transport_error(e)), None),
+        let response = match tokio::time::timeout(idle, req.send()).await {
+            Err(_) => return (Err(VlmError::Timeout(idle)), None),
+            Ok(Err(e)) => return (Err(self.transport_error(e)), None),
+            Ok(Ok(r)) => r,
         };
         let status = response.status();
         let retry_after = response
@@ -380,42 +436,36 @@ impl VlmClient {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0)
+            .filter(|s| s.is_finite() && *s >= 0.0 && *s < 1e6)
             .map(Duration::from_secs_f64);
-        let text = match response.text().await {
-            Ok(t) => t,
-            Err(e) => return (Err(self.transport_error(e)), retry_after),
-        };
-        tracing::debug!(status = status.as_u16(), elapsed = ?started.elapsed(), bytes = text.len(), "VLM replied");
+        let streamed = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        let mut reading = ReplyReader::new(streamed && status.is_success());
+        let mut response = response;
+        loop {
+            match tokio::time::timeout(idle, response.chunk()).await {
+                Err(_) => return (Err(VlmError::Timeout(idle)), retry_after),
+                Ok(Err(e)) => return (Err(self.transport_error(e)), retry_after),
+                Ok(Ok(None)) => break,
+                Ok(Ok(Some(bytes))) => {
+                    if let Err(e) = reading.push(&bytes) {
+                        return (Err(e), None);
+                    }
+                    if reading.done() {
+                        break;
+                    }
+                }
+            }
+        }
+        tracing::debug!(status = status.as_u16(), elapsed = ?started.elapsed(), bytes = reading.bytes, streamed, "VLM replied");
         if !status.is_success() {
+            let text = String::from_utf8_lossy(&reading.raw).into_owned();
             return (Err(self.status_error(status, &text)), retry_after);
         }
-        let reply: WireReply = match serde_json::from_str(&text) {
-            Ok(r) => r,
-            Err(e) => {
-                return (
-                    Err(VlmError::BadReply(format!(
-                        "not a chat-completions response ({e})"
-                    ))),
-                    None,
-                )
-            }
-        };
-        let content = reply
-            .choices
-            .into_iter()
-            .next()
-            .and_then(|c| c.message.content)
-            .filter(|c| !c.trim().is_empty());
-        match content {
-            Some(c) => (Ok(c), None),
-            None => (
-                Err(VlmError::BadReply(
-                    "the reply has no message content".into(),
-                )),
-                None,
-            ),
-        }
+        (reading.finish(), None)
     }
 
     /// The model names the server lists at `GET {base}/models` (most
@@ -430,20 +480,30 @@ impl VlmClient {
         struct Models {
             data: Vec<Listed>,
         }
+        let limit = self.config.timeout;
         self.runtime.block_on(async {
-            let mut req = self.http.get(format!("{}/models", self.config.base_url));
-            if let Some(k) = &self.config.api_key {
-                req = req.bearer_auth(k.expose());
-            }
-            let r = req.send().await.map_err(|e| self.transport_error(e))?;
-            let status = r.status();
-            let text = r.text().await.map_err(|e| self.transport_error(e))?;
-            if !status.is_success() {
-                return Err(self.status_error(status, &text));
-            }
-            let m: Models = serde_json::from_str(&text)
-                .map_err(|e| VlmError::BadReply(format!("not a model list ({e})")))?;
-            Ok(m.data.into_iter().map(|d| d.id).collect())
+            let call = async {
+                let mut req = self.http.get(format!("{}/models", self.config.base_url));
+                if let Some(k) = &self.config.api_key {
+                    req = req.bearer_auth(k.expose());
+                }
+                let mut r = req.send().await.map_err(|e| self.transport_error(e))?;
+                let status = r.status();
+                let mut reading = ReplyReader::new(false);
+                while let Some(bytes) = r.chunk().await.map_err(|e| self.transport_error(e))? {
+                    reading.push(&bytes)?;
+                }
+                let text = String::from_utf8_lossy(&reading.raw).into_owned();
+                if !status.is_success() {
+                    return Err(self.status_error(status, &text));
+                }
+                let m: Models = serde_json::from_str(&text)
+                    .map_err(|e| VlmError::BadReply(format!("not a model list ({e})")))?;
+                Ok(m.data.into_iter().map(|d| d.id).collect())
+            };
+            tokio::time::timeout(limit, call)
+                .await
+                .unwrap_or(Err(VlmError::Timeout(limit)))
         })
     }
 
@@ -471,6 +531,103 @@ impl VlmClient {
                 reason: self.redact(&error_chain(&e)),
             }
         }
+    }
+}
+
+/// A reply as it arrives: a server-sent-event stream of chat-completion chunks
+/// (their `delta.content` joined), or one JSON body; at most [`MAX_REPLY_BYTES`].
+struct ReplyReader {
+    streamed: bool,
+    /// The whole body (plain replies) or the unfinished last line (streams).
+    raw: Vec<u8>,
+    content: String,
+    bytes: usize,
+    finished: bool,
+}
+
+impl ReplyReader {
+    fn new(streamed: bool) -> Self {
+        ReplyReader {
+            streamed,
+            raw: Vec::new(),
+            content: String::new(),
+            bytes: 0,
+            finished: false,
+        }
+    }
+
+    fn push(&mut self, chunk: &[u8]) -> Result<(), VlmError> {
+        self.bytes += chunk.len();
+        if self.bytes > MAX_REPLY_BYTES {
+            return Err(VlmError::BadReply(format!(
+                "the reply is larger than {MAX_REPLY_BYTES} bytes"
+            )));
+        }
+        self.raw.extend_from_slice(chunk);
+        if self.streamed {
+            while let Some(end) = self.raw.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.raw.drain(..=end).collect();
+                self.line(&line)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One line of the event stream: `data: {chunk}` or `data: [DONE]`; comments,
+    /// event names and blank lines carry nothing.
+    fn line(&mut self, line: &[u8]) -> Result<(), VlmError> {
+        let line = String::from_utf8_lossy(line);
+        let Some(data) = line.trim_end().strip_prefix("data:") else {
+            return Ok(());
+        };
+        let data = data.trim();
+        if data == "[DONE]" {
+            self.finished = true;
+            return Ok(());
+        }
+        let chunk: serde_json::Value = serde_json::from_str(data)
+            .map_err(|e| VlmError::BadReply(format!("a streamed chunk is not JSON ({e})")))?;
+        if let Some(err) = chunk.get("error") {
+            return Err(VlmError::BadReply(format!(
+                "the server reported an error mid-reply: {}",
+                crate::printable::printable(&err.to_string(), 300)
+            )));
+        }
+        if let Some(text) = chunk
+            .pointer("/choices/0/delta/content")
+            .and_then(|c| c.as_str())
+        {
+            self.content.push_str(text);
+        }
+        Ok(())
+    }
+
+    fn done(&self) -> bool {
+        self.finished
+    }
+
+    /// The reply's text.
+    fn finish(mut self) -> Result<String, VlmError> {
+        if self.streamed {
+            let rest = std::mem::take(&mut self.raw);
+            self.line(&rest)?;
+            return if self.content.trim().is_empty() {
+                Err(VlmError::BadReply(
+                    "the reply has no message content".into(),
+                ))
+            } else {
+                Ok(self.content)
+            };
+        }
+        let reply: WireReply = serde_json::from_slice(&self.raw)
+            .map_err(|e| VlmError::BadReply(format!("not a chat-completions response ({e})")))?;
+        reply
+            .choices
+            .into_iter()
+            .next()
+            .and_then(|c| c.message.content)
+            .filter(|c| !c.trim().is_empty())
+            .ok_or_else(|| VlmError::BadReply("the reply has no message content".into()))
     }
 }
 

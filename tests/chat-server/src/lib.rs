@@ -3,9 +3,11 @@
 //! request with the next scripted [`Reply`], records what it received ([`Seen`]),
 //! and notes requests a real server would refuse (bodies that are not JSON,
 //! images that are not decodable JPEG data URIs). It stops when the [`Server`] is
-//! dropped. The core's and the CLI's VLM tests share it.
+//! dropped. The core's and the CLI's VLM tests share it. Besides whole replies it
+//! can misbehave as hostile or overloaded servers do: stay silent after accepting
+//! a request, or stream a reply slowly, or without end (issue 18 item 12).
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -30,6 +32,14 @@ pub enum Reply {
     Raw(u16, String, Option<&'static str>),
     /// A 500 whose body echoes the request's Authorization header (a careless proxy).
     EchoAuth,
+    /// Accepts the request and never answers (until the server stops).
+    Silent,
+    /// A server-sent-event stream of chat-completion chunks, one text piece per
+    /// chunk, one chunk every `Duration`, then `data: [DONE]`.
+    Stream(Vec<String>, Duration),
+    /// A stream of one-space chunks, one every `Duration`, that never ends (until
+    /// the client hangs up or the server stops).
+    Endless(Duration),
 }
 
 /// What the server received in one chat request.
@@ -46,11 +56,13 @@ pub struct Seen {
     pub auth: Option<String>,
 }
 
-#[derive(Default)]
 struct Script {
     replies: Mutex<VecDeque<Reply>>,
     seen: Mutex<Vec<Seen>>,
     problems: Mutex<Vec<String>>,
+    /// Becomes true (or its sender drops) when the server stops: silent and
+    /// endless replies end then, so the graceful shutdown does not wait for them.
+    stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Script {
@@ -67,6 +79,7 @@ pub struct Server {
     url: String,
     script: Arc<Script>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    stopping: tokio::sync::watch::Sender<bool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -74,7 +87,13 @@ impl Server {
     /// Starts a server on a free port of 127.0.0.1 that answers with `replies` in
     /// order (then with 500 "the test script is exhausted").
     pub fn start(replies: impl IntoIterator<Item = Reply>) -> Server {
-        let script = Arc::new(Script::default());
+        let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
+        let script = Arc::new(Script {
+            replies: Mutex::default(),
+            seen: Mutex::default(),
+            problems: Mutex::default(),
+            stopping: stopping_rx,
+        });
         script.replies.lock().unwrap().extend(replies);
         let s = script.clone();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
@@ -108,6 +127,7 @@ impl Server {
             url: format!("http://{addr}/v1"),
             script,
             stop: Some(stop),
+            stopping,
             thread: Some(thread),
         }
     }
@@ -136,6 +156,7 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        let _ = self.stopping.send(true);
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -143,6 +164,47 @@ impl Drop for Server {
             let _ = t.join();
         }
     }
+}
+
+/// One server-sent event carrying a chat-completion chunk with `text`.
+fn stream_chunk(text: &str) -> String {
+    let v = json!({"id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 0,
+                   "model": MODEL, "choices": [{"index": 0, "delta": {"content": text}}]});
+    format!("data: {v}\n\n")
+}
+
+/// Waits until the server stops.
+async fn stopped(script: &Script) {
+    let mut rx = script.stopping.clone();
+    let _ = rx.wait_for(|s| *s).await;
+}
+
+/// A 200 event stream of `pieces` (or of spaces forever, for `None`), one every
+/// `every`, ended by `data: [DONE]`, or by the server stopping.
+fn event_stream(script: Arc<Script>, pieces: Option<Vec<String>>, every: Duration) -> Response {
+    let events = futures_util::stream::unfold(0usize, move |i| {
+        let script = script.clone();
+        let pieces = pieces.clone();
+        async move {
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stopped(&script) => return None,
+            }
+            let event = match &pieces {
+                Some(p) if i == p.len() => "data: [DONE]\n\n".to_string(),
+                Some(p) if i > p.len() => return None,
+                Some(p) => stream_chunk(&p[i]),
+                None => stream_chunk(" "),
+            };
+            Some((Ok::<_, std::convert::Infallible>(event), i + 1))
+        }
+    });
+    let mut r = Body::from_stream(events).into_response();
+    r.headers_mut().insert(
+        "content-type",
+        axum::http::HeaderValue::from_static("text/event-stream"),
+    );
+    r
 }
 
 /// A chat completion whose message content is `content`.
@@ -241,6 +303,12 @@ async fn chat(State(script): State<Arc<Script>>, headers: HeaderMap, body: Bytes
             ),
         )
             .into_response(),
+        Some(Reply::Silent) => {
+            stopped(&script).await;
+            (StatusCode::SERVICE_UNAVAILABLE, "stopping").into_response()
+        }
+        Some(Reply::Stream(pieces, every)) => event_stream(script.clone(), Some(pieces), every),
+        Some(Reply::Endless(every)) => event_stream(script.clone(), None, every),
         None => (
             StatusCode::INTERNAL_SERVER_ERROR,
             "the test script is exhausted",
