@@ -9,6 +9,7 @@
 pub mod auto;
 pub mod instruction;
 pub mod rethink;
+pub mod sizing;
 pub mod styles;
 
 #[cfg(test)]
@@ -17,5 +18,6 @@ mod instruction_table;
 pub use instruction::{interpret, wording_intensity, Edit, Interpretation, Kind, NotUnderstood};
 pub use rethink::{
     preview, Advice, Advisor, Guidance, Outcome, RethinkContext, Round, Session, MAX_ROUNDS,
-    PREVIEW_LONG_SIDE, TOLERANCE,
+    MIN_REGION_COVERAGE, PREVIEW_LONG_SIDE, TOLERANCE,
 };
+pub use sizing::DE_PER_LEVEL;
