@@ -46,8 +46,19 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "== cargo test"
-cargo test --workspace --locked
+# The core without its `vlm` feature, as libpertouch and the OpenFX bundle build it.
+cargo clippy --locked -p pertouch-capi -p pertouch-ofx -p pertouch-e2e --all-targets -- -D warnings
+
+# Cargo unifies features over the packages of one build, and the CLI turns the
+# core's `vlm` feature on: the CLI and the core are tested in one build, the hosts
+# that only render (C ABI, OpenFX, end-to-end) in another, so the libraries those
+# tests load are the lean ones users get.
+echo "== cargo test: core and CLI (with the VLM agent)"
+cargo test --locked -p pertouch-core -p pertouch-cli
+echo "== cargo test: C ABI, OpenFX plug-in, end-to-end (core without network code)"
+cargo test --locked -p pertouch-capi -p pertouch-ofx -p pertouch-e2e
+echo "== lean hosts link no network code"
+build/check-lean.sh target/debug/deps/libpertouch.so target/debug/deps/libpertouch_ofx.so
 
 # The OpenFX bundle as users get it: assembled and installed by build/ofx-bundle.sh
 # (from the library the tests just built, into a scratch plug-in folder), then
@@ -57,4 +68,29 @@ ofx_tmp="$(mktemp -d)"
 trap 'rm -rf "$ofx_tmp"' EXIT
 build/ofx-bundle.sh --binary target/debug/deps/libpertouch_ofx.so --out "$ofx_tmp/out" --install "$ofx_tmp/plugins"
 PERTOUCH_OFX_BUNDLE="$ofx_tmp/plugins/PerTouch.ofx.bundle" \
-  cargo test --locked -p pertouch-e2e --test ofx_plugin -- a_host_loads tiles_and_render_scales
+  cargo test --locked -p pertouch-capi -p pertouch-ofx -p pertouch-e2e --test ofx_plugin -- a_host_loads tiles_and_render_scales
+
+# ---------------------------------------------------------------------------
+# OpenFX in a real host: MLT's openfx module (melt 7.42, Debian sid in a cached
+# chroot; about a minute the first time, then about a minute of renders).
+# build/ofx-mlt-e2e.sh renders sample photos through the bundle installed above
+# and checks them against the core (tests/ofx_mlt.rs).
+echo "== OpenFX bundle in MLT (build/ofx-mlt-e2e.sh)"
+build/ofx-mlt-e2e.sh --bundle "$ofx_tmp/plugins/PerTouch.ofx.bundle"
+
+# ---- Photoshop host (plugin-photoshop-ufx/) ----------------------------------
+# The bridge's Rust tests ran with `cargo test` above. Here the panel: type-checked
+# against @types/photoshop and Adobe's UXP typings, bundled and packaged as a .ccx
+# (checked ZIP, manifest at its root), its unit tests (node --test), then the
+# browser end-to-end test: the shipped bundle in Debian's headless Chromium with a
+# test double of the Photoshop API, against the bridge binary `cargo test` built.
+# Installs: npm packages from the committed lockfile (npm ci), chromium-headless-shell
+# from apt when missing. About 2 minutes on a clean 2-core machine.
+echo "== Photoshop panel: npm ci, tsc --noEmit, bundle, .ccx, node --test"
+if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+build/photoshop-panel.sh --no-bridge --out out/photoshop
+(cd plugin-photoshop-ufx && npm test --silent)
+echo "== Photoshop panel end-to-end (headless Chromium, real bridge binary)"
+build/photoshop-e2e.sh --no-build

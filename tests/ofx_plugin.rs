@@ -2,6 +2,8 @@
 //! sequence of a real host, tiles and render scales against full-frame renders,
 //! concurrent frames, every pixel depth, the Apply button, mask inputs, and odd
 //! host behaviour that must end in a clean failure status.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 use pertouch_core::host::{Engine, EngineConfig, FrameInputs, FrameKey};
 use pertouch_core::mask::MaskSet;
@@ -62,8 +64,13 @@ fn load(quirks: Quirks) -> Plugin {
 
 /// What the core renders for `state` on `image` directly (no plug-in).
 fn core_render(image: &Raster, state: &str) -> Raster {
+    core_render_state(image, &RegionState::from_json(state).unwrap())
+}
+
+/// [`core_render`] for a parsed state.
+fn core_render_state(image: &Raster, state: &RegionState) -> Raster {
     let engine = Engine::open(&EngineConfig::default()).unwrap();
-    let state = RegionState::from_json(state).unwrap();
+    let state = state.clone();
     let key = FrameKey::for_raster(image, &state);
     let frame = engine
         .frame(
@@ -94,7 +101,26 @@ fn a_host_loads_describes_instantiates_and_unloads_the_bundle() {
     let plugin = load(Quirks::default());
     assert_eq!(plugin.id, "org.pertouch.PerTouch");
     assert_eq!(plugin.api, "OfxImageEffectPluginAPI");
-    assert_eq!(plugin.version, (1, 0));
+    // The crate's version, as the label says (hosts show one or the other).
+    assert_eq!(
+        plugin.version,
+        (
+            env!("CARGO_PKG_VERSION_MAJOR").parse().unwrap(),
+            env!("CARGO_PKG_VERSION_MINOR").parse().unwrap()
+        )
+    );
+    assert_eq!(
+        props::get_str(plugin.descriptor_props(), "OfxPropVersionLabel").as_deref(),
+        Some(env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(
+        props::get_doubles(plugin.descriptor_props(), "OfxPropVersion")
+            .iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join("."),
+        env!("CARGO_PKG_VERSION")
+    );
     let d = plugin.descriptor_props();
     assert_eq!(
         props::get_strs(d, "OfxImageEffectPropSupportedContexts"),
@@ -847,13 +873,17 @@ fn the_test_hosts_own_suites_keep_the_openfx_contract() {
         let mem = &*mem;
         let mut p: *mut c_void = std::ptr::null_mut();
         assert_eq!(
-            (mem.memoryAlloc)(std::ptr::null_mut(), 1000, &mut p),
+            (mem.memoryAlloc.unwrap())(std::ptr::null_mut(), 1000, &mut p),
             kOfxStatOK
         );
         assert!(!p.is_null() && (p as usize).is_multiple_of(8));
         std::ptr::write_bytes(p.cast::<u8>(), 7, 1000);
-        assert_eq!((mem.memoryFree)(p), kOfxStatOK);
-        assert_eq!((mem.memoryFree)(p), kOfxStatErrBadHandle, "double free");
+        assert_eq!((mem.memoryFree.unwrap())(p), kOfxStatOK);
+        assert_eq!(
+            (mem.memoryFree.unwrap())(p),
+            kOfxStatErrBadHandle,
+            "double free"
+        );
     }
 
     static SEEN: AtomicU32 = AtomicU32::new(0);
@@ -865,11 +895,11 @@ fn the_test_hosts_own_suites_keep_the_openfx_contract() {
         unsafe {
             let mt = &*arg.cast::<OfxMultiThreadSuiteV1>();
             let mut idx = 99;
-            assert_eq!((mt.multiThreadIndex)(&mut idx), kOfxStatOK);
+            assert_eq!((mt.multiThreadIndex.unwrap())(&mut idx), kOfxStatOK);
             assert_eq!(idx, i);
-            assert_eq!((mt.multiThreadIsSpawnedThread)(), 1);
+            assert_eq!((mt.multiThreadIsSpawnedThread.unwrap())(), 1);
             // No recursion.
-            assert_eq!((mt.multiThread)(work, 2, arg), kOfxStatErrExists);
+            assert_eq!((mt.multiThread.unwrap())(work, 2, arg), kOfxStatErrExists);
         }
     }
     let mt = suite(kOfxMultiThreadSuite, 1).cast::<OfxMultiThreadSuiteV1>();
@@ -880,21 +910,28 @@ fn the_test_hosts_own_suites_keep_the_openfx_contract() {
     // destruction to see it refused.
     unsafe {
         let m_t = &*mt;
-        assert_eq!((m_t.multiThread)(work, 4, mt.cast_mut().cast()), kOfxStatOK);
+        assert_eq!(
+            (m_t.multiThread.unwrap())(work, 4, mt.cast_mut().cast()),
+            kOfxStatOK
+        );
         assert_eq!(SEEN.load(Ordering::Relaxed), 0b1111);
-        assert_eq!((m_t.multiThreadIsSpawnedThread)(), 0);
+        assert_eq!((m_t.multiThreadIsSpawnedThread.unwrap())(), 0);
         let mut cpus = 0;
-        assert_eq!((m_t.multiThreadNumCPUs)(&mut cpus), kOfxStatOK);
+        assert_eq!((m_t.multiThreadNumCPUs.unwrap())(&mut cpus), kOfxStatOK);
         assert!(cpus >= 1);
         let mut m: OfxMutexHandle = std::ptr::null_mut();
-        assert_eq!((m_t.mutexCreate)(&mut m, 0), kOfxStatOK);
-        assert_eq!((m_t.mutexLock)(m), kOfxStatOK);
-        assert_eq!((m_t.mutexTryLock)(m), kOfxStatFailed, "held");
-        assert_eq!((m_t.mutexUnLock)(m), kOfxStatOK);
-        assert_eq!((m_t.mutexTryLock)(m), kOfxStatOK);
-        assert_eq!((m_t.mutexUnLock)(m), kOfxStatOK);
-        assert_eq!((m_t.mutexDestroy)(m), kOfxStatOK);
-        assert_eq!((m_t.mutexLock)(m), kOfxStatErrBadHandle, "destroyed");
+        assert_eq!((m_t.mutexCreate.unwrap())(&mut m, 0), kOfxStatOK);
+        assert_eq!((m_t.mutexLock.unwrap())(m), kOfxStatOK);
+        assert_eq!((m_t.mutexTryLock.unwrap())(m), kOfxStatFailed, "held");
+        assert_eq!((m_t.mutexUnLock.unwrap())(m), kOfxStatOK);
+        assert_eq!((m_t.mutexTryLock.unwrap())(m), kOfxStatOK);
+        assert_eq!((m_t.mutexUnLock.unwrap())(m), kOfxStatOK);
+        assert_eq!((m_t.mutexDestroy.unwrap())(m), kOfxStatOK);
+        assert_eq!(
+            (m_t.mutexLock.unwrap())(m),
+            kOfxStatErrBadHandle,
+            "destroyed"
+        );
     }
 
     // Messages go through the variadic C side with printf formatting.
@@ -902,7 +939,7 @@ fn the_test_hosts_own_suites_keep_the_openfx_contract() {
     assert!(!msg.is_null());
     // SAFETY: a non-null message suite; a printf format whose arguments match it.
     let st = unsafe {
-        ((*msg).message)(
+        ((*msg).message.unwrap())(
             std::ptr::null_mut(),
             kOfxMessageWarning.as_ptr(),
             std::ptr::null(),
@@ -918,4 +955,358 @@ fn the_test_hosts_own_suites_keep_the_openfx_contract() {
     // Suites and versions it does not have are null.
     assert!(suite(c"OfxInteractSuite", 1).is_null());
     assert!(suite(kOfxPropertySuite, 2).is_null());
+}
+
+/// Every pixel's alpha is 1 (RGBA), or the raster has no alpha.
+fn opaque(r: &Raster) -> bool {
+    r.channels() != 4 || r.unit_samples().chunks_exact(4).all(|p| p[3] == 1.0)
+}
+
+/// Persistent messages of `kind` the plug-in has up now.
+fn persistent(kind: &str) -> Vec<String> {
+    host::messages()
+        .into_iter()
+        .filter(|m| m.2 && m.0 == kind)
+        .map(|m| m.1)
+        .collect()
+}
+
+#[test]
+fn non_square_pixels_render_the_whole_frame_as_the_core_does() {
+    let _serial = host::serial();
+    let image = with_alpha(&photo("rocket.jpg", 360));
+    let opaque_image = {
+        let Samples::U8(s) = image.samples() else {
+            panic!()
+        };
+        let mut s = s.clone();
+        s.chunks_exact_mut(4).for_each(|p| p[3] = 255);
+        Raster::new(image.width(), image.height(), 4, Samples::U8(s)).unwrap()
+    };
+    let (w, h) = (image.width(), image.height());
+    let direct = core_render(&opaque_image, EDIT);
+    for par in [8.0 / 9.0, 16.0 / 15.0, 4.0 / 3.0] {
+        // MLT's way (whole images, RoD at the render scale times the aspect),
+        // and a tiling host's way with the canonical RoD alone to go by.
+        for (how, quirks) in [
+            ("MLT-like", Quirks::mlt(par)),
+            (
+                "canonical RoD",
+                Quirks {
+                    pixel_aspect: par,
+                    no_image_rod: true,
+                    ..Quirks::default()
+                },
+            ),
+        ] {
+            let plugin = load(quirks);
+            let inst = plugin.instance("OfxImageEffectContextFilter").unwrap();
+            inst.set_source(0.0, opaque_image.clone());
+            inst.set_param("state", text(EDIT));
+            let out = inst.render(0.0, 1.0, whole(w, h, 1.0)).unwrap();
+            let d = host::max_diff(&out, &direct);
+            eprintln!("pixel aspect {par:.4} ({how}): max difference to the core {d}");
+            assert_eq!(d, 0.0, "pixel aspect {par} ({how})");
+            assert!(
+                opaque(&out),
+                "pixel aspect {par} ({how}): nothing transparent"
+            );
+            inst.destroy();
+            plugin.unload();
+        }
+    }
+}
+
+#[test]
+fn render_scale_half_in_an_mlt_like_host_renders_the_whole_scaled_frame() {
+    let _serial = host::serial();
+    let image = photo("storm.jpg", 400);
+    let (w, h) = (image.width(), image.height());
+    for (how, quirks) in [
+        ("MLT-like", Quirks::mlt(1.0)),
+        (
+            "MLT-like, no image RoD",
+            Quirks {
+                no_image_rod: true,
+                ..Quirks::mlt(1.0)
+            },
+        ),
+    ] {
+        let plugin = load(quirks);
+        let inst = plugin.instance("OfxImageEffectContextFilter").unwrap();
+        inst.set_source(0.0, image.clone());
+        // Nothing set, no IsIdentity asked: the scaled Source, bit for bit.
+        let win = whole(w, h, 0.5);
+        let input = inst.render(0.0, 0.5, win).unwrap();
+        let nearest = Raster::new(
+            win.x2 as usize,
+            win.y2 as usize,
+            3,
+            Samples::U8(
+                (0..win.y2 as usize)
+                    .flat_map(|y| (0..win.x2 as usize).map(move |x| (x, y)))
+                    .flat_map(|(x, y)| {
+                        let sx =
+                            (((x as f64 + 0.5) * w as f64 / win.x2 as f64) as usize).min(w - 1);
+                        let sy =
+                            (((y as f64 + 0.5) * h as f64 / win.y2 as f64) as usize).min(h - 1);
+                        image.rgb255(sx, sy).map(|v| v as u8)
+                    })
+                    .collect(),
+            ),
+        )
+        .unwrap();
+        assert_eq!(host::max_diff(&input, &nearest), 0.0, "{how}: nothing set");
+        inst.set_param("state", text(EDIT));
+        let out = inst.render(0.0, 0.5, win).unwrap();
+        let d = host::max_diff(&out, &core_render(&input, EDIT));
+        eprintln!("render scale 0.5 ({how}): max difference to the core on the scaled frame {d}");
+        assert_eq!(d, 0.0, "{how}");
+        // The whole frame was edited: its bottom-right quarter too.
+        let quarter = |r: &Raster| {
+            let (qw, qh) = (r.width() / 2, r.height() / 2);
+            let mut sum = 0.0;
+            for y in qh..r.height() {
+                for x in qw..r.width() {
+                    sum += r.rgb255(x, y).iter().sum::<f32>() as f64;
+                }
+            }
+            sum
+        };
+        assert!(
+            quarter(&out) > quarter(&input) * 1.02,
+            "{how}: the edit reaches every quarter"
+        );
+        inst.destroy();
+        plugin.unload();
+    }
+}
+
+#[test]
+fn words_render_without_apply_where_the_host_has_no_buttons() {
+    let _serial = host::serial();
+    let plugin = load(Quirks::mlt(1.0));
+    let inst = plugin.instance("OfxImageEffectContextFilter").unwrap();
+    let image = photo("storm.jpg", 320);
+    let (w, h) = (image.width(), image.height());
+    inst.set_source(0.0, image.clone());
+    let words = "make the sky a little warmer";
+    inst.set_param("instruction", text(words));
+    assert_eq!(
+        inst.press("apply", 0.0),
+        kOfxStatErrUnsupported,
+        "no button"
+    );
+    host::PLUGIN_SETS.lock().clear();
+    let a = inst.render(0.0, 1.0, whole(w, h, 1.0)).unwrap();
+    // What Apply would have stored for this frame, rendered by the core.
+    let engine = Engine::open(&EngineConfig::default()).unwrap();
+    let state = engine
+        .agent_apply(&image, words, &RegionState::default(), &Control::default())
+        .unwrap();
+    assert!(
+        state
+            .get("sky", pertouch_core::params::Attribute::Temperature)
+            .unwrap()
+            > 0.0
+    );
+    assert_eq!(host::max_diff(&a, &core_render_state(&image, &state)), 0.0);
+    assert!(host::max_diff(&a, &image) > 0.01, "the words did something");
+    // Deterministic, and renders never write parameters.
+    inst.purge_caches();
+    let b = inst.render(0.0, 1.0, whole(w, h, 1.0)).unwrap();
+    assert_eq!(host::max_diff(&a, &b), 0.0);
+    assert!(host::PLUGIN_SETS.lock().is_empty());
+    // A stored state wins over the words.
+    inst.set_param("state", text(EDIT));
+    let stored = inst.render(0.0, 1.0, whole(w, h, 1.0)).unwrap();
+    assert_eq!(host::max_diff(&stored, &core_render(&image, EDIT)), 0.0);
+    // Words the agent cannot read: a failure the picture shows.
+    inst.set_param("state", text(""));
+    inst.set_param("instruction", text("qwerty zxcv"));
+    let (st, shown) = inst.render_shown(0.0, 1.0, whole(w, h, 1.0));
+    assert_eq!(st, kOfxStatFailed);
+    let shown = shown.expect("the output image");
+    assert!(
+        host::max_diff(&shown, &image) > 0.2,
+        "not the unedited frame"
+    );
+    assert!(
+        persistent("OfxMessageError")
+            .iter()
+            .any(|m| m.contains("qwerty zxcv")),
+        "{:?}",
+        host::messages()
+    );
+    inst.destroy();
+    plugin.unload();
+}
+
+#[test]
+fn a_failed_render_shows_a_failure_and_a_persistent_error_until_it_renders_again() {
+    let _serial = host::serial();
+    let plugin = load(Quirks::mlt(1.0));
+    let inst = plugin.instance("OfxImageEffectContextFilter").unwrap();
+    let image = with_alpha(&photo("garden.jpg", 300));
+    let (w, h) = (image.width(), image.height());
+    inst.set_source(0.0, image.clone());
+    inst.set_param("state", text(r#"{"global": {"brightness": 0.3}"#));
+    let (st, shown) = inst.render_shown(0.0, 1.0, whole(w, h, 1.0));
+    assert_eq!(st, kOfxStatErrValue);
+    let shown = shown.expect("the output image");
+    assert!(opaque(&shown), "a failure is opaque");
+    // The red band at the top, the frame dimmed to grey below it.
+    let top = shown.rgb255(w / 2, 1);
+    assert!(top[0] > 150.0 && top[1] < 40.0 && top[2] < 40.0, "{top:?}");
+    let mid = shown.rgb255(w / 2, h * 3 / 4);
+    assert!(
+        mid[0] == mid[1] && mid[1] == mid[2] && mid[0] < 90.0,
+        "{mid:?}"
+    );
+    let errors = persistent("OfxMessageError");
+    assert!(
+        errors
+            .iter()
+            .any(|m| m.contains("Region state") && m.contains("not valid JSON")),
+        "{errors:?}"
+    );
+    // Fixed: the error goes away, the edit shows.
+    inst.set_param("state", text(EDIT));
+    let out = inst.render(0.0, 1.0, whole(w, h, 1.0)).unwrap();
+    assert!(
+        persistent("OfxMessageError").is_empty(),
+        "{:?}",
+        host::messages()
+    );
+    assert_eq!(host::max_diff(&out, &core_render(&image, EDIT)), 0.0);
+    inst.destroy();
+    plugin.unload();
+}
+
+#[test]
+fn clamped_values_and_ends_of_scales_get_a_note() {
+    let _serial = host::serial();
+    let plugin = load(Quirks::mlt(1.0));
+    let inst = plugin.instance("OfxImageEffectContextFilter").unwrap();
+    let image = photo("dune.jpg", 300);
+    let (w, h) = (image.width(), image.height());
+    inst.set_source(0.0, image.clone());
+    inst.set_param("state", text(r#"{"global": {"brightness": 3}}"#));
+    let out = inst.render(0.0, 1.0, whole(w, h, 1.0)).unwrap();
+    assert_eq!(
+        host::max_diff(
+            &out,
+            &core_render(&image, r#"{"global": {"brightness": 1}}"#)
+        ),
+        0.0,
+        "clamped to 1"
+    );
+    let notes = persistent("OfxMessageWarning");
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("brightness 3 is outside [-1, 1]; using +1")),
+        "{notes:?}"
+    );
+    assert!(
+        notes.iter().any(|n| n.contains("beyond the scale's end")),
+        "a region at the end of its scale: {notes:?}"
+    );
+    // Nothing to say: the note goes.
+    inst.set_param("state", text(r#"{"global": {"brightness": 0.1}}"#));
+    inst.render(0.0, 1.0, whole(w, h, 1.0)).unwrap();
+    assert!(
+        persistent("OfxMessageWarning").is_empty(),
+        "{:?}",
+        host::messages()
+    );
+    inst.destroy();
+    plugin.unload();
+}
+
+#[test]
+fn null_suite_slots_get_a_clean_status_that_names_the_function() {
+    let _serial = host::serial();
+    // Describing needs propSetString: load fails cleanly.
+    host::set_quirks(Quirks {
+        null_slots: vec!["OfxPropertySuiteV1::propSetString"],
+        ..Quirks::default()
+    });
+    let err = Plugin::load(&host::built_bundle()).err().unwrap();
+    assert!(
+        err.contains(&format!(
+            "describe returned {kOfxStatErrMissingHostFeature}"
+        )),
+        "{err}"
+    );
+    let image = photo("rocket.jpg", 200);
+    let (w, h) = (image.width(), image.height());
+    for slot in [
+        "OfxImageEffectSuiteV1::clipGetRegionOfDefinition",
+        "OfxParameterSuiteV1::paramGetValueAtTime",
+    ] {
+        let plugin = load(Quirks {
+            null_slots: vec![slot],
+            no_image_rod: true,
+            ..Quirks::default()
+        });
+        let inst = plugin.instance("OfxImageEffectContextFilter").unwrap();
+        inst.set_source(0.0, image.clone());
+        inst.set_param("state", text(EDIT));
+        assert_eq!(
+            inst.render(0.0, 1.0, whole(w, h, 1.0)).err(),
+            Some(kOfxStatErrMissingHostFeature),
+            "{slot}"
+        );
+        assert!(
+            persistent("OfxMessageError")
+                .iter()
+                .any(|m| m.contains(slot)),
+            "{slot}: {:?}",
+            host::messages()
+        );
+        inst.destroy();
+        plugin.unload();
+    }
+    // Slots the plug-in can do without: it renders as ever.
+    let plugin = load(Quirks {
+        null_slots: vec![
+            "OfxImageEffectSuiteV1::abort",
+            "OfxMessageSuiteV2::setPersistentMessage",
+            "OfxMessageSuiteV2::clearPersistentMessage",
+        ],
+        ..Quirks::default()
+    });
+    let inst = plugin.instance("OfxImageEffectContextFilter").unwrap();
+    inst.set_source(0.0, image.clone());
+    inst.set_param("state", text(EDIT));
+    let out = inst.render(0.0, 1.0, whole(w, h, 1.0)).unwrap();
+    assert_eq!(host::max_diff(&out, &core_render(&image, EDIT)), 0.0);
+    // Without persistent messages an error still reaches the user.
+    inst.set_param("state", text("{"));
+    assert_eq!(
+        inst.render(0.0, 1.0, whole(w, h, 1.0)).err(),
+        Some(kOfxStatErrValue)
+    );
+    assert!(
+        host::messages()
+            .iter()
+            .any(|m| !m.2 && m.0 == "OfxMessageError" && m.1.contains("Region state")),
+        "{:?}",
+        host::messages()
+    );
+    inst.destroy();
+    plugin.unload();
+    // A host that cannot take images back: the render still ends cleanly (its
+    // output is never handed back, so this host cannot read it).
+    let plugin = load(Quirks {
+        null_slots: vec!["OfxImageEffectSuiteV1::clipReleaseImage"],
+        ..Quirks::default()
+    });
+    let inst = plugin.instance("OfxImageEffectContextFilter").unwrap();
+    inst.set_source(0.0, image);
+    inst.set_param("state", text(EDIT));
+    assert_eq!(inst.render_shown(0.0, 1.0, whole(w, h, 1.0)).0, kOfxStatOK);
+    inst.destroy();
+    plugin.unload();
 }

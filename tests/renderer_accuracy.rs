@@ -12,7 +12,7 @@
 use pertouch_core::mask::MaskSet;
 use pertouch_core::params::{Attribute, RegionState};
 use pertouch_core::raster::{Raster, Samples};
-use pertouch_core::render::{Control, ParametricRenderer, RenderJob};
+use pertouch_core::render::{Control, FramePlan, ParametricRenderer, RenderJob};
 use pertouch_e2e::{bright_half, sample_photos, top_band};
 
 const TOLERANCE: f64 = 0.05;

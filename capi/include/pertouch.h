@@ -1,4 +1,13 @@
-/* PerTouch core C ABI. Every function returns a PtStatus (or a value) and never unwinds; on failure pt_last_error() describes the problem on the calling thread. */
+/* PerTouch core C ABI (capi/README.md has the rules and examples).
+ *
+ * Every function returns a PtStatus (or a value) and never unwinds; on failure
+ * pt_last_error() describes the problem on the calling thread. Treat a status
+ * this header does not name as a failure too. Pointer arguments are checked
+ * (null, alignment) and image views (size, stride, alignment, memory range)
+ * before a byte is read. Handles (PtEngine *, PtCancel *) are opaque ids, never
+ * dereferenced and never reused: a freed, forged or wrong-kind one gets
+ * PT_ERR_BAD_HANDLE. Any function may be called from any thread, and from a
+ * progress callback. */
 
 #ifndef PERTOUCH_H
 #define PERTOUCH_H
@@ -67,9 +76,10 @@ typedef struct PtRect {
   uint32_t height;
 } PtRect;
 
-// A view of interleaved RGB or RGBA pixels the host owns. Rows are `row_bytes`
-// apart (at least `width * channels * sample size`); u16 and f32 data must be
-// aligned to their sample size. Float samples are sRGB-encoded, 0..1 nominal.
+// A view of interleaved RGB or RGBA pixels the host owns, top row first. Sides
+// are 1 to 32768 pixels; rows are `row_bytes` apart, at least a row
+// (`width * channels * sample size`) and at most 2 GiB; u16 and f32 data must
+// be aligned to their sample size. Float samples are sRGB-encoded, 0..1 nominal.
 typedef struct PtImage {
   // The first sample of the top row.
   void *data;
@@ -85,8 +95,10 @@ typedef struct PtImage {
   uint32_t depth;
 } PtImage;
 
-// Progress: a stage name and the fraction of it done (0..1). May be called from
-// any thread while a call runs.
+// Progress: a stage name and the fraction of it done (0..1). Called on the
+// thread that made the call, before the call returns, never after; the stage
+// string is valid during the callback only. The callback may call any `pt_`
+// function, including a render of the same frame.
 typedef void (*PtProgressFn)(void *user, const char *stage, float fraction);
 
 #ifdef __cplusplus
@@ -96,8 +108,9 @@ extern "C" {
 // The ABI version of this library (compare with `PT_ABI_VERSION` from the header).
 uint32_t pt_abi_version(void);
 
-// The message of the last failed call on this thread ("" after a success). The
-// pointer stays valid until the next `pt_` call on this thread.
+// The message of the last failed call on this thread ("" after a success), at
+// most a few KiB (a longer one is cut and says so). The pointer stays valid
+// until the next `pt_` call on this thread.
 const char *pt_last_error(void);
 
 // Creates an engine. `config_json` may be null (defaults) or an object:
@@ -125,7 +138,7 @@ enum PtStatus pt_cancel_request(struct PtCancel *cancel);
 enum PtStatus pt_cancel_free(struct PtCancel *cancel);
 
 // The size of a render's output: the frame `width` x `height` at `scale`, or
-// `roi`'s size when given.
+// `roi`'s size when given (`roi` must lie inside the frame at that scale).
 enum PtStatus pt_output_size(uint32_t width,
                              uint32_t height,
                              float scale,
@@ -138,8 +151,9 @@ enum PtStatus pt_output_size(uint32_t width,
 // at `scale` (0..1], the whole frame or the region of interest `roi` (in the
 // scaled frame's pixels), into `dst` (sized as `pt_output_size` says, same channel
 // count as `src`, any depth). Regions named in the state are found by the
-// engine's segmenters. `progress`, `user` and `cancel` may be null. `src` and
-// `dst` must not overlap.
+// engine's segmenters. `progress`, `user` and `cancel` may be null; `progress`
+// is called on this thread (see `PtProgressFn`). `src` and `dst` must not share
+// memory.
 enum PtStatus pt_render(struct PtEngine *engine,
                         const struct PtImage *src,
                         const char *state_json,

@@ -18,9 +18,10 @@ pub enum PtDepth {
     PT_DEPTH_F32 = 2,
 }
 
-/// A view of interleaved RGB or RGBA pixels the host owns. Rows are `row_bytes`
-/// apart (at least `width * channels * sample size`); u16 and f32 data must be
-/// aligned to their sample size. Float samples are sRGB-encoded, 0..1 nominal.
+/// A view of interleaved RGB or RGBA pixels the host owns, top row first. Sides
+/// are 1 to 32768 pixels; rows are `row_bytes` apart, at least a row
+/// (`width * channels * sample size`) and at most 2 GiB; u16 and f32 data must
+/// be aligned to their sample size. Float samples are sRGB-encoded, 0..1 nominal.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct PtImage {

@@ -3,7 +3,7 @@
 //! documentation).
 //!
 //! One file per area: [`engine`], [`cancel`], [`image`] (views of host pixels),
-//! [`render`], [`agent`]. Every exported function is one expression,
+//! [`render`] (with [`progress`]), [`agent`]. Every exported function is one expression,
 //! `boundary::call(|| { ... })` (see [`boundary`]): the body checks its pointer
 //! arguments with [`boundary::args`], looks handles up in [`handles`] (never
 //! dereferencing what the host passes) and returns `Ok(())` or a failure; `call`
@@ -33,6 +33,8 @@ pub mod cancel;
 
 pub mod image;
 
+pub mod progress;
+
 pub mod render;
 
 pub mod agent;
@@ -43,7 +45,7 @@ pub use boundary::status::PtStatus;
 pub use cancel::PtCancel;
 pub use engine::PtEngine;
 pub use image::{PtDepth, PtImage, PtRect};
-pub use render::PtProgressFn;
+pub use progress::PtProgressFn;
 
 /// The ABI version `pertouch.h` describes. Bumped on any incompatible change.
 pub const PT_ABI_VERSION: u32 = 1;

@@ -5,21 +5,18 @@ use crate::boundary::args::{self, Out};
 use crate::boundary::{self, status::PtStatus, Failure, Outcome};
 use crate::handles::{CANCELS, ENGINES};
 use crate::image::{self, PtImage, PtRect};
+use crate::progress::{self, PtProgressFn, Reporter};
 use crate::{PtCancel, PtEngine};
+use pertouch_core::host::pixels::MAX_SIDE;
 use pertouch_core::host::{Engine, FrameInputs, FrameKey, PixelView};
 use pertouch_core::mask::MaskSet;
 use pertouch_core::params::RegionState;
-use pertouch_core::render::{scaled_size, Control, Rect, RenderRequest};
+use pertouch_core::render::{scaled_size, CancelToken, Control, Rect, RenderRequest};
 use std::borrow::Cow;
-use std::ffi::{c_char, c_void, CString};
-
-/// Progress: a stage name and the fraction of it done (0..1). May be called from
-/// any thread while a call runs.
-pub type PtProgressFn =
-    Option<unsafe extern "C" fn(user: *mut c_void, stage: *const c_char, fraction: f32)>;
+use std::ffi::{c_char, c_void};
 
 /// The size of a render's output: the frame `width` x `height` at `scale`, or
-/// `roi`'s size when given.
+/// `roi`'s size when given (`roi` must lie inside the frame at that scale).
 #[no_mangle]
 pub unsafe extern "C" fn pt_output_size(
     width: u32,
@@ -39,16 +36,16 @@ pub unsafe extern "C" fn pt_output_size(
                 args::read(roi, "roi")?,
             )
         };
-        check_scale(scale)?;
-        let (w, h) = match roi {
-            Some(r) => (r.width, r.height),
-            None => {
-                let (w, h) = scaled_size(width as usize, height as usize, scale);
-                (w as u32, h as u32)
-            }
-        };
-        out_width.set(w);
-        out_height.set(h);
+        let (w, h) = (width as usize, height as usize);
+        if !(1..=MAX_SIDE).contains(&w) || !(1..=MAX_SIDE).contains(&h) {
+            return Err(Failure::invalid(format!(
+                "a {width} x {height} frame (each side 1 to {MAX_SIDE})"
+            )));
+        }
+        let (w, h) = output_size((w, h), check_scale(scale)?, roi.map(Rect::from))?;
+        // Both at most MAX_SIDE: they fit a u32.
+        out_width.set(w as u32);
+        out_height.set(h as u32);
         Ok(())
     })
 }
@@ -58,8 +55,9 @@ pub unsafe extern "C" fn pt_output_size(
 /// at `scale` (0..1], the whole frame or the region of interest `roi` (in the
 /// scaled frame's pixels), into `dst` (sized as `pt_output_size` says, same channel
 /// count as `src`, any depth). Regions named in the state are found by the
-/// engine's segmenters. `progress`, `user` and `cancel` may be null. `src` and
-/// `dst` must not overlap.
+/// engine's segmenters. `progress`, `user` and `cancel` may be null; `progress`
+/// is called on this thread (see `PtProgressFn`). `src` and `dst` must not share
+/// memory.
 #[no_mangle]
 pub unsafe extern "C" fn pt_render(
     engine: *mut PtEngine,
@@ -94,17 +92,9 @@ pub unsafe extern "C" fn pt_render(
             roi: roi.map(Rect::from),
         };
         job.check(&src, &dst)?;
-        let progress = progress.map(|f| HostProgress { f, user });
-        let report = |stage: &str, f: f32| {
-            if let Some(p) = &progress {
-                p.call(stage, f)
-            }
-        };
-        let ctl = Control {
-            cancel: cancel.as_deref(),
-            progress: Some(&report),
-        };
-        job.render(&engine, &src, &mut dst, &ctl)
+        progress::run(progress, user, |reporter| {
+            job.render(&engine, &src, &mut dst, cancel.as_deref(), reporter)
+        })
     })
 }
 
@@ -117,6 +107,29 @@ fn check_scale(scale: f32) -> Result<f32, Failure> {
     }
 }
 
+/// The size of a render of a `frame` at `scale`: the scaled frame's, or the
+/// region of interest's, which must lie inside the scaled frame.
+fn output_size(
+    frame: (usize, usize),
+    scale: f32,
+    roi: Option<Rect>,
+) -> Result<(usize, usize), Failure> {
+    let (fw, fh) = scaled_size(frame.0, frame.1, scale);
+    let Some(r) = roi else {
+        return Ok((fw, fh));
+    };
+    let inside = |at: usize, len: usize, side: usize| {
+        len > 0 && at.checked_add(len).is_some_and(|end| end <= side)
+    };
+    if !inside(r.x, r.width, fw) || !inside(r.y, r.height, fh) {
+        return Err(Failure::invalid(format!(
+            "roi {} x {} at ({}, {}) is not inside the {fw} x {fh} frame (at scale {scale})",
+            r.width, r.height, r.x, r.y
+        )));
+    }
+    Ok((r.width, r.height))
+}
+
 /// One `pt_render` call's request, its arguments checked.
 struct Job {
     state: RegionState,
@@ -125,13 +138,11 @@ struct Job {
 }
 
 impl Job {
-    /// Checks what can be checked before any work: `dst`'s size, and (at full
-    /// scale) that the region of interest lies inside `src`.
+    /// Checks what can be checked before any work: the region of interest lies
+    /// inside the frame, `dst` has the render's size and shares no memory with
+    /// `src`.
     fn check(&self, src: &PixelView<'_>, dst: &PixelView<'_>) -> Outcome {
-        let expected = match self.roi {
-            Some(r) => (r.width, r.height),
-            None => scaled_size(src.width(), src.height(), self.scale),
-        };
+        let expected = output_size((src.width(), src.height()), self.scale, self.roi)?;
         if (dst.width(), dst.height()) != expected {
             return Err(Failure::invalid(format!(
                 "dst is {} x {}, the render is {} x {} (see pt_output_size)",
@@ -141,15 +152,11 @@ impl Job {
                 expected.1
             )));
         }
-        let region = self.region(src);
-        if self.scale == 1.0
-            && (region.x + region.width > src.width() || region.y + region.height > src.height())
-        {
-            return Err(Failure::invalid(format!(
-                "roi {region:?} is not inside the {} x {} source",
-                src.width(),
-                src.height()
-            )));
+        if src.overlaps(dst) {
+            return Err(Failure::invalid(
+                "src and dst overlap in memory (dst is written while src is read): \
+                 render into a separate buffer",
+            ));
         }
         Ok(())
     }
@@ -170,7 +177,21 @@ impl Job {
         engine: &Engine,
         src: &PixelView<'_>,
         dst: &mut PixelView<'_>,
+        cancel: Option<&CancelToken>,
+        reporter: &Reporter,
+    ) -> Outcome {
+        reporter.control(cancel, |ctl| {
+            self.render_with(engine, src, dst, ctl, reporter)
+        })
+    }
+
+    fn render_with(
+        &self,
+        engine: &Engine,
+        src: &PixelView<'_>,
+        dst: &mut PixelView<'_>,
         ctl: &Control<'_>,
+        reporter: &Reporter,
     ) -> Outcome {
         // A proxy is resampled from the whole frame; at full scale only a frame not
         // planned yet is read whole.
@@ -192,6 +213,9 @@ impl Job {
             })
         };
         let frame = engine.frame(key, &self.state, inputs, ctl)?;
+        // The plan is in the engine's cache and nobody waits for this call: let
+        // the host see the planning's reports (and perhaps cancel) before pixels.
+        reporter.settle();
         let region = self.region(src);
         let Some(source) = whole else {
             // Full scale: straight from the host's pixels into the host's buffer.
@@ -217,26 +241,5 @@ impl Job {
         )?;
         dst.write_rect(0, 0, &out)
             .map_err(|m| Failure::invalid(format!("dst: {m}")))
-    }
-}
-
-/// The host's progress callback, which the core may call from its worker threads.
-struct HostProgress {
-    f: unsafe extern "C" fn(*mut c_void, *const c_char, f32),
-    user: *mut c_void,
-}
-
-// SAFETY: the header documents that the callback may be called from any thread
-// while the call runs; the user pointer is the host's to make thread-safe.
-unsafe impl Send for HostProgress {}
-// SAFETY: as above; the callback is only ever called, never mutated.
-unsafe impl Sync for HostProgress {}
-
-impl HostProgress {
-    fn call(&self, stage: &str, fraction: f32) {
-        let s = CString::new(stage.replace('\0', " ")).unwrap_or_default();
-        // SAFETY: the host supplied the function for exactly this signature; the
-        // stage string outlives the call.
-        unsafe { (self.f)(self.user, s.as_ptr(), fraction) }
     }
 }

@@ -13,6 +13,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 use wait_timeout::ChildExt;
 
+/// The C test program's sources (in tests/c).
+const TEST_PROGRAM: [&str; 2] = ["capi_test.c", "hostile.c"];
+
 /// Warnings every C and C++ build treats as errors.
 const WARNINGS: [&str; 4] = ["-Wall", "-Wextra", "-Wpedantic", "-Werror"];
 
@@ -22,7 +25,7 @@ const RUN_LIMIT: Duration = Duration::from_secs(300);
 
 #[test]
 fn the_c_test_program_passes() {
-    let exe = compile(&cc(), "capi_test", &["-std=c99", "-O1"], "capi_test.c");
+    let exe = compile(&cc(), "capi_test", &["-std=c99", "-O1"], &TEST_PROGRAM);
     run_test_program(&exe, &[]);
 }
 
@@ -45,7 +48,7 @@ fn the_c_test_program_passes_under_address_sanitizer() {
             "-fsanitize=address,undefined",
             "-fno-sanitize-recover=all",
         ],
-        "capi_test.c",
+        &TEST_PROGRAM,
     );
     let text = run_test_program(
         &exe,
@@ -63,12 +66,12 @@ fn the_c_test_program_passes_under_address_sanitizer() {
 #[test]
 fn the_header_compiles_as_c_and_as_cxx_included_twice() {
     for std in ["-std=c99", "-std=c11"] {
-        let exe = compile(&cc(), &format!("header{std}"), &[std], "header_twice.c");
+        let exe = compile(&cc(), &format!("header{std}"), &[std], &["header_twice.c"]);
         run(&exe, &[]);
     }
     let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".into());
     for std in ["-std=c++11", "-std=c++20"] {
-        let exe = compile(&cxx, &format!("header{std}"), &[std], "header_twice.cc");
+        let exe = compile(&cxx, &format!("header{std}"), &[std], &["header_twice.cc"]);
         run(&exe, &[]);
     }
 }
@@ -91,9 +94,9 @@ fn library_dir() -> PathBuf {
     dir
 }
 
-/// Compiles `source` (in tests/c) with `compiler` and `flags` (plus the warnings)
-/// into an executable linked to libpertouch.
-fn compile(compiler: &str, name: &str, flags: &[&str], source: &str) -> PathBuf {
+/// Compiles `sources` (in tests/c) with `compiler` and `flags` (plus the
+/// warnings) into an executable linked to libpertouch.
+fn compile(compiler: &str, name: &str, flags: &[&str], sources: &[&str]) -> PathBuf {
     let crate_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let out = scratch_dir().join(name);
     let built = Command::new(compiler)
@@ -101,7 +104,7 @@ fn compile(compiler: &str, name: &str, flags: &[&str], source: &str) -> PathBuf 
         .args(WARNINGS)
         .arg("-I")
         .arg(crate_dir.join("include"))
-        .arg(crate_dir.join("tests/c").join(source))
+        .args(sources.iter().map(|s| crate_dir.join("tests/c").join(s)))
         .arg("-o")
         .arg(&out)
         .arg("-L")
@@ -111,7 +114,7 @@ fn compile(compiler: &str, name: &str, flags: &[&str], source: &str) -> PathBuf 
         .unwrap_or_else(|e| panic!("{compiler} is needed to build the C tests: {e}"));
     assert!(
         built.status.success(),
-        "{compiler} {flags:?} {source} failed:\n{}",
+        "{compiler} {flags:?} {sources:?} failed:\n{}",
         String::from_utf8_lossy(&built.stderr)
     );
     out

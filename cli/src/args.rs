@@ -2,13 +2,16 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
+use pertouch_core::agent::{NotUnderstood, Plan};
 use pertouch_core::config::Config;
+use pertouch_core::host::{Agent, AgentChoice, Engine, EngineConfig};
 use pertouch_core::image_io::{self, LoadOptions, LoadedImage};
 use pertouch_core::mask::MaskSet;
 use pertouch_core::measure::LevelTables;
+use pertouch_core::memory::Scene;
 use pertouch_core::params::{Attribute, RegionState, GLOBAL};
 use pertouch_core::raster::Raster;
-use pertouch_core::segment::Layered;
+use pertouch_core::segment::PhotoSegments;
 use std::path::{Path, PathBuf};
 
 /// Region masks given as files.
@@ -112,6 +115,11 @@ pub struct InputArgs {
 }
 
 impl InputArgs {
+    /// Sets the engine's level tables.
+    pub fn configure(&self, config: &mut EngineConfig) {
+        config.tables = self.tables.clone();
+    }
+
     pub fn load_image(&self, path: &Path) -> Result<LoadedImage> {
         Ok(image_io::load(
             path,
@@ -141,56 +149,16 @@ pub struct SegmenterArgs {
 }
 
 impl SegmenterArgs {
-    /// The segmenters, opened on first use (ONNX Runtime and the models load only
-    /// when a region actually needs finding).
-    pub fn lazy(&self) -> LazySegmenter {
-        LazySegmenter {
-            args: self.clone(),
-            opened: std::cell::OnceCell::new(),
-        }
-    }
-}
-
-/// Segmenters opened on first use.
-#[derive(Debug)]
-pub struct LazySegmenter {
-    args: SegmenterArgs,
-    opened: std::cell::OnceCell<Layered>,
-}
-
-impl LazySegmenter {
-    pub fn get(&self) -> Result<&Layered> {
-        if let Some(l) = self.opened.get() {
-            return Ok(l);
-        }
-        let config = Config::load()?;
-        let mut wanted = config.segmentation.clone();
-        if !self.args.segmenters.is_empty() {
-            wanted.models = Some(
-                self.args
-                    .segmenters
-                    .iter()
-                    .filter(|n| n.as_str() != "builtin")
-                    .cloned()
-                    .collect(),
-            );
-        }
-        let layered = Layered::open(
-            &wanted,
-            pertouch_core::paths::models_dir().as_deref(),
-            &config.runtime(),
-            &config.session(),
-        );
-        // Models named on the command line must open: asking for one and silently
-        // getting another segmenter would be a surprise. Models from the config
-        // that fail are warned about and skipped.
-        if !self.args.segmenters.is_empty() && !layered.notes.is_empty() {
-            bail!("{}", layered.notes.join("; "));
-        }
-        for note in &layered.notes {
-            eprintln!("warning: {note}");
-        }
-        Ok(self.opened.get_or_init(|| layered))
+    /// Sets the engine's segmenters: the named models (each must open), else
+    /// config.toml's choice, opened when a region first needs finding.
+    pub fn configure(&self, config: &mut EngineConfig) {
+        config.segmentation_models = self
+            .segmenters
+            .iter()
+            .filter(|n| n.as_str() != "builtin")
+            .cloned()
+            .collect();
+        config.installed_segmenters = self.segmenters.is_empty();
     }
 }
 
@@ -215,82 +183,49 @@ pub struct AgentArgs {
 
 impl AgentArgs {
     /// The agent asked for (by flag or config): the VLM, or the offline one.
-    pub fn open(&self) -> Result<ChosenAgent> {
-        let config = Config::load()?;
-        let kind = self
-            .agent
-            .clone()
-            .or(config.agent.kind.clone())
-            .unwrap_or_else(|| "offline".into());
-        let vlm = match kind.as_str() {
-            "offline" => None,
-            "vlm" => {
-                let cfg = config
-                    .vlm
-                    .client_config(self.vlm_url.as_deref(), self.vlm_model.as_deref())
-                    .map_err(|e| anyhow!(e))?;
-                let client = pertouch_core::vlm::VlmClient::new(cfg)?;
-                let regions = pertouch_core::segment::ALL_REGIONS
-                    .iter()
-                    .map(|r| r.name().to_string())
-                    .collect();
-                Some(pertouch_core::vlm::VlmAgent::new(client, regions))
-            }
-            other => bail!("unknown --agent {other}: use offline or vlm"),
-        };
-        Ok(ChosenAgent { vlm })
+    pub fn open(&self, engine: &Engine) -> Result<Agent> {
+        Ok(engine.agent(&AgentChoice {
+            kind: self.agent.clone(),
+            vlm_url: self.vlm_url.clone(),
+            vlm_model: self.vlm_model.clone(),
+        })?)
     }
 }
 
-/// The agent a command reads instructions with.
-pub struct ChosenAgent {
-    vlm: Option<pertouch_core::vlm::VlmAgent>,
+/// Session start: the photo's scene for the memory (the VLM's tags when it
+/// answers), printing what the VLM said.
+pub fn read_scene(
+    agent: &Agent,
+    engine: &Engine,
+    photo: &Raster,
+    segments: &PhotoSegments,
+) -> Scene {
+    let reading = agent.scene(photo, segments, engine.tables(), None);
+    if agent.kind() == "vlm" {
+        println!("{}", reading.source);
+    }
+    if let Some(g) = reading.greeting {
+        println!("{g}");
+    }
+    reading.scene
 }
 
-impl ChosenAgent {
-    /// Session start: the photo's scene for the memory (the VLM's tags when it
-    /// answers), printing what the VLM said.
-    pub fn scene(&self, photo: &Raster, tables: &LevelTables) -> pertouch_core::memory::Scene {
-        let (scene, greeting, line) =
-            pertouch_core::vlm::session_scene(self.vlm.as_ref(), photo, tables, None);
-        if self.vlm.is_some() {
-            println!("{line}");
-        }
-        if let Some(g) = greeting {
-            println!("{g}");
-        }
-        scene
+/// Reads `text` for `photo` with `agent` (the VLM with the offline agent behind
+/// it, or the offline agent alone), printing the VLM's trace and notes.
+pub fn read_instruction(
+    agent: &Agent,
+    engine: &Engine,
+    text: &str,
+    photo: &Raster,
+) -> std::result::Result<Plan, NotUnderstood> {
+    let plan = agent.read(text, photo, &|r| engine.finds(r), None)?;
+    for line in &plan.trace {
+        println!("agent: {line}");
     }
-
-    /// Reads `text` for `photo` (the VLM with the offline agent behind it, or the
-    /// offline agent alone), printing the VLM's trace and notes.
-    pub fn read(
-        &self,
-        text: &str,
-        photo: &Raster,
-        segmenter: &LazySegmenter,
-    ) -> std::result::Result<pertouch_core::vlm::Plan, pertouch_core::agent::NotUnderstood> {
-        use pertouch_core::segment::Segmenter;
-        let plan = match &self.vlm {
-            Some(v) => {
-                let finds = |r: &str| segmenter.get().map(|l| l.finds(r)).unwrap_or(false);
-                v.plan(text, photo, &finds, None)?
-            }
-            None => pertouch_core::vlm::Plan::offline(pertouch_core::agent::interpret(text)?),
-        };
-        for line in &plan.trace {
-            println!("agent: {line}");
-        }
-        for note in &plan.notes {
-            println!("note: {note}");
-        }
-        Ok(plan)
+    for note in &plan.notes {
+        println!("note: {note}");
     }
-
-    /// The VLM's rethink advisor, when the VLM is the agent.
-    pub fn advisor(&self) -> Option<pertouch_core::vlm::VlmAdvisor<'_>> {
-        self.vlm.as_ref().map(|v| v.advisor(None))
-    }
+    Ok(plan)
 }
 
 /// Which renderer draws the result.
@@ -314,66 +249,32 @@ pub struct RendererArgs {
     pub seed: u64,
 }
 
-/// An opened renderer.
-pub enum ChosenRenderer {
-    Parametric(pertouch_core::render::ParametricRenderer),
-    Diffusion(Box<pertouch_core::diffusion::DiffusionRenderer>),
-}
-
-impl ChosenRenderer {
-    pub fn as_dyn(&self) -> &dyn pertouch_core::render::Renderer {
-        match self {
-            ChosenRenderer::Parametric(r) => r,
-            ChosenRenderer::Diffusion(r) => r.as_ref(),
-        }
-    }
-}
-
 impl RendererArgs {
-    /// Opens the chosen renderer; `parametric` is built from `options`.
-    pub fn open(&self, options: pertouch_core::render::RenderOptions) -> Result<ChosenRenderer> {
-        use pertouch_core::diffusion::{
-            DiffusionModel, DiffusionRenderer, SampleOptions, SchedulerKind,
-        };
-        use pertouch_core::onnx::package;
-        match self.renderer.as_str() {
-            "parametric" => Ok(ChosenRenderer::Parametric(
-                pertouch_core::render::ParametricRenderer::new(options),
-            )),
-            "diffusion" => {
-                let scheduler = SchedulerKind::parse(&self.scheduler).ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "unknown --scheduler {}: use dpm++, ddim or ddpm",
-                        self.scheduler
-                    )
-                })?;
-                let root = pertouch_core::paths::models_dir()
-                    .ok_or_else(|| anyhow::anyhow!("no data folder: set PERTOUCH_DATA_DIR"))?;
-                let pkg = package::find_for_task(&root, self.model.as_deref(), "diffusion")?;
-                let config = Config::load()?;
-                let rt = pertouch_core::onnx::load(&config.runtime())?;
-                let model = DiffusionModel::open(&pkg, rt, &config.session())?;
-                eprintln!(
-                    "diffusion model {} ({} x {}) on {}",
-                    model.name(),
-                    model.size(),
-                    model.size(),
-                    model.provider()
-                );
-                let mut r = DiffusionRenderer::new(std::sync::Arc::new(model));
-                r.sample = SampleOptions {
-                    scheduler,
-                    steps: self.steps.unwrap_or(scheduler.default_steps()),
-                    seed: self.seed,
-                };
-                if let Some(refine) = options.refine {
-                    r.refine = refine;
-                }
-                Ok(ChosenRenderer::Diffusion(Box::new(r)))
-            }
-            other => anyhow::bail!("unknown --renderer {other}: use parametric or diffusion"),
-        }
+    /// Sets the engine's renderer.
+    pub fn configure(&self, config: &mut EngineConfig) -> Result<()> {
+        config.renderer = self.renderer.parse()?;
+        config.diffusion_model = self.model.clone();
+        config.scheduler = Some(self.scheduler.clone());
+        config.steps = self.steps;
+        config.seed = self.seed;
+        Ok(())
     }
+}
+
+/// Opens the engine a command renders, segments and reads instructions with,
+/// reading config.toml once; says which diffusion model it loaded, if any.
+pub fn open_engine(config: &EngineConfig) -> Result<Engine> {
+    let engine = Engine::open_with(config, Config::load()?)?;
+    if let Some(model) = engine.diffusion_model() {
+        eprintln!(
+            "diffusion model {} ({} x {}) on {}",
+            model.name(),
+            model.size(),
+            model.size(),
+            model.provider()
+        );
+    }
+    Ok(engine)
 }
 
 #[cfg(test)]

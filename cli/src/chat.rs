@@ -1,15 +1,19 @@
 //! `pertouch chat`: instruction after instruction on one photo, with undo.
 
-use crate::args::{AgentArgs, InputArgs, MaskArgs, SegmenterArgs};
+use crate::args::{
+    open_engine, read_instruction, read_scene, AgentArgs, InputArgs, MaskArgs, SegmenterArgs,
+};
 use crate::memory::ProfileArgs;
-use crate::retouch::{print_report, print_trace, segment_missing};
+use crate::retouch::{print_report, print_trace};
 use anyhow::Result;
 use clap::Args;
-use pertouch_core::agent::{self, Session};
+use pertouch_core::agent;
+use pertouch_core::host::EngineConfig;
 use pertouch_core::image_io::{self, SaveOptions};
 use pertouch_core::memory::Record;
 use pertouch_core::params::RegionState;
-use pertouch_core::render::{Control, ParametricRenderer, RenderJob, RenderOptions};
+use pertouch_core::render::{Control, RenderJob};
+use pertouch_core::segment::PhotoSegments;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
@@ -51,18 +55,20 @@ pub fn run(a: ChatArgs) -> Result<()> {
     });
     image_io::OutputFormat::from_path(&output)?;
     let loaded = a.input_opts.load_image(&a.input)?;
-    let segmenter = a.segmenter.lazy();
-    let tables = a.input_opts.tables()?;
     let mut masks = a.masks.load()?;
-    let renderer = ParametricRenderer::new(RenderOptions {
-        tables: tables.clone(),
-        ..Default::default()
-    });
+    let mut config = EngineConfig {
+        verify: true,
+        ..EngineConfig::default()
+    };
+    a.input_opts.configure(&mut config);
+    a.segmenter.configure(&mut config);
+    let engine = open_engine(&config)?;
     let src = &loaded.raster;
+    let segments = PhotoSegments::new(src);
     let preview = agent::preview(src, agent::PREVIEW_LONG_SIDE);
     let store = a.who.store()?;
-    let reader = a.agent.open()?;
-    let scene = reader.scene(src, &tables);
+    let reader = a.agent.open(&engine)?;
+    let scene = read_scene(&reader, &engine, src, &segments);
     println!(
         "{} ({} x {}): {}. Type help for commands.",
         a.input.display(),
@@ -121,11 +127,8 @@ pub fn run(a: ChatArgs) -> Result<()> {
                 } else {
                     PathBuf::from(rest.trim())
                 };
-                let names = current
-                    .named_regions()
-                    .map(|(n, _)| n.to_string())
-                    .collect();
-                if let Err(e) = segment_missing(&mut masks, src, names, &segmenter) {
+                let names: Vec<&str> = current.named_regions().map(|(n, _)| n).collect();
+                if let Err(e) = engine.find_regions(&segments, &mut masks, &names) {
                     println!("error: {e}");
                     continue;
                 }
@@ -134,7 +137,7 @@ pub fn run(a: ChatArgs) -> Result<()> {
                     masks: &masks,
                     state: &current,
                 };
-                match renderer.render_and_save(
+                match engine.render_and_save(
                     &job,
                     &path,
                     &loaded.metadata,
@@ -159,28 +162,27 @@ pub fn run(a: ChatArgs) -> Result<()> {
                 }
             }
             _ => {
-                let plan = match reader.read(line, src, &segmenter) {
+                let plan = match read_instruction(&reader, &engine, line, src) {
                     Ok(p) => p,
                     Err(e) => {
                         println!("{e}");
                         continue;
                     }
                 };
-                let interp = &plan.interpretation;
-                if let Err(e) = segment_missing(&mut masks, src, interp.regions(), &segmenter) {
+                let regions = plan.interpretation.regions();
+                if let Err(e) = engine.find_regions(&segments, &mut masks, &regions) {
                     println!("{e}");
                     continue;
                 }
-                let session = Session {
-                    renderer: &renderer,
-                    preview: &preview,
-                    masks: &masks,
-                    tables: &tables,
-                };
-                let advisor = reader.advisor();
-                let guidance =
-                    plan.guidance(line, advisor.as_ref().map(|a| a as &dyn agent::Advisor));
-                match session.apply_with(&current, interp, &guidance, &Control::default()) {
+                match engine.rethink(
+                    &reader,
+                    &plan,
+                    line,
+                    &preview,
+                    &masks,
+                    &current,
+                    &Control::default(),
+                ) {
                     Ok(outcome) => {
                         print_trace(&outcome);
                         history.push(outcome.state);

@@ -1,6 +1,7 @@
 //! `pertouch`: retouch photos region by region from the command line.
 
 mod args;
+mod bridge;
 mod calibrate;
 mod chat;
 mod doctor;
@@ -68,6 +69,8 @@ enum Command {
     Doctor(doctor::DoctorArgs),
     /// List, verify, locate or install model packages.
     Models(models::ModelsArgs),
+    /// Serve the PerTouch Photoshop panel (a local WebSocket bridge); `bridge pair` pairs it.
+    Bridge(bridge::BridgeArgs),
 }
 
 fn main() -> ExitCode {
@@ -83,6 +86,7 @@ fn main() -> ExitCode {
         Command::Chat(a) => chat::run(a),
         Command::Doctor(a) => doctor::run(a),
         Command::Models(a) => models::run(a),
+        Command::Bridge(a) => bridge::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

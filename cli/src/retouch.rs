@@ -1,23 +1,20 @@
 //! `pertouch retouch`.
 
 use crate::args::{
-    AgentArgs, ChosenRenderer, InputArgs, LazySegmenter, MaskArgs, RendererArgs, SegmenterArgs,
-    StateArgs,
+    open_engine, read_instruction, read_scene, AgentArgs, InputArgs, MaskArgs, RendererArgs,
+    SegmenterArgs, StateArgs,
 };
 use crate::memory::{warn_set_aside, ProfileArgs};
 use crate::progress::Bar;
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use pertouch_core::agent::{self, Kind, Outcome, Session};
+use pertouch_core::agent::{self, Kind, Outcome};
+use pertouch_core::host::EngineConfig;
 use pertouch_core::image_io::{self, SaveOptions};
-use pertouch_core::mask::MaskSet;
 use pertouch_core::memory::Record;
-use pertouch_core::params::{RegionState, GLOBAL};
-use pertouch_core::raster::Raster;
-use pertouch_core::render::{
-    Control, RenderJob, RenderOptions, RenderReport, RenderRequest, Renderer,
-};
-use pertouch_core::segment;
+use pertouch_core::params::RegionState;
+use pertouch_core::render::{Control, RenderJob, RenderReport};
+use pertouch_core::segment::PhotoSegments;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -84,12 +81,23 @@ pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
     let t = std::time::Instant::now();
     let loaded = a.input_opts.load_image(&a.input)?;
     tracing::debug!(elapsed = ?t.elapsed(), "loaded");
-    let tables = a.input_opts.tables()?;
-    let segmenter = a.segmenter.lazy();
-    let reader = a.agent.open()?;
+    let mut config = EngineConfig {
+        refine: !a.no_refine,
+        verify: true,
+        ..EngineConfig::default()
+    };
+    a.input_opts.configure(&mut config);
+    a.segmenter.configure(&mut config);
+    a.render.configure(&mut config)?;
+    // One engine for the agent's previews and the full-resolution result.
+    let engine = open_engine(&config)?;
+    let agent = a.agent.open(&engine)?;
+    let photo = &loaded.raster;
+    // The scene tags and the regions share one segmentation of the photo.
+    let segments = PhotoSegments::new(photo);
     let memory = (a.recall || a.accept)
         .then(|| -> Result<_> {
-            let scene = reader.scene(&loaded.raster, &tables);
+            let scene = read_scene(&agent, &engine, photo, &segments);
             Ok((a.who.store()?, scene))
         })
         .transpose()?;
@@ -115,42 +123,27 @@ pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
         }
     }
     let plan = match &a.say {
-        Some(text) => Some(reader.read(text, &loaded.raster, &segmenter)?),
+        Some(text) => Some(read_instruction(&agent, &engine, text, photo)?),
         None => None,
     };
     // Regions named by the state or the instruction that no --mask covers: the
-    // built-in segmenter finds them (or says it cannot).
+    // segmenters find them (or say they cannot).
     let mut wanted: Vec<String> = state.named_regions().map(|(n, _)| n.to_string()).collect();
     if let Some(p) = &plan {
         wanted.extend(p.interpretation.regions());
     }
-    segment_missing(&mut masks, &loaded.raster, wanted, &segmenter)?;
-    // One renderer for the agent's previews and the full-resolution result.
-    let chosen = a.render.open(RenderOptions {
-        tables: tables.clone(),
-        refine: (!a.no_refine).then(Default::default),
-        verify: true,
-    })?;
-    let renderer = chosen.as_dyn();
-    let session_tables = match &chosen {
-        ChosenRenderer::Diffusion(d) => d.model().tables().clone(),
-        ChosenRenderer::Parametric(_) => tables.clone(),
-    };
-    if let Some(plan) = &plan {
-        let preview = agent::preview(&loaded.raster, agent::PREVIEW_LONG_SIDE);
-        let session = Session {
-            renderer,
-            preview: &preview,
-            masks: &masks,
-            tables: &session_tables,
-        };
-        let advisor = reader.advisor();
-        let guidance = plan.guidance(
-            a.say.as_deref().unwrap_or(""),
-            advisor.as_ref().map(|a| a as &dyn agent::Advisor),
-        );
-        let outcome =
-            session.apply_with(&state, &plan.interpretation, &guidance, &Control::default())?;
+    engine.find_regions(&segments, &mut masks, &wanted)?;
+    if let (Some(plan), Some(text)) = (&plan, &a.say) {
+        let preview = agent::preview(photo, agent::PREVIEW_LONG_SIDE);
+        let outcome = engine.rethink(
+            &agent,
+            plan,
+            text,
+            &preview,
+            &masks,
+            &state,
+            &Control::default(),
+        )?;
         print_trace(&outcome);
         state = outcome.state;
     }
@@ -161,24 +154,15 @@ pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
         progress: Some(&progress),
     };
     let job = RenderJob {
-        source: &loaded.raster,
+        source: photo,
         masks: &masks,
         state: &state,
     };
     let save = SaveOptions {
         jpeg_quality: a.jpeg_quality,
     };
-    let report = match &chosen {
-        // Encoding runs while later bands are still rendering.
-        ChosenRenderer::Parametric(p) => {
-            p.render_and_save(&job, &a.output, &loaded.metadata, &save, &ctl)?
-        }
-        ChosenRenderer::Diffusion(d) => {
-            let out = d.render(&job, &RenderRequest::default(), &ctl)?;
-            image_io::save(&a.output, &out.image, &loaded.metadata, &save)?;
-            out.report
-        }
-    };
+    // Encoding runs while later bands are still rendering.
+    let report = engine.render_and_save(&job, &a.output, &loaded.metadata, &save, &ctl)?;
     bar.finish();
     print_report(&report);
     if let Some(p) = &a.report {
@@ -200,31 +184,6 @@ pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
             store.path().display(),
             opened.records.len()
         );
-    }
-    Ok(())
-}
-
-/// Finds the regions of `wanted` that `masks` lacks with the segmenters (an
-/// unknown region name is an error listing what is available).
-pub fn segment_missing(
-    masks: &mut MaskSet,
-    image: &Raster,
-    mut wanted: Vec<String>,
-    segmenter: &LazySegmenter,
-) -> Result<()> {
-    wanted.retain(|r| r != GLOBAL && masks.get(r).is_none());
-    wanted.sort();
-    wanted.dedup();
-    if wanted.is_empty() {
-        return Ok(());
-    }
-    let names: Vec<&str> = wanted.iter().map(String::as_str).collect();
-    let layered = segmenter.get()?;
-    let found = segment::masks_for(layered, image, &names)?;
-    for m in found.iter() {
-        let by = layered.route(&m.name).map_or("?", |s| s.name());
-        tracing::info!(region = %m.name, segmenter = by, coverage = m.mask.mean(), "segmented");
-        masks.insert(&m.name, m.mask.clone());
     }
     Ok(())
 }

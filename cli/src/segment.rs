@@ -1,11 +1,12 @@
 //! `pertouch segment`.
 
-use crate::args::{InputArgs, SegmenterArgs};
+use crate::args::{open_engine, InputArgs, SegmenterArgs};
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use pertouch_core::host::EngineConfig;
 use pertouch_core::plane::{fit_long_side, Plane};
 use pertouch_core::render::refine::{guide_value, RefineOptions, RefinedMask};
-use pertouch_core::segment::{self, Segmenter};
+use pertouch_core::segment::{PhotoSegments, Segmenter};
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -40,8 +41,10 @@ pub struct SegmentArgs {
 }
 
 pub fn run(a: SegmentArgs) -> Result<()> {
-    let lazy = a.segmenter.lazy();
-    let seg = lazy.get()?;
+    let mut config = EngineConfig::default();
+    a.segmenter.configure(&mut config);
+    let engine = open_engine(&config)?;
+    let seg = engine.segmenter();
     if a.list {
         let models = seg.model_names();
         println!(
@@ -69,7 +72,7 @@ pub fn run(a: SegmentArgs) -> Result<()> {
     };
     let loaded = a.input_opts.load_image(input)?;
     let names: Vec<&str> = a.region.iter().map(String::as_str).collect();
-    let masks = segment::masks_for(seg, &loaded.raster, &names)?;
+    let masks = PhotoSegments::new(&loaded.raster).masks(seg, &names)?;
     let src = &loaded.raster;
     let (w, h) = match a.size {
         Some(n) => fit_long_side(src.width(), src.height(), n.clamp(16, 16384)),

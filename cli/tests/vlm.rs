@@ -3,72 +3,9 @@
 //! measured result matches the words, the API key reaches the server and nothing
 //! else, and a dead server leaves the offline agent in charge.
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use std::collections::VecDeque;
+use pertouch_test_server::Server;
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
-
-#[derive(Default)]
-struct Script {
-    replies: Mutex<VecDeque<String>>,
-    auth: Mutex<Vec<Option<String>>>,
-}
-
-async fn chat(State(s): State<Arc<Script>>, headers: HeaderMap) -> Response {
-    s.auth.lock().unwrap().push(
-        headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
-    );
-    match s.replies.lock().unwrap().pop_front() {
-        Some(content) => (
-            [("content-type", "application/json")],
-            serde_json::json!({"choices": [{"message": {"role": "assistant", "content": content}}]})
-                .to_string(),
-        )
-            .into_response(),
-        None => (StatusCode::INTERNAL_SERVER_ERROR, "script exhausted").into_response(),
-    }
-}
-
-fn serve(replies: &[&str]) -> (String, Arc<Script>) {
-    let script = Arc::new(Script::default());
-    script
-        .replies
-        .lock()
-        .unwrap()
-        .extend(replies.iter().map(|r| r.to_string()));
-    let s = script.clone();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(l.local_addr().unwrap()).unwrap();
-            let app = axum::Router::new()
-                .route("/v1/chat/completions", axum::routing::post(chat))
-                .route(
-                    "/v1/models",
-                    axum::routing::get(|| async {
-                        (
-                            [("content-type", "application/json")],
-                            r#"{"object": "list", "data": [{"id": "scripted", "object": "model"}]}"#,
-                        )
-                    }),
-                )
-                .with_state(s);
-            axum::serve(l, app).await.unwrap();
-        });
-    });
-    (format!("http://{}/v1", rx.recv().unwrap()), script)
-}
 
 fn sample(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -131,7 +68,7 @@ fn sky_temperature_change(report: &std::path::Path) -> f64 {
 
 #[test]
 fn retouch_with_a_vlm_reads_checks_and_keeps_the_key_private() {
-    let (url, script) = serve(&[
+    let server = Server::replying(&[
         r#"{"think": "names the sky", "kind": "strong"}"#,
         // Overshoots: "a little" is about +0.1.
         r#"```json
@@ -142,7 +79,7 @@ fn retouch_with_a_vlm_reads_checks_and_keeps_the_key_private() {
     ]);
     let dir = tempfile::tempdir().unwrap();
     let (out, report) = (dir.path().join("out.jpg"), dir.path().join("r.json"));
-    let (ok, text) = retouch(&url, &out, &report, dir.path());
+    let (ok, text) = retouch(server.url(), &out, &report, dir.path());
     assert!(ok, "{text}");
     assert!(out.is_file());
     assert!(
@@ -158,7 +95,7 @@ fn retouch_with_a_vlm_reads_checks_and_keeps_the_key_private() {
         (change - 0.1).abs() <= 0.05,
         "measured change {change}: {text}"
     );
-    let auth = script.auth.lock().unwrap().clone();
+    let auth: Vec<Option<String>> = server.seen().into_iter().map(|s| s.auth).collect();
     assert!(auth.len() >= 3);
     assert!(auth
         .iter()
@@ -190,7 +127,7 @@ fn a_dead_vlm_server_leaves_the_offline_agent_in_charge() {
 
 #[test]
 fn chat_uses_the_vlm_for_each_instruction() {
-    let (url, _script) = serve(&[
+    let server = Server::replying(&[
         r#"{"tags": ["beach", "dunes"], "greeting": "Nice dunes."}"#,
         r#"{"kind": "weak_style"}"#,
         r#"{"edits": [{"region": "global", "attribute": "contrast", "change": 0.2}, {"region": "global", "attribute": "temperature", "change": -0.1}]}"#,
@@ -203,7 +140,7 @@ fn chat_uses_the_vlm_for_each_instruction() {
             "--agent",
             "vlm",
             "--vlm-url",
-            &url,
+            server.url(),
             "--vlm-model",
             "scripted",
         ])
@@ -240,7 +177,8 @@ fn chat_uses_the_vlm_for_each_instruction() {
 
 #[test]
 fn doctor_reports_the_vlm_server_without_the_key() {
-    let (url, _script) = serve(&[]);
+    let server = Server::replying(&[]);
+    let url = server.url();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.toml");
     std::fs::write(

@@ -78,6 +78,7 @@ impl Default for VlmSettings {
     }
 }
 
+#[cfg(feature = "vlm")]
 impl VlmSettings {
     /// The client configuration; `url` and `model` override the file's.
     pub fn client_config(
@@ -210,6 +211,7 @@ mod tests {
         assert_eq!(Config::read(&p).unwrap(), Config::default());
     }
 
+    #[cfg(feature = "vlm")]
     #[test]
     fn vlm_settings_build_a_client_config_without_storing_the_key() {
         let dir = tempfile::tempdir().unwrap();

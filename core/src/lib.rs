@@ -28,6 +28,7 @@ pub mod plane;
 pub mod raster;
 pub mod render;
 pub mod segment;
+#[cfg(feature = "vlm")]
 pub mod vlm;
 
 pub use error::{Error, Result};

@@ -3,12 +3,6 @@
 //! what it receives (model name, JSON mode, images that decode) and the tests check
 //! that every path ends in a correct state or a clear error.
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use base64::Engine;
 use pertouch_core::agent::{preview, Guidance, Kind, Session};
 use pertouch_core::image_io::{load, LoadOptions};
 use pertouch_core::measure::LevelTables;
@@ -18,188 +12,11 @@ use pertouch_core::raster::Raster;
 use pertouch_core::render::{CancelToken, Control, ParametricRenderer};
 use pertouch_core::segment::{masks_for, BuiltinSegmenter};
 use pertouch_core::vlm::{session_scene, ApiKey, VlmAgent, VlmClient, VlmConfig, VlmError};
-use serde_json::{json, Value};
-use std::collections::VecDeque;
+use pertouch_test_server::{Reply, Server};
+use serde_json::json;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// One scripted answer.
-#[derive(Clone)]
-enum Reply {
-    /// A 200 chat completion whose message content is this text.
-    Content(String),
-    /// The same, after a delay.
-    Slow(Duration, String),
-    /// Any status and raw body, with an optional Retry-After.
-    Raw(u16, String, Option<&'static str>),
-    /// A 500 whose body echoes the request's Authorization header (a careless proxy).
-    EchoAuth,
-}
-
-/// What the server received in one request.
-#[derive(Debug, Clone)]
-struct Seen {
-    model: String,
-    json_mode: bool,
-    texts: Vec<String>,
-    images: Vec<(u32, u32)>,
-    auth: Option<String>,
-}
-
-#[derive(Default)]
-struct Script {
-    replies: Mutex<VecDeque<Reply>>,
-    seen: Mutex<Vec<Seen>>,
-    problems: Mutex<Vec<String>>,
-}
-
-fn completion(content: &str) -> String {
-    json!({
-        "id": "chatcmpl-test", "object": "chat.completion", "created": 0, "model": "scripted",
-        "choices": [{"index": 0, "finish_reason": "stop",
-                     "message": {"role": "assistant", "content": content}}]
-    })
-    .to_string()
-}
-
-async fn chat(State(script): State<Arc<Script>>, headers: HeaderMap, body: Bytes) -> Response {
-    let auth = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let req: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => {
-            script
-                .problems
-                .lock()
-                .unwrap()
-                .push(format!("body is not JSON: {e}"));
-            return (StatusCode::BAD_REQUEST, "bad json").into_response();
-        }
-    };
-    let mut seen = Seen {
-        model: req["model"].as_str().unwrap_or("").to_string(),
-        json_mode: req["response_format"]["type"] == "json_object",
-        texts: Vec::new(),
-        images: Vec::new(),
-        auth: auth.clone(),
-    };
-    for m in req["messages"].as_array().into_iter().flatten() {
-        match &m["content"] {
-            Value::String(t) => seen.texts.push(t.clone()),
-            Value::Array(parts) => {
-                for p in parts {
-                    match p["type"].as_str() {
-                        Some("text") => seen.texts.push(p["text"].as_str().unwrap_or("").into()),
-                        Some("image_url") => {
-                            let url = p["image_url"]["url"].as_str().unwrap_or("");
-                            let decoded = url
-                                .strip_prefix("data:image/jpeg;base64,")
-                                .and_then(|b| {
-                                    base64::engine::general_purpose::STANDARD.decode(b).ok()
-                                })
-                                .and_then(|bytes| image::load_from_memory(&bytes).ok());
-                            match decoded {
-                                Some(img) => seen.images.push((img.width(), img.height())),
-                                None => script
-                                    .problems
-                                    .lock()
-                                    .unwrap()
-                                    .push("an image is not a decodable JPEG data URI".into()),
-                            }
-                        }
-                        other => script
-                            .problems
-                            .lock()
-                            .unwrap()
-                            .push(format!("part type {other:?}")),
-                    }
-                }
-            }
-            other => script
-                .problems
-                .lock()
-                .unwrap()
-                .push(format!("content {other}")),
-        }
-    }
-    script.seen.lock().unwrap().push(seen);
-    let next = script.replies.lock().unwrap().pop_front();
-    match next {
-        Some(Reply::Content(c)) => {
-            ([("content-type", "application/json")], completion(&c)).into_response()
-        }
-        Some(Reply::Slow(d, c)) => {
-            tokio::time::sleep(d).await;
-            ([("content-type", "application/json")], completion(&c)).into_response()
-        }
-        Some(Reply::Raw(status, body, retry_after)) => {
-            let mut r = (StatusCode::from_u16(status).unwrap(), body).into_response();
-            if let Some(ra) = retry_after {
-                r.headers_mut().insert("retry-after", ra.parse().unwrap());
-            }
-            r
-        }
-        Some(Reply::EchoAuth) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!(
-                "upstream failed for request with authorization: {}",
-                auth.unwrap_or_default()
-            ),
-        )
-            .into_response(),
-        None => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the test script is exhausted",
-        )
-            .into_response(),
-    }
-}
-
-/// A scripted server on 127.0.0.1; stops when dropped with the test.
-struct Server {
-    url: String,
-    script: Arc<Script>,
-}
-
-impl Server {
-    fn start(replies: Vec<Reply>) -> Server {
-        let script = Arc::new(Script::default());
-        script.replies.lock().unwrap().extend(replies);
-        let s = script.clone();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx.send(listener.local_addr().unwrap()).unwrap();
-                let app = axum::Router::new()
-                    .route("/v1/chat/completions", post(chat))
-                    .with_state(s);
-                axum::serve(listener, app).await.unwrap();
-            });
-        });
-        let addr = rx.recv().unwrap();
-        Server {
-            url: format!("http://{addr}/v1"),
-            script,
-        }
-    }
-
-    fn seen(&self) -> Vec<Seen> {
-        self.script.seen.lock().unwrap().clone()
-    }
-
-    fn assert_clean(&self) {
-        let p = self.script.problems.lock().unwrap();
-        assert!(p.is_empty(), "the server saw bad requests: {p:?}");
-    }
-}
 
 fn config(url: &str) -> VlmConfig {
     let mut c = VlmConfig::new(url, "scripted-vlm");
@@ -241,7 +58,7 @@ fn well_formed_fenced_and_prose_replies_are_read() {
                 .into(),
         ),
     ]);
-    let a = agent(config(&server.url));
+    let a = agent(config(server.url()));
     let img = photo("dune.jpg");
     let plan = a
         .plan(
@@ -290,7 +107,7 @@ fn malformed_replies_fall_back_to_the_offline_agent() {
         r#"{"kind": "very strong"}"#,
     ] {
         let server = Server::start(vec![Reply::Content(bad.into())]);
-        let a = agent(config(&server.url));
+        let a = agent(config(server.url()));
         let plan = a
             .plan(
                 "make the sky a bit warmer",
@@ -321,7 +138,7 @@ fn malformed_replies_fall_back_to_the_offline_agent() {
             r#"{"edits": [{"region": "sky", "attribute": "hue", "change": 0.2}]}"#.into(),
         ),
     ]);
-    let plan = agent(config(&server.url))
+    let plan = agent(config(server.url()))
         .plan(
             "make the sky a bit warmer",
             &photo("dune.jpg"),
@@ -344,7 +161,7 @@ fn rate_limits_and_server_errors_are_retried_then_reported() {
         Reply::Raw(503, "warming up".into(), None),
         Reply::Content(r#"{"kind": "weak_optimize"}"#.into()),
     ]);
-    let mut cfg = config(&server.url);
+    let mut cfg = config(server.url());
     cfg.retries = 2;
     let plan = agent(cfg)
         .plan("make it look better", &photo("dune.jpg"), &finds, None)
@@ -353,7 +170,7 @@ fn rate_limits_and_server_errors_are_retried_then_reported() {
     assert_eq!(server.seen().len(), 3);
     // Persistent 500s: retried `retries` times, then a clear error.
     let server = Server::start(vec![Reply::Raw(500, "boom".into(), None); 3]);
-    let mut cfg = config(&server.url);
+    let mut cfg = config(server.url());
     cfg.retries = 2;
     let client = VlmClient::new(cfg).unwrap();
     let err = client
@@ -370,7 +187,7 @@ fn rate_limits_and_server_errors_are_retried_then_reported() {
     assert_eq!(server.seen().len(), 3);
     // A 400 is not retried.
     let server = Server::start(vec![Reply::Raw(400, "bad model".into(), None)]);
-    let client = VlmClient::new(config(&server.url)).unwrap();
+    let client = VlmClient::new(config(server.url())).unwrap();
     assert!(matches!(
         client.chat(&[pertouch_core::vlm::Message::system("hi")], None),
         Err(VlmError::Status { status: 400, .. })
@@ -387,7 +204,7 @@ fn slow_and_dead_servers_time_out_or_fail_fast_and_cancel() {
         );
         2
     ]);
-    let mut cfg = config(&server.url);
+    let mut cfg = config(server.url());
     cfg.timeout = Duration::from_millis(300);
     cfg.retries = 1;
     let client = VlmClient::new(cfg).unwrap();
@@ -422,7 +239,7 @@ fn slow_and_dead_servers_time_out_or_fail_fast_and_cancel() {
     );
     // Cancelling a call in flight ends it at once.
     let server = Server::start(vec![Reply::Slow(Duration::from_secs(5), "{}".into())]);
-    let mut cfg = config(&server.url);
+    let mut cfg = config(server.url());
     cfg.timeout = Duration::from_secs(10);
     let client = VlmClient::new(cfg).unwrap();
     let token = CancelToken::new();
@@ -450,7 +267,7 @@ fn a_strong_session_converges_despite_an_overshooting_vlm() {
         // Rethink 2 (if asked): overshoots again.
         Reply::Content(r#"{"think": "too cold", "done": false, "edits": [{"region": "sky", "attribute": "temperature", "value": 0.6}]}"#.into()),
     ]);
-    let a = agent(config(&server.url));
+    let a = agent(config(server.url()));
     let img = photo("dune.jpg");
     let instruction = "make the sky a little warmer";
     let plan = a.plan(instruction, &img, &finds, None).unwrap();
@@ -528,7 +345,7 @@ fn a_weak_style_session_applies_the_vlm_look_once() {
                 .into(),
         ),
     ]);
-    let a = agent(config(&server.url));
+    let a = agent(config(server.url()));
     let img = photo("storm.jpg");
     let no_moon = |r: &str| finds(r);
     let plan = a.plan("cinematic", &img, &no_moon, None).unwrap();
@@ -571,7 +388,7 @@ fn session_start_recalls_a_matching_scene_with_vlm_tags() {
     let server = Server::start(vec![Reply::Content(
         r#"{"tags": ["Beach", "dunes", "sea", "summer"], "greeting": "Lovely dunes!"}"#.into(),
     )]);
-    let a = agent(config(&server.url));
+    let a = agent(config(server.url()));
     let (scene, greeting, line) = session_scene(Some(&a), &img, tables, None);
     assert_eq!(scene.tags, vec!["beach", "dunes", "sea", "summer"]);
     assert_eq!(greeting.as_deref(), Some("Lovely dunes!"));
@@ -588,7 +405,7 @@ fn session_start_recalls_a_matching_scene_with_vlm_tags() {
     let server = Server::start(vec![Reply::Content(
         r#"{"tags": ["beach", "sea", "sand dunes"]}"#.into(),
     )]);
-    let a = agent(config(&server.url));
+    let a = agent(config(server.url()));
     let (scene, _, _) = session_scene(Some(&a), &img, tables, None);
     let found = store.propose(&scene, 0.6).unwrap().value;
     let (record, similarity) = found.expect("the earlier edit is recalled");
@@ -648,7 +465,7 @@ fn the_api_key_appears_in_no_log_trace_error_or_memory_file() {
         Reply::EchoAuth,
         Reply::EchoAuth,
     ]);
-    let mut cfg = config(&server.url);
+    let mut cfg = config(server.url());
     cfg.api_key = ApiKey::new(KEY);
     let debug_of_config = format!("{cfg:?}");
     let a = agent(cfg);
@@ -669,7 +486,7 @@ fn the_api_key_appears_in_no_log_trace_error_or_memory_file() {
         .unwrap();
     let memory_file = std::fs::read_to_string(store.path()).unwrap();
     let err = VlmClient::new({
-        let mut c = config(&server.url);
+        let mut c = config(server.url());
         c.api_key = ApiKey::new(KEY);
         c.retries = 0;
         c

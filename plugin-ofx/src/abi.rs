@@ -3,6 +3,12 @@
 //! OpenFX 1.4 headers declare them, and the names of actions and properties.
 //! Written from the published headers (ofxCore.h, ofxProperty.h, ofxParam.h,
 //! ofxImageEffect.h, ofxMemory.h, ofxMultiThread.h, ofxMessage.h).
+//!
+//! Every function slot of a suite is an `Option`: the headers say a host fills
+//! them all, but hosts leave some null, and calling a null slot is undefined
+//! behaviour. `Option<fn>` has the C layout of a nullable function pointer, so
+//! the tables match the headers; the plug-in calls through
+//! `suites::ofx_fn!`, which names a missing `Suite::function`.
 #![allow(non_camel_case_types, non_snake_case, non_upper_case_globals)]
 
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
@@ -107,24 +113,24 @@ type S = *const c_char;
 
 #[repr(C)]
 pub struct OfxPropertySuiteV1 {
-    pub propSetPointer: unsafe extern "C" fn(P, S, c_int, *mut c_void) -> OfxStatus,
-    pub propSetString: unsafe extern "C" fn(P, S, c_int, S) -> OfxStatus,
-    pub propSetDouble: unsafe extern "C" fn(P, S, c_int, f64) -> OfxStatus,
-    pub propSetInt: unsafe extern "C" fn(P, S, c_int, c_int) -> OfxStatus,
-    pub propSetPointerN: unsafe extern "C" fn(P, S, c_int, *const *mut c_void) -> OfxStatus,
-    pub propSetStringN: unsafe extern "C" fn(P, S, c_int, *const S) -> OfxStatus,
-    pub propSetDoubleN: unsafe extern "C" fn(P, S, c_int, *const f64) -> OfxStatus,
-    pub propSetIntN: unsafe extern "C" fn(P, S, c_int, *const c_int) -> OfxStatus,
-    pub propGetPointer: unsafe extern "C" fn(P, S, c_int, *mut *mut c_void) -> OfxStatus,
-    pub propGetString: unsafe extern "C" fn(P, S, c_int, *mut *mut c_char) -> OfxStatus,
-    pub propGetDouble: unsafe extern "C" fn(P, S, c_int, *mut f64) -> OfxStatus,
-    pub propGetInt: unsafe extern "C" fn(P, S, c_int, *mut c_int) -> OfxStatus,
-    pub propGetPointerN: unsafe extern "C" fn(P, S, c_int, *mut *mut c_void) -> OfxStatus,
-    pub propGetStringN: unsafe extern "C" fn(P, S, c_int, *mut *mut c_char) -> OfxStatus,
-    pub propGetDoubleN: unsafe extern "C" fn(P, S, c_int, *mut f64) -> OfxStatus,
-    pub propGetIntN: unsafe extern "C" fn(P, S, c_int, *mut c_int) -> OfxStatus,
-    pub propReset: unsafe extern "C" fn(P, S) -> OfxStatus,
-    pub propGetDimension: unsafe extern "C" fn(P, S, *mut c_int) -> OfxStatus,
+    pub propSetPointer: Option<unsafe extern "C" fn(P, S, c_int, *mut c_void) -> OfxStatus>,
+    pub propSetString: Option<unsafe extern "C" fn(P, S, c_int, S) -> OfxStatus>,
+    pub propSetDouble: Option<unsafe extern "C" fn(P, S, c_int, f64) -> OfxStatus>,
+    pub propSetInt: Option<unsafe extern "C" fn(P, S, c_int, c_int) -> OfxStatus>,
+    pub propSetPointerN: Option<unsafe extern "C" fn(P, S, c_int, *const *mut c_void) -> OfxStatus>,
+    pub propSetStringN: Option<unsafe extern "C" fn(P, S, c_int, *const S) -> OfxStatus>,
+    pub propSetDoubleN: Option<unsafe extern "C" fn(P, S, c_int, *const f64) -> OfxStatus>,
+    pub propSetIntN: Option<unsafe extern "C" fn(P, S, c_int, *const c_int) -> OfxStatus>,
+    pub propGetPointer: Option<unsafe extern "C" fn(P, S, c_int, *mut *mut c_void) -> OfxStatus>,
+    pub propGetString: Option<unsafe extern "C" fn(P, S, c_int, *mut *mut c_char) -> OfxStatus>,
+    pub propGetDouble: Option<unsafe extern "C" fn(P, S, c_int, *mut f64) -> OfxStatus>,
+    pub propGetInt: Option<unsafe extern "C" fn(P, S, c_int, *mut c_int) -> OfxStatus>,
+    pub propGetPointerN: Option<unsafe extern "C" fn(P, S, c_int, *mut *mut c_void) -> OfxStatus>,
+    pub propGetStringN: Option<unsafe extern "C" fn(P, S, c_int, *mut *mut c_char) -> OfxStatus>,
+    pub propGetDoubleN: Option<unsafe extern "C" fn(P, S, c_int, *mut f64) -> OfxStatus>,
+    pub propGetIntN: Option<unsafe extern "C" fn(P, S, c_int, *mut c_int) -> OfxStatus>,
+    pub propReset: Option<unsafe extern "C" fn(P, S) -> OfxStatus>,
+    pub propGetDimension: Option<unsafe extern "C" fn(P, S, *mut c_int) -> OfxStatus>,
 }
 
 type E = OfxImageEffectHandle;
@@ -132,19 +138,23 @@ type C = OfxImageClipHandle;
 
 #[repr(C)]
 pub struct OfxImageEffectSuiteV1 {
-    pub getPropertySet: unsafe extern "C" fn(E, *mut P) -> OfxStatus,
-    pub getParamSet: unsafe extern "C" fn(E, *mut OfxParamSetHandle) -> OfxStatus,
-    pub clipDefine: unsafe extern "C" fn(E, S, *mut P) -> OfxStatus,
-    pub clipGetHandle: unsafe extern "C" fn(E, S, *mut C, *mut P) -> OfxStatus,
-    pub clipGetPropertySet: unsafe extern "C" fn(C, *mut P) -> OfxStatus,
-    pub clipGetImage: unsafe extern "C" fn(C, OfxTime, *const OfxRectD, *mut P) -> OfxStatus,
-    pub clipReleaseImage: unsafe extern "C" fn(P) -> OfxStatus,
-    pub clipGetRegionOfDefinition: unsafe extern "C" fn(C, OfxTime, *mut OfxRectD) -> OfxStatus,
-    pub abort: unsafe extern "C" fn(E) -> c_int,
-    pub imageMemoryAlloc: unsafe extern "C" fn(E, usize, *mut OfxImageMemoryHandle) -> OfxStatus,
-    pub imageMemoryFree: unsafe extern "C" fn(OfxImageMemoryHandle) -> OfxStatus,
-    pub imageMemoryLock: unsafe extern "C" fn(OfxImageMemoryHandle, *mut *mut c_void) -> OfxStatus,
-    pub imageMemoryUnlock: unsafe extern "C" fn(OfxImageMemoryHandle) -> OfxStatus,
+    pub getPropertySet: Option<unsafe extern "C" fn(E, *mut P) -> OfxStatus>,
+    pub getParamSet: Option<unsafe extern "C" fn(E, *mut OfxParamSetHandle) -> OfxStatus>,
+    pub clipDefine: Option<unsafe extern "C" fn(E, S, *mut P) -> OfxStatus>,
+    pub clipGetHandle: Option<unsafe extern "C" fn(E, S, *mut C, *mut P) -> OfxStatus>,
+    pub clipGetPropertySet: Option<unsafe extern "C" fn(C, *mut P) -> OfxStatus>,
+    pub clipGetImage:
+        Option<unsafe extern "C" fn(C, OfxTime, *const OfxRectD, *mut P) -> OfxStatus>,
+    pub clipReleaseImage: Option<unsafe extern "C" fn(P) -> OfxStatus>,
+    pub clipGetRegionOfDefinition:
+        Option<unsafe extern "C" fn(C, OfxTime, *mut OfxRectD) -> OfxStatus>,
+    pub abort: Option<unsafe extern "C" fn(E) -> c_int>,
+    pub imageMemoryAlloc:
+        Option<unsafe extern "C" fn(E, usize, *mut OfxImageMemoryHandle) -> OfxStatus>,
+    pub imageMemoryFree: Option<unsafe extern "C" fn(OfxImageMemoryHandle) -> OfxStatus>,
+    pub imageMemoryLock:
+        Option<unsafe extern "C" fn(OfxImageMemoryHandle, *mut *mut c_void) -> OfxStatus>,
+    pub imageMemoryUnlock: Option<unsafe extern "C" fn(OfxImageMemoryHandle) -> OfxStatus>,
 }
 
 type PS = OfxParamSetHandle;
@@ -152,32 +162,33 @@ type PH = OfxParamHandle;
 
 #[repr(C)]
 pub struct OfxParameterSuiteV1 {
-    pub paramDefine: unsafe extern "C" fn(PS, S, S, *mut P) -> OfxStatus,
-    pub paramGetHandle: unsafe extern "C" fn(PS, S, *mut PH, *mut P) -> OfxStatus,
-    pub paramSetGetPropertySet: unsafe extern "C" fn(PS, *mut P) -> OfxStatus,
-    pub paramGetPropertySet: unsafe extern "C" fn(PH, *mut P) -> OfxStatus,
+    pub paramDefine: Option<unsafe extern "C" fn(PS, S, S, *mut P) -> OfxStatus>,
+    pub paramGetHandle: Option<unsafe extern "C" fn(PS, S, *mut PH, *mut P) -> OfxStatus>,
+    pub paramSetGetPropertySet: Option<unsafe extern "C" fn(PS, *mut P) -> OfxStatus>,
+    pub paramGetPropertySet: Option<unsafe extern "C" fn(PH, *mut P) -> OfxStatus>,
     /// Variadic: one pointer per dimension of the parameter's value.
-    pub paramGetValue: unsafe extern "C" fn(PH, ...) -> OfxStatus,
-    pub paramGetValueAtTime: unsafe extern "C" fn(PH, OfxTime, ...) -> OfxStatus,
-    pub paramGetDerivative: unsafe extern "C" fn(PH, OfxTime, ...) -> OfxStatus,
-    pub paramGetIntegral: unsafe extern "C" fn(PH, OfxTime, OfxTime, ...) -> OfxStatus,
+    pub paramGetValue: Option<unsafe extern "C" fn(PH, ...) -> OfxStatus>,
+    pub paramGetValueAtTime: Option<unsafe extern "C" fn(PH, OfxTime, ...) -> OfxStatus>,
+    pub paramGetDerivative: Option<unsafe extern "C" fn(PH, OfxTime, ...) -> OfxStatus>,
+    pub paramGetIntegral: Option<unsafe extern "C" fn(PH, OfxTime, OfxTime, ...) -> OfxStatus>,
     /// Variadic: the value (a double, int or const char* per dimension).
-    pub paramSetValue: unsafe extern "C" fn(PH, ...) -> OfxStatus,
-    pub paramSetValueAtTime: unsafe extern "C" fn(PH, OfxTime, ...) -> OfxStatus,
-    pub paramGetNumKeys: unsafe extern "C" fn(PH, *mut c_uint) -> OfxStatus,
-    pub paramGetKeyTime: unsafe extern "C" fn(PH, c_uint, *mut OfxTime) -> OfxStatus,
-    pub paramGetKeyIndex: unsafe extern "C" fn(PH, OfxTime, c_int, *mut c_int) -> OfxStatus,
-    pub paramDeleteKey: unsafe extern "C" fn(PH, OfxTime) -> OfxStatus,
-    pub paramDeleteAllKeys: unsafe extern "C" fn(PH) -> OfxStatus,
-    pub paramCopy: unsafe extern "C" fn(PH, PH, OfxTime, *const OfxRangeD) -> OfxStatus,
-    pub paramEditBegin: unsafe extern "C" fn(PS, S) -> OfxStatus,
-    pub paramEditEnd: unsafe extern "C" fn(PS) -> OfxStatus,
+    pub paramSetValue: Option<unsafe extern "C" fn(PH, ...) -> OfxStatus>,
+    pub paramSetValueAtTime: Option<unsafe extern "C" fn(PH, OfxTime, ...) -> OfxStatus>,
+    pub paramGetNumKeys: Option<unsafe extern "C" fn(PH, *mut c_uint) -> OfxStatus>,
+    pub paramGetKeyTime: Option<unsafe extern "C" fn(PH, c_uint, *mut OfxTime) -> OfxStatus>,
+    pub paramGetKeyIndex: Option<unsafe extern "C" fn(PH, OfxTime, c_int, *mut c_int) -> OfxStatus>,
+    pub paramDeleteKey: Option<unsafe extern "C" fn(PH, OfxTime) -> OfxStatus>,
+    pub paramDeleteAllKeys: Option<unsafe extern "C" fn(PH) -> OfxStatus>,
+    pub paramCopy: Option<unsafe extern "C" fn(PH, PH, OfxTime, *const OfxRangeD) -> OfxStatus>,
+    pub paramEditBegin: Option<unsafe extern "C" fn(PS, S) -> OfxStatus>,
+    pub paramEditEnd: Option<unsafe extern "C" fn(PS) -> OfxStatus>,
 }
 
 #[repr(C)]
 pub struct OfxMemorySuiteV1 {
-    pub memoryAlloc: unsafe extern "C" fn(*mut c_void, usize, *mut *mut c_void) -> OfxStatus,
-    pub memoryFree: unsafe extern "C" fn(*mut c_void) -> OfxStatus,
+    pub memoryAlloc:
+        Option<unsafe extern "C" fn(*mut c_void, usize, *mut *mut c_void) -> OfxStatus>,
+    pub memoryFree: Option<unsafe extern "C" fn(*mut c_void) -> OfxStatus>,
 }
 
 pub type OfxThreadFunctionV1 =
@@ -185,28 +196,29 @@ pub type OfxThreadFunctionV1 =
 
 #[repr(C)]
 pub struct OfxMultiThreadSuiteV1 {
-    pub multiThread: unsafe extern "C" fn(OfxThreadFunctionV1, c_uint, *mut c_void) -> OfxStatus,
-    pub multiThreadNumCPUs: unsafe extern "C" fn(*mut c_uint) -> OfxStatus,
-    pub multiThreadIndex: unsafe extern "C" fn(*mut c_uint) -> OfxStatus,
-    pub multiThreadIsSpawnedThread: unsafe extern "C" fn() -> c_int,
-    pub mutexCreate: unsafe extern "C" fn(*mut OfxMutexHandle, c_int) -> OfxStatus,
-    pub mutexDestroy: unsafe extern "C" fn(OfxMutexHandle) -> OfxStatus,
-    pub mutexLock: unsafe extern "C" fn(OfxMutexHandle) -> OfxStatus,
-    pub mutexUnLock: unsafe extern "C" fn(OfxMutexHandle) -> OfxStatus,
-    pub mutexTryLock: unsafe extern "C" fn(OfxMutexHandle) -> OfxStatus,
+    pub multiThread:
+        Option<unsafe extern "C" fn(OfxThreadFunctionV1, c_uint, *mut c_void) -> OfxStatus>,
+    pub multiThreadNumCPUs: Option<unsafe extern "C" fn(*mut c_uint) -> OfxStatus>,
+    pub multiThreadIndex: Option<unsafe extern "C" fn(*mut c_uint) -> OfxStatus>,
+    pub multiThreadIsSpawnedThread: Option<unsafe extern "C" fn() -> c_int>,
+    pub mutexCreate: Option<unsafe extern "C" fn(*mut OfxMutexHandle, c_int) -> OfxStatus>,
+    pub mutexDestroy: Option<unsafe extern "C" fn(OfxMutexHandle) -> OfxStatus>,
+    pub mutexLock: Option<unsafe extern "C" fn(OfxMutexHandle) -> OfxStatus>,
+    pub mutexUnLock: Option<unsafe extern "C" fn(OfxMutexHandle) -> OfxStatus>,
+    pub mutexTryLock: Option<unsafe extern "C" fn(OfxMutexHandle) -> OfxStatus>,
 }
 
 #[repr(C)]
 pub struct OfxMessageSuiteV1 {
     /// Variadic: printf-style format and arguments.
-    pub message: unsafe extern "C" fn(*mut c_void, S, S, S, ...) -> OfxStatus,
+    pub message: Option<unsafe extern "C" fn(*mut c_void, S, S, S, ...) -> OfxStatus>,
 }
 
 #[repr(C)]
 pub struct OfxMessageSuiteV2 {
-    pub message: unsafe extern "C" fn(*mut c_void, S, S, S, ...) -> OfxStatus,
-    pub setPersistentMessage: unsafe extern "C" fn(*mut c_void, S, S, S, ...) -> OfxStatus,
-    pub clearPersistentMessage: unsafe extern "C" fn(*mut c_void) -> OfxStatus,
+    pub message: Option<unsafe extern "C" fn(*mut c_void, S, S, S, ...) -> OfxStatus>,
+    pub setPersistentMessage: Option<unsafe extern "C" fn(*mut c_void, S, S, S, ...) -> OfxStatus>,
+    pub clearPersistentMessage: Option<unsafe extern "C" fn(*mut c_void) -> OfxStatus>,
 }
 
 // Status codes.
@@ -335,6 +347,7 @@ pub mod names {
         kOfxImagePropBounds = c"OfxImagePropBounds";
         kOfxImagePropRowBytes = c"OfxImagePropRowBytes";
         kOfxImagePropPixelAspectRatio = c"OfxImagePropPixelAspectRatio";
+        kOfxImagePropRegionOfDefinition = c"OfxImagePropRegionOfDefinition";
 
         kOfxParamTypeDouble = c"OfxParamTypeDouble";
         kOfxParamTypeChoice = c"OfxParamTypeChoice";
@@ -363,6 +376,7 @@ pub mod names {
         kOfxParamPropPageChild = c"OfxParamPropPageChild";
         kOfxParamPropEnabled = c"OfxParamPropEnabled";
 
+        kOfxMessageFatal = c"OfxMessageFatal";
         kOfxMessageError = c"OfxMessageError";
         kOfxMessageWarning = c"OfxMessageWarning";
         kOfxMessageMessage = c"OfxMessageMessage";

@@ -3,22 +3,23 @@
 
 use crate::abi::names::*;
 use crate::abi::*;
-use crate::describe::param;
+use crate::handles::{Effect, PropSet};
 use crate::image::Image;
 use crate::instance;
+use crate::params;
 use crate::suites::{self, Host, OfxError, OfxResult, Props};
 use pertouch_core::render::Control;
 
 /// kOfxActionInstanceChanged: Apply runs the agent; other changes need nothing.
 pub fn instance_changed(
     host: &Host,
-    effect: OfxImageEffectHandle,
-    in_args: OfxPropertySetHandle,
+    effect: Effect,
+    in_args: Option<PropSet>,
 ) -> OfxResult<OfxStatus> {
-    let args = Props::new(host, in_args)?;
+    let args = Props::new(host, in_args, "the in-args")?;
     let is_param = args.string(kOfxPropType, 0)?.as_bytes() == kOfxTypeParameter.to_bytes();
     let name = args.string(kOfxPropName, 0)?;
-    if !is_param || name.as_bytes() != param::APPLY.to_bytes() {
+    if !is_param || name.as_bytes() != params::APPLY.to_bytes() {
         return Ok(kOfxStatReplyDefault);
     }
     let inst = instance::get(host, effect)?;
@@ -39,7 +40,7 @@ pub fn instance_changed(
     drop(source);
     // The agent plans with the fast renderer; the state it stores is in level
     // units, which either renderer renders.
-    let engine = crate::render::engine(false)?;
+    let engine = crate::engines::engine(false)?;
     let state = engine
         .agent_apply(&photo, &words, &base, &Control::default())
         .map_err(|e| OfxError::failed(e.to_string()))?;
@@ -48,7 +49,7 @@ pub fn instance_changed(
     instance::set_string(host, inst.state, &json)?;
     suites::post(
         host,
-        effect as usize,
+        effect,
         kOfxMessageMessage,
         &format!("PerTouch: applied \"{}\"", words.trim()),
     );

@@ -2,62 +2,15 @@
 
 use crate::abi::names::*;
 use crate::abi::*;
-use crate::suites::{check, Host, OfxError, OfxResult, Props};
+use crate::effect;
+use crate::handles::{Effect, ParamSet, PropSet};
+use crate::params;
+use crate::suites::{check, ofx_fn, Host, OfxError, OfxResult, Props};
 use std::ffi::CStr;
 
-/// Parameter names (script names; also what a project file stores).
-pub mod param {
-    use std::ffi::CStr;
-    pub const INSTRUCTION: &CStr = c"instruction";
-    pub const APPLY: &CStr = c"apply";
-    pub const STATE: &CStr = c"state";
-    pub const SLIDERS: [&CStr; 4] = [c"colorfulness", c"contrast", c"temperature", c"brightness"];
-    pub const RENDERER: &CStr = c"renderer";
-    pub const MIX: &CStr = c"mix";
-    pub const VIEW: &CStr = c"view";
-    pub const VIEW_REGION: &CStr = c"viewRegion";
-    /// Region names of the general context's mask inputs.
-    pub const MASK_NAMES: [&CStr; 2] = [c"regionAName", c"regionBName"];
-}
-
-/// The general context's optional mask inputs.
-pub const MASK_CLIPS: [&CStr; 2] = [c"RegionA", c"RegionB"];
-
-/// The view switch's options, in order.
-pub const VIEWS: [&CStr; 6] = [
-    c"Result",
-    c"Map: colorfulness",
-    c"Map: contrast",
-    c"Map: temperature",
-    c"Map: brightness",
-    c"Region mask",
-];
-
-pub const RENDERERS: [&CStr; 2] = [
-    c"Parametric (fast, no model)",
-    c"Diffusion (PerTouch model)",
-];
-
-fn effect_props<'h>(host: &'h Host, effect: OfxImageEffectHandle) -> OfxResult<Props<'h>> {
-    let mut p = std::ptr::null_mut();
-    // SAFETY: a descriptor/instance handle the host passed to this action.
-    check(
-        unsafe { (host.effects.getPropertySet)(effect, &mut p) },
-        || "getting the effect's properties".into(),
-    )?;
-    Props::new(host, p)
-}
-
-pub(crate) fn effect_props_of<'h>(
-    host: &'h Host,
-    effect: OfxImageEffectHandle,
-) -> OfxResult<Props<'h>> {
-    effect_props(host, effect)
-}
-
 /// kOfxActionDescribe.
-pub fn describe(host: &Host, effect: OfxImageEffectHandle) -> OfxResult<()> {
-    let p = effect_props(host, effect)?;
+pub fn describe(host: &Host, effect: Effect) -> OfxResult<()> {
+    let p = effect::props(host, effect)?;
     p.set_string(kOfxPropLabel, 0, "PerTouch")?;
     p.set_string(kOfxImageEffectPluginPropGrouping, 0, "Color")?;
     p.set_string(
@@ -89,12 +42,16 @@ pub fn describe(host: &Host, effect: OfxImageEffectHandle) -> OfxResult<()> {
         0,
         &kOfxImageEffectRenderFullySafe.to_string_lossy(),
     )?;
-    let version = [crate::VERSION_MAJOR as i32, crate::VERSION_MINOR as i32];
+    let version = [
+        crate::VERSION_MAJOR as i32,
+        crate::VERSION_MINOR as i32,
+        crate::VERSION_PATCH as i32,
+    ];
     for (i, v) in version.iter().enumerate() {
         // Optional in older hosts: a refusal is not an error.
         let _ = p.set_int(kOfxPropVersion, i as i32, *v);
     }
-    let _ = p.set_string(kOfxPropVersionLabel, 0, env!("CARGO_PKG_VERSION"));
+    let _ = p.set_string(kOfxPropVersionLabel, 0, crate::VERSION_LABEL);
     Ok(())
 }
 
@@ -112,35 +69,34 @@ fn context_of(in_args: &Props<'_>) -> OfxResult<bool> {
     }
 }
 
-fn define_clip<'h>(
-    host: &'h Host,
-    effect: OfxImageEffectHandle,
-    name: &CStr,
-) -> OfxResult<Props<'h>> {
+fn define_clip<'h>(host: &'h Host, effect: Effect, name: &CStr) -> OfxResult<Props<'h>> {
     let mut p = std::ptr::null_mut();
-    // SAFETY: a descriptor handle and a C string name.
-    check(
-        unsafe { (host.effects.clipDefine)(effect, name.as_ptr(), &mut p) },
-        || format!("defining clip {}", name.to_string_lossy()),
-    )?;
-    Props::new(host, p)
+    let f = ofx_fn!(host.effects => OfxImageEffectSuiteV1::clipDefine)?;
+    // SAFETY: a descriptor handle, a C string name and a valid out pointer.
+    let st = unsafe { f(effect.as_ptr(), name.as_ptr(), &mut p) };
+    check(st, || format!("defining clip {}", name.to_string_lossy()))?;
+    // SAFETY: the host just gave `p` as the new clip descriptor's properties.
+    Props::new(host, unsafe { PropSet::new(p) }, "a clip descriptor")
 }
 
 fn define_param<'h>(
     host: &'h Host,
-    set: OfxParamSetHandle,
+    set: ParamSet,
     kind: &CStr,
     name: &CStr,
     label: &str,
     hint: &str,
 ) -> OfxResult<Props<'h>> {
     let mut p = std::ptr::null_mut();
-    // SAFETY: the descriptor's parameter set, C string type and name.
-    check(
-        unsafe { (host.params.paramDefine)(set, kind.as_ptr(), name.as_ptr(), &mut p) },
-        || format!("defining parameter {}", name.to_string_lossy()),
-    )?;
-    let props = Props::new(host, p)?;
+    let f = ofx_fn!(host.params => OfxParameterSuiteV1::paramDefine)?;
+    // SAFETY: the descriptor's parameter set, C string type and name, a valid
+    // out pointer.
+    let st = unsafe { f(set.as_ptr(), kind.as_ptr(), name.as_ptr(), &mut p) };
+    check(st, || {
+        format!("defining parameter {}", name.to_string_lossy())
+    })?;
+    // SAFETY: the host just gave `p` as the new parameter's properties.
+    let props = Props::new(host, unsafe { PropSet::new(p) }, "a parameter descriptor")?;
     props.set_string(kOfxPropLabel, 0, label)?;
     let _ = props.set_string(kOfxParamPropHint, 0, hint);
     let _ = props.set_string(kOfxParamPropScriptName, 0, &name.to_string_lossy());
@@ -149,7 +105,7 @@ fn define_param<'h>(
 
 fn define_double(
     host: &Host,
-    set: OfxParamSetHandle,
+    set: ParamSet,
     name: &CStr,
     label: &str,
     hint: &str,
@@ -168,7 +124,7 @@ fn define_double(
 
 fn define_choice(
     host: &Host,
-    set: OfxParamSetHandle,
+    set: ParamSet,
     name: &CStr,
     label: &str,
     hint: &str,
@@ -183,7 +139,7 @@ fn define_choice(
 
 fn define_string(
     host: &Host,
-    set: OfxParamSetHandle,
+    set: ParamSet,
     name: &CStr,
     label: &str,
     hint: &str,
@@ -203,12 +159,8 @@ fn define_string(
 
 /// kOfxImageEffectActionDescribeInContext: Source and Output (RGB or RGBA), in the
 /// general context two optional mask inputs, and the parameters.
-pub fn describe_in_context(
-    host: &Host,
-    effect: OfxImageEffectHandle,
-    in_args: OfxPropertySetHandle,
-) -> OfxResult<()> {
-    let general = context_of(&Props::new(host, in_args)?)?;
+pub fn describe_in_context(host: &Host, effect: Effect, in_args: Option<PropSet>) -> OfxResult<()> {
+    let general = context_of(&Props::new(host, in_args, "the in-args")?)?;
     let rgb = [kOfxImageComponentRGBA, kOfxImageComponentRGB];
     let src = define_clip(host, effect, kOfxImageEffectSimpleSourceClipName)?;
     src.set_strings(kOfxImageEffectPropSupportedComponents, &rgb)?;
@@ -229,8 +181,8 @@ pub fn describe_in_context(
         }
     }
 
-    let set = crate::instance::param_set(host, effect)?;
-    use param::*;
+    let set = effect::param_set(host, effect)?;
+    use params::*;
     define_string(host, set, INSTRUCTION, "Instruction",
         "What to do, in words: \"make the sky a little warmer\", \"brighter faces\", \"cinematic\". Press Apply.",
         ("", false))?;

@@ -3,62 +3,25 @@
 
 use crate::abi::names::{self, *};
 use crate::abi::*;
-use crate::image::{Image, Rect};
-use crate::instance::{self, Settings};
-use crate::suites::{Host, OfxError, OfxResult, Props};
-use parking_lot::Mutex;
+use crate::effect;
+use crate::engines::engine;
+use crate::failure;
+use crate::handles::{Clip, Effect, PropSet};
+use crate::host_values::{self, FrameFacts, Rect, Settings};
+use crate::image::Image;
+use crate::instance::{self, Instance};
+use crate::params::MASK_CLIPS;
+use crate::suites::{self, ofx_fn, Host, OfxError, OfxResult, Props};
+use crate::words;
 use pertouch_core::color::luminance;
-use pertouch_core::host::{Engine, EngineConfig, Frame, FrameInputs, FrameKey, RendererKind};
+use pertouch_core::host::{Engine, Frame, FrameInputs, FrameKey};
 use pertouch_core::mask::MaskSet;
-use pertouch_core::params::{param_map::diverging, Attribute};
+use pertouch_core::params::{param_map::diverging, Attribute, RegionState};
 use pertouch_core::plane::Plane;
 use pertouch_core::raster::{Raster, Samples};
 use pertouch_core::render::{CancelToken, Control};
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, OnceLock};
-
-static PARAMETRIC: OnceLock<Result<Arc<Engine>, String>> = OnceLock::new();
-static DIFFUSION: Mutex<Option<Arc<Engine>>> = Mutex::new(None);
-
-/// The engine for the chosen renderer (opened on first use, shared by every
-/// instance and thread; its frame cache is keyed by content, so sharing is safe).
-pub fn engine(diffusion: bool) -> OfxResult<Arc<Engine>> {
-    if diffusion {
-        let mut slot = DIFFUSION.lock();
-        if let Some(e) = slot.as_ref() {
-            return Ok(e.clone());
-        }
-        let config = EngineConfig {
-            renderer: RendererKind::Diffusion,
-            ..EngineConfig::default()
-        };
-        let e = Arc::new(Engine::open(&config).map_err(|e| {
-            OfxError::failed(format!(
-                "the diffusion renderer is not available: {e}. Install a PerTouch diffusion package (pertouch models import DIR) or choose the parametric renderer."
-            ))
-        })?);
-        *slot = Some(e.clone());
-        return Ok(e);
-    }
-    PARAMETRIC
-        .get_or_init(|| {
-            Engine::open(&EngineConfig::default())
-                .map(Arc::new)
-                .map_err(|e| e.to_string())
-        })
-        .clone()
-        .map_err(OfxError::failed)
-}
-
-/// kOfxActionPurgeCaches: forget solved frames.
-pub fn purge() {
-    if let Some(Ok(e)) = PARAMETRIC.get() {
-        e.purge();
-    }
-    if let Some(e) = DIFFUSION.lock().as_ref() {
-        e.purge();
-    }
-}
+use std::sync::Arc;
 
 fn core_err(e: pertouch_core::Error) -> OfxError {
     match e {
@@ -69,42 +32,36 @@ fn core_err(e: pertouch_core::Error) -> OfxError {
     }
 }
 
-/// The frame in pixels at the render scale: the Source's region of definition.
-fn frame_rect(host: &Host, source: usize, time: f64, scale: [f64; 2]) -> OfxResult<Rect> {
-    let rod = instance::clip_rod(host, source, "Source", time)?;
-    let r = Rect {
-        x1: (rod.x1 * scale[0]).floor() as i32,
-        y1: (rod.y1 * scale[1]).floor() as i32,
-        x2: (rod.x2 * scale[0]).ceil() as i32,
-        y2: (rod.y2 * scale[1]).ceil() as i32,
-    };
-    if r.is_empty() {
-        return Err(OfxError::new(
-            kOfxStatErrValue,
-            format!("the Source's region of definition is empty ({rod:?})"),
-        ));
-    }
-    Ok(r)
-}
-
-fn render_scale(args: &Props<'_>) -> OfxResult<[f64; 2]> {
-    let s = args.doubles::<2>(kOfxImageEffectPropRenderScale)?;
-    if !(s[0] > 0.0 && s[0] <= 1.0 && s[1] > 0.0 && s[1] <= 1.0) {
-        return Err(OfxError::new(
-            kOfxStatErrValue,
-            format!("render scale {s:?} is not in (0, 1]"),
-        ));
-    }
-    Ok(s)
-}
-
-/// kOfxImageEffectActionRender.
-pub fn render(
+/// The frame in pixels at the render scale (see [`host_values::frame_rect`]).
+fn frame_rect(
     host: &Host,
-    effect: OfxImageEffectHandle,
-    in_args: OfxPropertySetHandle,
-) -> OfxResult<()> {
-    let args = Props::new(host, in_args)?;
+    source_clip: Clip,
+    source: &Image<'_>,
+    time: f64,
+    scale: [f64; 2],
+) -> OfxResult<Rect> {
+    let image_rod = source.rod;
+    let clip_rod = match image_rod {
+        // The image says where the frame is; the clip's RoD is not needed.
+        Some(r) if !Rect::from(r).is_empty() => OfxRectD::default(),
+        _ => effect::clip_rod(host, source_clip, "Source", time)?,
+    };
+    host_values::frame_rect(&FrameFacts {
+        image_rod,
+        bounds: source.bounds,
+        host_tiles: host.supports_tiles,
+        clip_rod,
+        par: source.par,
+        scale,
+    })
+}
+
+/// kOfxImageEffectActionRender. A failure leaves a failure picture in the
+/// output (see [`failure`]) and a persistent error on the node; a render that
+/// goes well clears the error and shows its notes (values clamped, regions at
+/// the end of a scale) as a persistent warning.
+pub fn render(host: &Host, effect: Effect, in_args: Option<PropSet>) -> OfxResult<()> {
+    let args = Props::new(host, in_args, "the render's in-args")?;
     let inst = instance::get(host, effect)?;
     let time = args.double(kOfxPropTime, 0)?;
     let window = Rect::from(args.rect_i(kOfxImageEffectPropRenderWindow)?);
@@ -114,12 +71,8 @@ pub fn render(
             format!("empty render window {window:?}"),
         ));
     }
-    let scale = render_scale(&args)?;
-    let settings = inst.settings(host, time)?;
     let output = Image::fetch(host, inst.output, time)?
         .ok_or_else(|| OfxError::failed("the host gave no output image"))?;
-    let source = Image::fetch(host, inst.source, time)?
-        .ok_or_else(|| OfxError::failed("the Source input has no image (is it connected?)"))?;
     if !output.bounds.contains(&window) {
         return Err(OfxError::new(
             kOfxStatErrValue,
@@ -129,13 +82,84 @@ pub fn render(
             ),
         ));
     }
+    let mut frame = None;
+    match render_window(host, effect, inst, &args, time, window, &output, &mut frame) {
+        Ok(notes) => {
+            if notes.is_empty() {
+                suites::clear_persistent(host, effect);
+            } else {
+                suites::persist(
+                    host,
+                    effect,
+                    kOfxMessageWarning,
+                    &format!("PerTouch: {}", notes.join("; ")),
+                );
+            }
+            Ok(())
+        }
+        Err(e) => {
+            show_failure(host, inst, time, window, frame, &output, &e.message);
+            Err(e)
+        }
+    }
+}
+
+/// Writes the failure picture into the output's render window (best effort: the
+/// error itself is what the host gets).
+fn show_failure(
+    host: &Host,
+    inst: &Instance,
+    time: f64,
+    window: Rect,
+    frame: Option<Rect>,
+    output: &Image<'_>,
+    message: &str,
+) {
+    let source = Image::fetch(host, inst.source, time).ok().flatten();
+    let pixels = source
+        .as_ref()
+        .filter(|s| s.bounds.contains(&window))
+        .and_then(|s| s.view(window).ok()?.read().ok());
+    let frame = frame
+        .or_else(|| source.as_ref().map(|s| s.bounds))
+        .unwrap_or(window);
+    let painted = failure::picture(frame, window, output.channels, pixels.as_ref(), message)
+        .ok_or_else(|| "failure picture size".to_string())
+        .and_then(|p| {
+            output
+                .view(window)
+                .map_err(|e| e.message)?
+                .write_rect(0, 0, &p)
+        });
+    if let Err(e) = painted {
+        tracing::warn!("PerTouch: could not draw the failure into the output: {e}");
+    }
+}
+
+/// Renders `window` of the output; the notes for the user.
+#[allow(clippy::too_many_arguments)]
+fn render_window(
+    host: &Host,
+    effect: Effect,
+    inst: &Instance,
+    args: &Props<'_>,
+    time: f64,
+    window: Rect,
+    output: &Image<'_>,
+    frame_out: &mut Option<Rect>,
+) -> OfxResult<Vec<String>> {
+    let scale = host_values::render_scale(args.doubles::<2>(kOfxImageEffectPropRenderScale)?)?;
+    let settings = inst.settings(host, time)?;
+    let source = Image::fetch(host, inst.source, time)?
+        .ok_or_else(|| OfxError::failed("the Source input has no image (is it connected?)"))?;
     if (output.channels, output.depth) != (source.channels, source.depth) || source.channels < 3 {
         return Err(OfxError::new(
             kOfxStatErrImageFormat,
             "Source and Output must both be RGB or RGBA of one depth",
         ));
     }
-    let frame_rect = frame_rect(host, inst.source, time, scale)?;
+    let frame_rect = frame_rect(host, inst.source, &source, time, scale)?;
+    *frame_out = Some(frame_rect);
     if !source.bounds.contains(&frame_rect) {
         // Segmentation and measurement need the whole frame (our regions of
         // interest ask for it); a part would give each tile a different edit.
@@ -161,16 +185,30 @@ pub fn render(
         out_view.write_rect(0, 0, &zero).map_err(OfxError::failed)?;
     }
     if inside.is_empty() {
-        return Ok(());
+        return Ok(settings.notes);
+    }
+    let src_view = source.view(inside)?;
+    if settings.is_identity() {
+        // Nothing to do (hosts that never ask IsIdentity, like MLT, still get the
+        // Source untouched, bit for bit).
+        let pixels = src_view.read().map_err(OfxError::failed)?;
+        output
+            .view(inside)?
+            .write_rect(0, 0, &pixels)
+            .map_err(OfxError::failed)?;
+        return Ok(settings.notes);
     }
     let abort = CancelToken::new();
-    let effect_addr = effect as usize;
     let flag = abort.clone();
+    // A host without an abort function never aborts.
+    let abort_fn = ofx_fn!(host.effects => OfxImageEffectSuiteV1::abort).ok();
     let poll = move |_: &str, _: f32| {
-        // SAFETY: the instance handle of this render; the host's abort may be
-        // called from any thread while the render runs.
-        if unsafe { (host.effects.abort)(effect_addr as OfxImageEffectHandle) } != 0 {
-            flag.cancel();
+        if let Some(aborted) = abort_fn {
+            // SAFETY: the host's abort for the instance handle of this render; it
+            // may be called from any thread while the render runs.
+            if unsafe { aborted(effect.as_ptr()) } != 0 {
+                flag.cancel();
+            }
         }
     };
     let ctl = Control {
@@ -179,17 +217,32 @@ pub fn render(
     };
 
     let engine = engine(settings.diffusion)?;
-    let frame = solve_frame(host, &engine, &source, frame_rect, time, &settings, &ctl)?;
+    let masks = mask_images(host, &settings, time)?;
+    let hash = content_hash(&source, &masks, frame_rect)?;
+    let base = match &settings.words {
+        None => settings.stored.clone(),
+        Some(words) => words::state_for(
+            words,
+            hash,
+            (frame_rect.width(), frame_rect.height()),
+            || source.view(frame_rect)?.read().map_err(OfxError::failed),
+            &ctl,
+        )?,
+    };
+    let (state, slider_notes) = settings.with_sliders(base)?;
+    let frame = solve_frame(&engine, &source, &masks, frame_rect, hash, &state, &ctl)?;
+    let mut notes = settings.notes.clone();
+    notes.extend(slider_notes);
+    notes.extend(plan_notes(&frame));
     let at = (
         (inside.x1 - frame_rect.x1) as usize,
         (frame_rect.y2 - inside.y2) as usize,
     );
     let (w, h) = (inside.width(), inside.height());
-    let src_view = source.view(inside)?;
     if settings.view == 0 && !source.premultiplied && settings.mix >= 1.0 {
         // The common case: from the host's Source straight into its Output.
         let mut dst = output.view(inside)?;
-        return frame
+        frame
             .render_into(
                 (&src_view, (0, 0)),
                 &mut dst,
@@ -197,7 +250,8 @@ pub fn render(
                 (frame.width, frame.height),
                 &ctl,
             )
-            .map_err(core_err);
+            .map_err(core_err)?;
+        return Ok(notes);
     }
     let src_tile = src_view.read().map_err(OfxError::failed)?;
     let result = match settings.view {
@@ -225,8 +279,7 @@ pub fn render(
         }
         _ => {
             let region = if settings.view_region.is_empty() {
-                settings
-                    .state
+                state
                     .named_regions()
                     .map(|(n, _)| n.to_string())
                     .next()
@@ -247,36 +300,50 @@ pub fn render(
         }
     };
     let mut view = output.view(inside)?;
-    view.write_rect(0, 0, &result).map_err(OfxError::failed)
+    view.write_rect(0, 0, &result).map_err(OfxError::failed)?;
+    Ok(notes)
 }
 
-/// The solved frame: cached by the engine, keyed by the frame's content (Source
-/// and any mask inputs) and the state, so tiles, threads and render scales of a
-/// frame share one segmentation and plan.
-fn solve_frame(
-    host: &Host,
-    engine: &Engine,
-    source: &Image<'_>,
-    frame_rect: Rect,
-    time: f64,
-    settings: &Settings,
-    ctl: &Control<'_>,
-) -> OfxResult<Arc<Frame>> {
-    let wanted: Vec<&(usize, String)> = settings
-        .mask_regions
+/// The notes of a frame's plan (the CLI prints the same under its report): a
+/// change asked past the end of a scale, an operator at its limit, an empty mask.
+fn plan_notes(frame: &Frame) -> Vec<String> {
+    frame
+        .plan
+        .report()
+        .edits
         .iter()
-        .filter(|(_, name)| settings.state.region(name).is_some_and(|v| !v.is_empty()))
-        .collect();
+        .filter_map(|e| {
+            e.note
+                .as_ref()
+                .map(|n| format!("{} {}: {n}", e.region, e.attribute))
+        })
+        .collect()
+}
+
+/// Images of the mask inputs standing for regions the state edits.
+fn mask_images<'h>(
+    host: &'h Host,
+    settings: &Settings,
+    time: f64,
+) -> OfxResult<Vec<(String, Image<'h>)>> {
     let mut masks = Vec::new();
-    for (clip, name) in wanted {
+    for (clip, name) in &settings.mask_regions {
         if let Some(img) = Image::fetch(host, *clip, time)? {
             masks.push((name.clone(), img));
         }
     }
-    let src_view = source.view(frame_rect)?;
+    Ok(masks)
+}
+
+/// What tells this frame from another: the Source's content and the masks'.
+fn content_hash(
+    source: &Image<'_>,
+    masks: &[(String, Image<'_>)],
+    frame_rect: Rect,
+) -> OfxResult<u64> {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    src_view.content_hash().hash(&mut hasher);
-    for (name, img) in &masks {
+    source.view(frame_rect)?.content_hash().hash(&mut hasher);
+    for (name, img) in masks {
         name.hash(&mut hasher);
         let r = img.bounds.intersect(&frame_rect);
         (r.x1, r.y1, r.x2, r.y2).hash(&mut hasher);
@@ -284,16 +351,32 @@ fn solve_frame(
             img.view(r)?.content_hash().hash(&mut hasher);
         }
     }
-    let key = FrameKey::new(
-        frame_rect.width(),
-        frame_rect.height(),
-        hasher.finish(),
-        &settings.state,
-    );
+    Ok(hasher.finish())
+}
+
+/// The solved frame: cached by the engine, keyed by the frame's content (Source
+/// and any mask inputs) and the state, so tiles, threads and render scales of a
+/// frame share one segmentation and plan.
+fn solve_frame(
+    engine: &Engine,
+    source: &Image<'_>,
+    masks: &[(String, Image<'_>)],
+    frame_rect: Rect,
+    hash: u64,
+    state: &RegionState,
+    ctl: &Control<'_>,
+) -> OfxResult<Arc<Frame>> {
+    // Only the mask inputs for regions the state edits.
+    let masks: Vec<&(String, Image<'_>)> = masks
+        .iter()
+        .filter(|(name, _)| state.region(name).is_some_and(|v| !v.is_empty()))
+        .collect();
+    let src_view = source.view(frame_rect)?;
+    let key = FrameKey::new(frame_rect.width(), frame_rect.height(), hash, state);
     engine
         .frame(
             key,
-            &settings.state,
+            state,
             || {
                 let source = src_view
                     .read()
@@ -397,16 +480,15 @@ fn picture(src: &Raster, colour: impl Fn(usize, usize, f32) -> [u8; 3]) -> Raste
 /// mix is 0 (and the view shows the result).
 pub fn is_identity(
     host: &Host,
-    effect: OfxImageEffectHandle,
-    in_args: OfxPropertySetHandle,
-    out_args: OfxPropertySetHandle,
+    effect: Effect,
+    in_args: Option<PropSet>,
+    out_args: Option<PropSet>,
 ) -> OfxResult<OfxStatus> {
-    let args = Props::new(host, in_args)?;
+    let args = Props::new(host, in_args, "the in-args")?;
     let inst = instance::get(host, effect)?;
     let time = args.double(kOfxPropTime, 0)?;
-    let s = inst.settings(host, time)?;
-    if s.view == 0 && (s.state.is_empty() || s.mix == 0.0) {
-        let out = Props::new(host, out_args)?;
+    if inst.settings(host, time)?.is_identity() {
+        let out = Props::new(host, out_args, "the out-args")?;
         out.set_string(
             kOfxPropName,
             0,
@@ -423,26 +505,23 @@ pub fn is_identity(
 /// whatever the render window (the frame is then solved once and cached).
 pub fn regions_of_interest(
     host: &Host,
-    effect: OfxImageEffectHandle,
-    in_args: OfxPropertySetHandle,
-    out_args: OfxPropertySetHandle,
+    effect: Effect,
+    in_args: Option<PropSet>,
+    out_args: Option<PropSet>,
 ) -> OfxResult<()> {
-    let args = Props::new(host, in_args)?;
+    let args = Props::new(host, in_args, "the in-args")?;
     let inst = instance::get(host, effect)?;
     let time = args.double(kOfxPropTime, 0)?;
-    let out = Props::new(host, out_args)?;
-    let rod = instance::clip_rod(host, inst.source, "Source", time)?;
+    let out = Props::new(host, out_args, "the out-args")?;
+    let rod = effect::clip_rod(host, inst.source, "Source", time)?;
     let whole = [rod.x1, rod.y1, rod.x2, rod.y2];
     out.set_doubles(
         &names::clip_prop(names::ROI_PREFIX, kOfxImageEffectSimpleSourceClipName),
         &whole,
     )?;
     for (i, (clip, _)) in inst.masks.iter().enumerate() {
-        if instance::clip_connected(host, *clip) {
-            out.set_doubles(
-                &names::clip_prop(names::ROI_PREFIX, crate::describe::MASK_CLIPS[i]),
-                &whole,
-            )?;
+        if effect::clip_connected(host, *clip) {
+            out.set_doubles(&names::clip_prop(names::ROI_PREFIX, MASK_CLIPS[i]), &whole)?;
         }
     }
     Ok(())
@@ -451,14 +530,10 @@ pub fn regions_of_interest(
 /// kOfxImageEffectActionGetClipPreferences: the output has the Source's
 /// components and premultiplication (colour is edited unpremultiplied and put
 /// back); mask inputs are read as alpha.
-pub fn clip_preferences(
-    host: &Host,
-    effect: OfxImageEffectHandle,
-    out_args: OfxPropertySetHandle,
-) -> OfxResult<()> {
+pub fn clip_preferences(host: &Host, effect: Effect, out_args: Option<PropSet>) -> OfxResult<()> {
     let inst = instance::get(host, effect)?;
-    let out = Props::new(host, out_args)?;
-    let src = instance::clip_props(host, inst.source, "Source")?;
+    let out = Props::new(host, out_args, "the out-args")?;
+    let src = effect::clip_props(host, inst.source, "Source")?;
     let comps = src
         .string(kOfxImageEffectPropComponents, 0)
         .unwrap_or_default();
@@ -475,7 +550,7 @@ pub fn clip_preferences(
     if let Ok(premult) = src.string(kOfxImageEffectPropPreMultiplication, 0) {
         out.set_string(kOfxImageEffectPropPreMultiplication, 0, &premult)?;
     }
-    for clip in crate::describe::MASK_CLIPS.iter().take(inst.masks.len()) {
+    for clip in MASK_CLIPS.iter().take(inst.masks.len()) {
         out.set_string(
             &names::clip_prop(names::COMPONENTS_PREFIX, clip),
             0,

@@ -206,10 +206,12 @@ fn lay_out(rows: Vec<Vec<u8>>) -> Layout {
     }
 }
 
-/// Registers an image over `layout` with bounds `b` and returns its property set.
+/// Registers an image over `layout` with bounds `b` (of a frame whose pixel
+/// rectangle at this render scale is `frame`) and returns its property set.
 fn register_image(
     layout: &Layout,
     b: OfxRectI,
+    frame: OfxRectI,
     channels: usize,
     depth: Depth,
     premult: &str,
@@ -235,16 +237,18 @@ fn register_image(
             Value::Int(b.y2),
         ],
     );
-    props::set(
-        p,
-        "OfxImagePropRegionOfDefinition",
-        vec![
-            Value::Int(b.x1),
-            Value::Int(b.y1),
-            Value::Int(b.x2),
-            Value::Int(b.y2),
-        ],
-    );
+    if !quirks().no_image_rod {
+        props::set(
+            p,
+            "OfxImagePropRegionOfDefinition",
+            vec![
+                Value::Int(frame.x1),
+                Value::Int(frame.y1),
+                Value::Int(frame.x2),
+                Value::Int(frame.y2),
+            ],
+        );
+    }
     props::set(p, "OfxImagePropRowBytes", vec![Value::Int(row_bytes)]);
     let comps = match channels {
         4 => "OfxImageComponentRGBA",
@@ -254,7 +258,11 @@ fn register_image(
     props::set_str(p, "OfxImageEffectPropComponents", comps);
     props::set_str(p, "OfxImageEffectPropPixelDepth", depth_name(depth));
     props::set_str(p, "OfxImageEffectPropPreMultiplication", premult);
-    props::set(p, "OfxImagePropPixelAspectRatio", vec![Value::Double(1.0)]);
+    props::set(
+        p,
+        "OfxImagePropPixelAspectRatio",
+        vec![Value::Double(quirks().par())],
+    );
     props::set_str(p, "OfxImagePropField", "OfxImageFieldNone");
     props::set_str(
         p,
@@ -541,9 +549,11 @@ unsafe extern "C" fn clip_get_image(
         } else {
             "OfxImageOpaque"
         };
+        let (fw, fh) = (image.width(), image.height());
         register_image(
             &zeroed(row_len, (window.y2 - window.y1) as usize),
             window,
+            scaled_bounds(fw, fh, scale),
             ch,
             depth,
             premult,
@@ -554,7 +564,8 @@ unsafe extern "C" fn clip_get_image(
             return kOfxStatFailed;
         };
         let (w, h) = f.size();
-        let mut b = scaled_bounds(w, h, scale);
+        let frame = scaled_bounds(w, h, scale);
+        let mut b = frame;
         if quirks().window_only_inputs {
             if let Some(win) = window {
                 b = win;
@@ -597,7 +608,7 @@ unsafe extern "C" fn clip_get_image(
                 (l, ch)
             }
         };
-        register_image(&layout, b, ch, depth, premult, false)
+        register_image(&layout, b, frame, ch, depth, premult, false)
     };
     // SAFETY: writable out pointer.
     unsafe { *out = image };
@@ -637,13 +648,22 @@ unsafe extern "C" fn clip_get_rod(
     if out.is_null() {
         return kOfxStatErrValue;
     }
+    let q = quirks();
+    // Canonical coordinates: x in square pixels, at render scale 1. MLT gives
+    // the image's pixels at the render scale instead (times the pixel aspect).
+    let (w, h) = if q.rod_at_render_scale {
+        let b = scaled_bounds(w, h, CURRENT.with(|c| c.borrow().0));
+        (b.x2 as f64, b.y2 as f64)
+    } else {
+        (w as f64, h as f64)
+    };
     // SAFETY: writable out pointer.
     unsafe {
         *out = OfxRectD {
             x1: 0.0,
             y1: 0.0,
-            x2: w as f64,
-            y2: h as f64,
+            x2: w * q.par(),
+            y2: h,
         }
     };
     kOfxStatOK
@@ -696,17 +716,17 @@ unsafe extern "C" fn memory_unlock(h: OfxImageMemoryHandle) -> OfxStatus {
 }
 
 pub static SUITE: OfxImageEffectSuiteV1 = OfxImageEffectSuiteV1 {
-    getPropertySet: get_property_set,
-    getParamSet: get_param_set,
-    clipDefine: clip_define,
-    clipGetHandle: clip_get_handle,
-    clipGetPropertySet: clip_get_property_set,
-    clipGetImage: clip_get_image,
-    clipReleaseImage: clip_release_image,
-    clipGetRegionOfDefinition: clip_get_rod,
-    abort,
-    imageMemoryAlloc: memory_alloc,
-    imageMemoryFree: memory_free,
-    imageMemoryLock: memory_lock,
-    imageMemoryUnlock: memory_unlock,
+    getPropertySet: Some(get_property_set),
+    getParamSet: Some(get_param_set),
+    clipDefine: Some(clip_define),
+    clipGetHandle: Some(clip_get_handle),
+    clipGetPropertySet: Some(clip_get_property_set),
+    clipGetImage: Some(clip_get_image),
+    clipReleaseImage: Some(clip_release_image),
+    clipGetRegionOfDefinition: Some(clip_get_rod),
+    abort: Some(abort),
+    imageMemoryAlloc: Some(memory_alloc),
+    imageMemoryFree: Some(memory_free),
+    imageMemoryLock: Some(memory_lock),
+    imageMemoryUnlock: Some(memory_unlock),
 };

@@ -30,7 +30,12 @@ pub unsafe extern "C" fn shim_message(
 ) -> OfxStatus {
     // SAFETY: C strings from the shim (which formatted `msg`).
     let (kind, msg) = unsafe { (text(kind), text(msg)) };
-    MESSAGES.lock().push((kind, msg, persistent != 0));
+    let mut m = MESSAGES.lock();
+    if persistent != 0 {
+        // A node has one persistent message: a new one replaces the old.
+        m.retain(|x| !x.2);
+    }
+    m.push((kind, msg, persistent != 0));
     kOfxStatOK
 }
 
@@ -40,9 +45,9 @@ unsafe extern "C" fn clear_persistent(_h: *mut c_void) -> OfxStatus {
 }
 
 pub static MESSAGE_SUITE: OfxMessageSuiteV2 = OfxMessageSuiteV2 {
-    message: ofx_shim_message,
-    setPersistentMessage: ofx_shim_persistent_message,
-    clearPersistentMessage: clear_persistent,
+    message: Some(ofx_shim_message),
+    setPersistentMessage: Some(ofx_shim_persistent_message),
+    clearPersistentMessage: Some(clear_persistent),
 };
 
 static BLOCKS: Registry<Mutex<Vec<u64>>> = Registry::new();
@@ -76,8 +81,8 @@ unsafe extern "C" fn memory_free(p: *mut c_void) -> OfxStatus {
 }
 
 pub static MEMORY_SUITE: OfxMemorySuiteV1 = OfxMemorySuiteV1 {
-    memoryAlloc: memory_alloc,
-    memoryFree: memory_free,
+    memoryAlloc: Some(memory_alloc),
+    memoryFree: Some(memory_free),
 };
 
 thread_local! {
@@ -191,13 +196,13 @@ unsafe extern "C" fn mutex_try_lock(m: OfxMutexHandle) -> OfxStatus {
 }
 
 pub static THREAD_SUITE: OfxMultiThreadSuiteV1 = OfxMultiThreadSuiteV1 {
-    multiThread: multi_thread,
-    multiThreadNumCPUs: num_cpus,
-    multiThreadIndex: thread_index,
-    multiThreadIsSpawnedThread: is_spawned,
-    mutexCreate: mutex_create,
-    mutexDestroy: mutex_destroy,
-    mutexLock: mutex_lock,
-    mutexUnLock: mutex_unlock,
-    mutexTryLock: mutex_try_lock,
+    multiThread: Some(multi_thread),
+    multiThreadNumCPUs: Some(num_cpus),
+    multiThreadIndex: Some(thread_index),
+    multiThreadIsSpawnedThread: Some(is_spawned),
+    mutexCreate: Some(mutex_create),
+    mutexDestroy: Some(mutex_destroy),
+    mutexLock: Some(mutex_lock),
+    mutexUnLock: Some(mutex_unlock),
+    mutexTryLock: Some(mutex_try_lock),
 };

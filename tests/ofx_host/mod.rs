@@ -4,9 +4,14 @@
 //! describe in context, create instance, parameter changes, clip preferences,
 //! regions of interest, identity, render (tiles, render scales, several threads),
 //! destroy, unload. Quirks make it behave like odd hosts (no optional suites,
-//! top-down rows, refusing properties, inputs cut to the render window).
+//! top-down rows, refusing properties, inputs cut to the render window, null
+//! suite slots) and like MLT's openfx module (non-square pixels, regions of
+//! definition reported at the render scale, no tiles, no IsIdentity, no
+//! InstanceChanged, hidden push buttons): [`Quirks::mlt`].
 
 #![allow(non_upper_case_globals)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 mod effect;
 mod misc;
@@ -38,6 +43,49 @@ pub struct Quirks {
     pub refuse_props: Vec<String>,
     /// fetchSuite is missing altogether.
     pub no_fetch_suite: bool,
+    /// Suite slots served null, as `Suite::function` (e.g.
+    /// "OfxImageEffectSuiteV1::clipGetRegionOfDefinition").
+    pub null_slots: Vec<&'static str>,
+    /// The footage's pixel aspect ratio (0 means 1): regions of definition are
+    /// canonical, x in square pixels (720 pixels of 16/15 are 768 units).
+    pub pixel_aspect: f64,
+    /// clipGetRegionOfDefinition answers in the pixels of the image at the
+    /// render scale (times the pixel aspect), not in canonical coordinates: what
+    /// MLT does.
+    pub rod_at_render_scale: bool,
+    /// The host property kOfxImageEffectPropSupportsTiles is 0 (images are whole
+    /// frames).
+    pub no_tiles: bool,
+    /// Images lack kOfxImagePropRegionOfDefinition (an OpenFX 1.4 property
+    /// older hosts do not set).
+    pub no_image_rod: bool,
+    /// Parameter changes are not announced (no kOfxActionInstanceChanged) and
+    /// push buttons cannot be pressed (the host does not show them).
+    pub no_instance_changed: bool,
+}
+
+impl Quirks {
+    /// A host that behaves like MLT's openfx module (melt 7.42, Shotcut,
+    /// Kdenlive) with footage of `pixel_aspect` (IsIdentity is never called:
+    /// that is up to the test, which renders straight away as MLT does).
+    pub fn mlt(pixel_aspect: f64) -> Quirks {
+        Quirks {
+            pixel_aspect,
+            rod_at_render_scale: true,
+            no_tiles: true,
+            no_instance_changed: true,
+            ..Quirks::default()
+        }
+    }
+
+    /// The pixel aspect ratio (1 when unset).
+    pub fn par(&self) -> f64 {
+        if self.pixel_aspect > 0.0 {
+            self.pixel_aspect
+        } else {
+            1.0
+        }
+    }
 }
 
 static QUIRKS: Mutex<Option<Quirks>> = Mutex::new(None);
@@ -89,7 +137,11 @@ unsafe extern "C" fn fetch_suite(
     }
     // SAFETY: a C string from the plug-in.
     let name = unsafe { CStr::from_ptr(name) };
-    let optional = !quirks().omit_optional_suites;
+    let q = quirks();
+    let optional = !q.omit_optional_suites;
+    if !q.null_slots.is_empty() {
+        return with_null_slots(name, version, optional, &q.null_slots);
+    }
     match (name.to_bytes(), version) {
         (b"OfxPropertySuite", 1) => std::ptr::addr_of!(props::SUITE).cast(),
         (b"OfxParameterSuite", 1) => std::ptr::addr_of!(params::SUITE).cast(),
@@ -97,6 +149,70 @@ unsafe extern "C" fn fetch_suite(
         (b"OfxMemorySuite", 1) if optional => std::ptr::addr_of!(misc::MEMORY_SUITE).cast(),
         (b"OfxMultiThreadSuite", 1) if optional => std::ptr::addr_of!(misc::THREAD_SUITE).cast(),
         (b"OfxMessageSuite", 1 | 2) if optional => std::ptr::addr_of!(misc::MESSAGE_SUITE).cast(),
+        _ => std::ptr::null(),
+    }
+}
+
+/// A copy of the suite `name` with the slots named in `nulls` left null
+/// (leaked: a plug-in keeps suite pointers while it is loaded).
+fn with_null_slots(name: &CStr, version: c_int, optional: bool, nulls: &[&str]) -> *const c_void {
+    let null = |ty: &str, slot: &str| nulls.iter().any(|n| *n == format!("{ty}::{slot}"));
+    macro_rules! copy {
+        ($base:expr, $ty:ident { $($slot:ident),* }) => {{
+            let mut s = $ty { ..$base };
+            $(if null(stringify!($ty), stringify!($slot)) {
+                s.$slot = None;
+            })*
+            (Box::leak(Box::new(s)) as *const $ty).cast::<c_void>()
+        }};
+    }
+    match (name.to_bytes(), version) {
+        (b"OfxPropertySuite", 1) => copy!(
+            props::SUITE,
+            OfxPropertySuiteV1 {
+                propSetString,
+                propSetInt,
+                propSetDoubleN,
+                propGetString,
+                propGetIntN,
+                propGetPointer
+            }
+        ),
+        (b"OfxParameterSuite", 1) => copy!(
+            params::SUITE,
+            OfxParameterSuiteV1 {
+                paramDefine,
+                paramGetHandle,
+                paramGetValueAtTime,
+                paramSetValue
+            }
+        ),
+        (b"OfxImageEffectSuite", 1) => copy!(
+            effect::SUITE,
+            OfxImageEffectSuiteV1 {
+                getParamSet,
+                clipGetImage,
+                clipReleaseImage,
+                clipGetRegionOfDefinition,
+                abort
+            }
+        ),
+        (b"OfxMessageSuite", 1 | 2) if optional => copy!(
+            misc::MESSAGE_SUITE,
+            OfxMessageSuiteV2 {
+                message,
+                setPersistentMessage,
+                clearPersistentMessage
+            }
+        ),
+        _ => fetch_plain(name, version, optional),
+    }
+}
+
+fn fetch_plain(name: &CStr, version: c_int, optional: bool) -> *const c_void {
+    match (name.to_bytes(), version) {
+        (b"OfxMemorySuite", 1) if optional => std::ptr::addr_of!(misc::MEMORY_SUITE).cast(),
+        (b"OfxMultiThreadSuite", 1) if optional => std::ptr::addr_of!(misc::THREAD_SUITE).cast(),
         _ => std::ptr::null(),
     }
 }
@@ -265,6 +381,13 @@ impl Plugin {
             fetchSuite: None,
         });
         let h = host_struct();
+        // SAFETY: `h` was initialised by host_struct and is only read.
+        let host_props = unsafe { (*h).host };
+        props::set(
+            host_props,
+            "OfxImageEffectPropSupportsTiles",
+            vec![Value::Int(i32::from(!quirks().no_tiles))],
+        );
         // SAFETY: `h` was initialised by host_struct.
         unsafe {
             host_copy.host = (*h).host;
@@ -533,6 +656,11 @@ impl Instance<'_> {
             props::set_str(p, "OfxImageEffectPropComponents", comps);
             props::set_str(p, "OfxImageEffectPropPixelDepth", depth);
             props::set_str(p, "OfxImageEffectPropPreMultiplication", premult);
+            props::set(
+                p,
+                "OfxImagePropPixelAspectRatio",
+                vec![Value::Double(quirks().par())],
+            );
         }
         props::set(c.props, "OfxImageClipPropConnected", vec![Value::Int(1)]);
         c.footage
@@ -559,6 +687,9 @@ impl Instance<'_> {
     }
 
     fn changed(&self, kind: &str, name: &str, time: f64) -> OfxStatus {
+        if quirks().no_instance_changed {
+            return kOfxStatReplyDefault;
+        }
         let reason = vec![s("OfxChangeUserEdited")];
         let begin = self.plugin.call(
             kOfxActionBeginInstanceChanged,
@@ -603,8 +734,12 @@ impl Instance<'_> {
         self.changed("OfxTypeParameter", name, 0.0)
     }
 
-    /// Presses a push button at `time`.
+    /// Presses a push button at `time` (kOfxStatErrUnsupported in a host that
+    /// hides push buttons).
     pub fn press(&self, name: &str, time: f64) -> OfxStatus {
+        if quirks().no_instance_changed {
+            return kOfxStatErrUnsupported;
+        }
         self.changed("OfxTypeParameter", name, time)
     }
 
@@ -704,6 +839,18 @@ impl Instance<'_> {
         effect::take_output(p, pixels).ok_or(kOfxStatErrUnknown)
     }
 
+    /// What a host that ignores the render's status (MLT) shows: the status and
+    /// the output image as the plug-in left it, failed or not.
+    pub fn render_shown(
+        &self,
+        time: f64,
+        scale: f64,
+        window: OfxRectI,
+    ) -> (OfxStatus, Option<Raster>) {
+        let (st, out) = self.render_action_raw(time, scale, window, &[]);
+        (st, out.and_then(|(p, px)| effect::take_output(p, px)))
+    }
+
     fn render_inner(
         &self,
         time: f64,
@@ -711,6 +858,26 @@ impl Instance<'_> {
         window: OfxRectI,
         extra: &[(&str, Vec<Value>)],
     ) -> Result<(OfxPropertySetHandle, effect::Pixels), OfxStatus> {
+        match self.render_action_raw(time, scale, window, extra) {
+            (kOfxStatOK, Some(out)) => Ok(out),
+            (kOfxStatOK, None) => Err(kOfxStatErrUnknown),
+            (st, out) => {
+                if let Some((p, _)) = out {
+                    effect::drop_output(p);
+                }
+                Err(st)
+            }
+        }
+    }
+
+    /// The render action's status and the last output image it released.
+    fn render_action_raw(
+        &self,
+        time: f64,
+        scale: f64,
+        window: OfxRectI,
+        extra: &[(&str, Vec<Value>)],
+    ) -> (OfxStatus, Option<(OfxPropertySetHandle, effect::Pixels)>) {
         effect::CURRENT.with(|c| *c.borrow_mut() = ([scale, scale], Some(window)));
         effect::OUTPUTS.with(|o| o.borrow_mut().clear());
         let mut a = render_args(time, scale, window);
@@ -743,13 +910,7 @@ impl Instance<'_> {
         for (p, _) in outs {
             effect::drop_output(p);
         }
-        if st != kOfxStatOK {
-            if let Some((p, _)) = last {
-                effect::drop_output(p);
-            }
-            return Err(st);
-        }
-        last.ok_or(kOfxStatErrUnknown)
+        (st, last)
     }
 
     /// Runs the render action only and drops the output unread (benchmarks: the

@@ -1,27 +1,19 @@
 /* Drives the PerTouch C ABI as a host would: render, agent, bad handles, null
- * pointers, malformed input, cancellation mid-render. Built and run by
- * capi/tests/c_program.rs, as it is and under AddressSanitizer; exits non-zero
- * if any check failed. */
-#include "pertouch.h"
+ * pointers, malformed input, cancellation mid-render; hostile.c adds what a
+ * hostile or careless host does. Built and run by capi/tests/c_program.rs, as it
+ * is and under AddressSanitizer; exits non-zero if any check failed. Arguments
+ * (optional) name the groups to run: basic, and those of hostile.c. */
+#include "test_support.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int failures = 0;
-#define CHECK(cond, ...)                                                        \
-  do {                                                                          \
-    if (!(cond)) {                                                              \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                     \
-      fprintf(stderr, __VA_ARGS__);                                             \
-      fprintf(stderr, " (last error: %s)\n", pt_last_error());                 \
-      failures++;                                                               \
-    }                                                                           \
-  } while (0)
+int failures = 0;
 
 /* A photo-like test frame: blue sky above, green field below, some texture. */
-static uint8_t *make_rgb(uint32_t w, uint32_t h) {
+uint8_t *make_rgb(uint32_t w, uint32_t h) {
   uint8_t *p = malloc((size_t)w * h * 3);
   for (uint32_t y = 0; y < h; y++)
     for (uint32_t x = 0; x < w; x++) {
@@ -46,7 +38,7 @@ static double mean_u8(const uint8_t *p, size_t n) {
   return s / (double)n;
 }
 
-static PtImage view(void *data, uint32_t w, uint32_t h, uint32_t ch, uint32_t depth, size_t bytes) {
+PtImage view(void *data, uint32_t w, uint32_t h, uint32_t ch, uint32_t depth, size_t bytes) {
   PtImage v = {data, w, h, (uintptr_t)w * ch * bytes, ch, depth};
   return v;
 }
@@ -68,10 +60,9 @@ static void count_progress(void *user, const char *stage, float fraction) {
   if (fraction >= 0.0f && fraction <= 1.0f) (*(int *)user)++;
 }
 
-int main(void) {
-#ifdef __SANITIZE_ADDRESS__
-  printf("built with AddressSanitizer\n");
-#endif
+/* What every host does: render, tiles, the agent, bad arguments and handles,
+ * cancellation, the diffusion renderer. */
+static void basic_checks(void) {
   CHECK(pt_abi_version() == PT_ABI_VERSION, "ABI version %u", pt_abi_version());
 
   const uint32_t W = 96, H = 64;
@@ -249,6 +240,26 @@ int main(void) {
   CHECK(pt_render(engine, &src, "{}", 1.0f, NULL, &dst, NULL, NULL, NULL) == PT_ERR_BAD_HANDLE, "freed engine");
 
   free(src_px); free(dst_px); free(fdst); free(json); free(big); free(big_out);
+}
+
+static int argc_ = 0;
+static char **argv_ = NULL;
+
+int wanted(const char *group) {
+  if (argc_ < 2) return 1;
+  for (int i = 1; i < argc_; i++)
+    if (strcmp(argv_[i], group) == 0) return 1;
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  argc_ = argc;
+  argv_ = argv;
+#ifdef __SANITIZE_ADDRESS__
+  printf("built with AddressSanitizer\n");
+#endif
+  if (wanted("basic")) basic_checks();
+  hostile_checks();
   if (failures) {
     fprintf(stderr, "%d check(s) failed\n", failures);
     return 1;

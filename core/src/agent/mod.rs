@@ -8,6 +8,7 @@
 
 pub mod auto;
 pub mod instruction;
+mod plan;
 pub mod rethink;
 pub mod sizing;
 pub mod styles;
@@ -16,6 +17,7 @@ pub mod styles;
 mod instruction_table;
 
 pub use instruction::{interpret, wording_intensity, Edit, Interpretation, Kind, NotUnderstood};
+pub use plan::Plan;
 pub use rethink::{
     preview, Advice, Advisor, Guidance, Outcome, RethinkContext, Round, Session, MAX_ROUNDS,
     MIN_REGION_COVERAGE, PREVIEW_LONG_SIDE, TOLERANCE,

@@ -13,12 +13,11 @@ use crate::measure::{measure_regions, LevelTables, RegionWeights};
 use crate::onnx::TensorF32;
 use crate::params::{Attribute, AttributeValues, ParamMap, RegionState, GLOBAL};
 use crate::plane::Plane;
+use crate::raster::Raster;
 use crate::raster::RgbF32;
 use crate::render::refine::{guide_value, RefineOptions, RefinedMask};
 use crate::render::targets::{edit_targets, measure_targets, start_report, Target};
-use crate::render::{
-    Control, RegionReport, RenderJob, RenderOutput, RenderReport, RenderRequest, Renderer,
-};
+use crate::render::{Control, FramePlan, RegionReport, RenderJob, RenderReport, Renderer};
 use std::sync::Arc;
 
 /// PerTouch's diffusion renderer.
@@ -57,6 +56,11 @@ impl DiffusionRenderer {
 
     pub fn model(&self) -> &DiffusionModel {
         &self.model
+    }
+
+    /// The model, shared (an engine keeps it to describe the renderer).
+    pub fn model_arc(&self) -> Arc<DiffusionModel> {
+        self.model.clone()
     }
 
     fn tables(&self) -> &LevelTables {
@@ -167,25 +171,24 @@ impl DiffusionRenderer {
             proxy,
         })
     }
+}
 
-    /// Measures `rgb` (an analysis-size image of the output) and writes the levels
-    /// into `report` through `set`.
-    fn measure_into(
-        &self,
-        map: &LevelMap,
-        rgb: &RgbF32,
-        report: &mut RenderReport,
-        set: impl Fn(&mut RegionReport, f64),
-    ) {
-        let measured = measure_targets(rgb, &map.targets);
-        for (e, m) in report.edits.iter_mut().zip(measured) {
-            if let (Some(m), None) = (m, e.note.as_deref().filter(|n| n.contains("empty"))) {
-                let level = self
-                    .tables()
-                    .table(e.attribute)
-                    .level(m.to_array()[e.attribute.channel()]);
-                set(e, level);
-            }
+/// Measures `rgb` (an analysis-size image of the output) for the edits of `map`
+/// and writes the levels into `report` through `set`.
+fn measure_into(
+    tables: &LevelTables,
+    map: &LevelMap,
+    rgb: &RgbF32,
+    report: &mut RenderReport,
+    set: impl Fn(&mut RegionReport, f64),
+) {
+    let measured = measure_targets(rgb, &map.targets);
+    for (e, m) in report.edits.iter_mut().zip(measured) {
+        if let (Some(m), None) = (m, e.note.as_deref().filter(|n| n.contains("empty"))) {
+            let level = tables
+                .table(e.attribute)
+                .level(m.to_array()[e.attribute.channel()]);
+            set(e, level);
         }
     }
 }
@@ -196,27 +199,36 @@ impl DiffusionRenderer {
 pub struct DiffusionPlan {
     transfer: ColourTransfer,
     map: LevelMap,
+    /// The model's level tables (what "achieved" is measured with).
+    tables: LevelTables,
     report: RenderReport,
 }
 
-impl DiffusionPlan {
+impl FramePlan for DiffusionPlan {
     /// What was asked and what the model's edit does on the analysis proxy.
-    pub fn report(&self) -> &RenderReport {
+    fn report(&self) -> &RenderReport {
         &self.report
     }
 
-    /// The edit applied to `tile`, the part of a `frame_w` x `frame_h` frame (at
-    /// any render scale) whose top-left pixel is (`x0`, `y0`).
-    pub fn render_tile(
+    /// The edit applied to `tile` by the fitted colour transfer.
+    fn render_tile(
         &self,
-        tile: &crate::raster::Raster,
+        tile: &Raster,
         x0: usize,
         y0: usize,
-        frame_w: usize,
-        frame_h: usize,
+        frame_width: usize,
+        frame_height: usize,
         ctl: &Control<'_>,
-    ) -> Result<crate::raster::Raster> {
-        self.transfer.apply(tile, x0, y0, frame_w, frame_h, ctl)
+    ) -> Result<Raster> {
+        self.transfer
+            .apply(tile, x0, y0, frame_width, frame_height, ctl)
+    }
+
+    fn verify_output(&mut self, output: &Raster) {
+        let rgb = output.analysis_rgb(self.tables.analysis_long_side);
+        measure_into(&self.tables, &self.map, &rgb, &mut self.report, |e, l| {
+            e.achieved = Some(l)
+        });
     }
 }
 
@@ -233,10 +245,13 @@ impl DiffusionRenderer {
         let mut report = map.report.clone();
         // What the edit does on the analysis proxy: the renderer's prediction.
         let predicted = transfer.apply_rgb(&map.proxy);
-        self.measure_into(&map, &predicted, &mut report, |e, l| e.predicted = l);
+        measure_into(self.tables(), &map, &predicted, &mut report, |e, l| {
+            e.predicted = l
+        });
         Ok(DiffusionPlan {
             transfer,
             map,
+            tables: self.tables().clone(),
             report,
         })
     }
@@ -247,27 +262,11 @@ impl Renderer for DiffusionRenderer {
         "diffusion"
     }
 
-    fn render(
-        &self,
-        job: &RenderJob<'_>,
-        request: &RenderRequest,
-        ctl: &Control<'_>,
-    ) -> Result<RenderOutput> {
-        let framed = request.frame(job.source)?;
-        let plan = self.plan(job, ctl)?;
-        let image = plan.render_tile(
-            &framed.tile,
-            framed.roi.x,
-            framed.roi.y,
-            framed.frame_width,
-            framed.frame_height,
-            ctl,
-        )?;
-        let mut report = plan.report.clone();
-        if framed.full_frame && self.verify {
-            let rgb = image.analysis_rgb(self.tables().analysis_long_side);
-            self.measure_into(&plan.map, &rgb, &mut report, |e, l| e.achieved = Some(l));
-        }
-        Ok(RenderOutput { image, report })
+    fn plan_frame(&self, job: &RenderJob<'_>, ctl: &Control<'_>) -> Result<Box<dyn FramePlan>> {
+        Ok(Box::new(self.plan(job, ctl)?))
+    }
+
+    fn verifies(&self) -> bool {
+        self.verify
     }
 }

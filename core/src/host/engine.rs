@@ -1,23 +1,34 @@
-//! An engine: the renderer a host chose, its segmenters and level tables, and the
-//! frames it has solved. Hosts call [`Engine::frame`] for each tile they render
-//! (the first call for a frame segments and plans it; the others reuse it) and
-//! [`Frame::render_tile`] for the pixels.
+//! An engine: the renderer a host chose, its segmenters, level tables and agent,
+//! config.toml as read once when it opened, and the frames it has solved. Every
+//! front end (the CLI, the C ABI, the OpenFX plug-in, the GIMP and Photoshop hosts)
+//! opens renderers, segmenters and agents here, so each gets the same choices and
+//! the same wording for each error.
+//!
+//! Hosts that render tiles call [`Engine::frame`] for each tile (the first call for
+//! a frame segments and plans it; the others reuse it) and [`Frame::render_tile`]
+//! or [`Frame::render_into`] for the pixels. Hosts that render whole photos (the
+//! CLI) call [`Engine::render_and_save`]; instructions go through
+//! [`Engine::agent`] and [`Engine::rethink`].
 
+use super::agent::{open_vlm, Agent, AgentChoice};
 use super::frame_cache::{FrameCache, FrameKey};
 use super::pixels::PixelView;
-use crate::agent::{self, Session};
-use crate::diffusion::SchedulerKind;
-use crate::diffusion::{DiffusionModel, DiffusionPlan, DiffusionRenderer, SampleOptions};
+use crate::agent::{self, Outcome, Plan, Session};
+use crate::config::{Config, ConfigError};
+use crate::diffusion::{DiffusionModel, DiffusionRenderer, SampleOptions, SchedulerKind};
 use crate::error::{Error, Result};
+use crate::image_io::{Metadata, SaveOptions};
 use crate::mask::MaskSet;
 use crate::measure::LevelTables;
 use crate::params::{ParamMap, RegionState, GLOBAL};
 use crate::raster::Raster;
-use crate::render::{Control, ParametricRenderer, RenderJob, RenderOptions, RenderPlan, Renderer};
-use crate::segment::{masks_for, Layered, Segmenter};
+use crate::render::{
+    Control, FramePlan, ParametricRenderer, RenderJob, RenderOptions, RenderReport, Renderer,
+};
+use crate::segment::{Layered, PhotoSegments, Segmenter, SegmenterConfig};
 use serde::Deserialize;
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 /// Which renderer an engine draws with.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -30,6 +41,21 @@ pub enum RendererKind {
     Diffusion,
 }
 
+impl std::str::FromStr for RendererKind {
+    type Err = Error;
+
+    /// "parametric" or "diffusion".
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "parametric" => Ok(RendererKind::Parametric),
+            "diffusion" => Ok(RendererKind::Diffusion),
+            other => Err(Error::InvalidRequest(format!(
+                "unknown renderer \"{other}\": use parametric or diffusion"
+            ))),
+        }
+    }
+}
+
 /// How a host sets an engine up (the C ABI takes it as JSON; unknown keys are
 /// refused so that a misspelt option is not silently ignored).
 #[derive(Debug, Clone, Deserialize)]
@@ -37,8 +63,14 @@ pub enum RendererKind {
 pub struct EngineConfig {
     /// Edge-aware mask refinement (parametric renderer).
     pub refine: bool,
-    /// Installed segmentation packages to use before the built-in segmenter.
+    /// Installed segmentation packages to use before the built-in segmenter, in
+    /// order; each must open.
     pub segmentation_models: Vec<String>,
+    /// With no `segmentation_models`: the models config.toml's `[segmentation]`
+    /// names, else every installed segmentation package (those that fail to open
+    /// are warned about and skipped), opened when a region first needs finding.
+    /// Off: the built-in segmenter alone.
+    pub installed_segmenters: bool,
     pub renderer: RendererKind,
     /// A diffusion package folder...
     pub diffusion_package: Option<PathBuf>,
@@ -49,6 +81,12 @@ pub struct EngineConfig {
     /// Sampling steps (default: the scheduler's).
     pub steps: Option<usize>,
     pub seed: u64,
+    /// Level tables from `pertouch calibrate` for the parametric renderer (default:
+    /// the built-in ones; a diffusion package brings its own).
+    pub tables: Option<PathBuf>,
+    /// Measure full-frame renders again for their reports (what the CLI prints;
+    /// hosts that render tiles have no use for it).
+    pub verify: bool,
 }
 
 impl Default for EngineConfig {
@@ -56,12 +94,15 @@ impl Default for EngineConfig {
         EngineConfig {
             refine: true,
             segmentation_models: Vec::new(),
+            installed_segmenters: false,
             renderer: RendererKind::Parametric,
             diffusion_package: None,
             diffusion_model: None,
             scheduler: None,
             steps: None,
             seed: 0,
+            tables: None,
+            verify: false,
         }
     }
 }
@@ -76,20 +117,10 @@ impl EngineConfig {
     }
 }
 
-enum EngineRenderer {
-    Parametric(ParametricRenderer),
-    Diffusion(Box<DiffusionRenderer>),
-}
-
-/// A frame's solved edit, either renderer's.
-pub enum FramePlan {
-    Parametric(RenderPlan),
-    Diffusion(DiffusionPlan),
-}
-
 /// A solved frame: the edit's plan and the masks it was solved with.
 pub struct Frame {
-    pub plan: FramePlan,
+    /// The renderer's plan of this frame.
+    pub plan: Box<dyn FramePlan>,
     /// The regions' masks: the host's own, then the segmenters'.
     pub masks: MaskSet,
     pub width: usize,
@@ -111,55 +142,89 @@ pub struct FrameInputs<'a> {
 /// several threads; a plan holds masks and tables, not the frame's pixels).
 const FRAMES_CACHED: usize = 4;
 
-/// Renderer, segmenters, level tables and solved frames. `Send + Sync`: one engine
-/// serves every render thread of a host.
+/// Renderer, segmenters, level tables, settings and solved frames. `Send + Sync`:
+/// one engine serves every render thread of a host.
 pub struct Engine {
-    renderer: EngineRenderer,
-    segmenter: Layered,
+    /// config.toml as read when the engine opened.
+    settings: Config,
+    renderer: Box<dyn Renderer>,
+    /// The diffusion renderer's model, when that is the renderer.
+    diffusion: Option<Arc<DiffusionModel>>,
+    segmenters: Segmenters,
     tables: LevelTables,
     frames: FrameCache<Frame>,
 }
 
+/// The segmenters: opened with the engine, or (config.toml's choice) when a
+/// region first needs finding, so a render that finds none never loads ONNX Runtime.
+struct Segmenters {
+    /// What to open lazily (`None`: opened already).
+    later: Option<SegmenterConfig>,
+    opened: OnceLock<Layered>,
+}
+
 impl Engine {
-    /// Opens the renderer and segmenters `config` asks for. Missing or broken model
-    /// packages are [`Error::Model`]; a bad option is [`Error::InvalidRequest`].
+    /// Opens the renderer and segmenters `config` asks for, reading config.toml
+    /// (ONNX Runtime, segmentation models, the VLM) now. A malformed config.toml,
+    /// a bad option or a missing tables file is an error; missing or broken model
+    /// packages are [`Error::Model`].
     pub fn open(config: &EngineConfig) -> Result<Engine> {
-        let app = crate::config::Config::load().unwrap_or_default();
-        let segmenter = if config.segmentation_models.is_empty() {
-            Layered::builtin_only()
-        } else {
-            let layered = Layered::open(
-                &crate::segment::SegmenterConfig {
+        let settings = Config::load().map_err(config_error)?;
+        Self::open_with(config, settings)
+    }
+
+    /// [`Engine::open`] with config.toml already read (a program that reads it
+    /// once for several things).
+    pub fn open_with(config: &EngineConfig, settings: Config) -> Result<Engine> {
+        let segmenters = if !config.segmentation_models.is_empty() {
+            let layered = open_segmenters(
+                &SegmenterConfig {
                     models: Some(config.segmentation_models.clone()),
                 },
-                crate::paths::models_dir().as_deref(),
-                &app.runtime(),
-                &app.session(),
+                &settings,
             );
-            for n in &layered.notes {
-                tracing::warn!("{n}");
+            // Models asked for by name must open: silently getting another
+            // segmenter would be a surprise.
+            if !layered.notes.is_empty() {
+                return Err(Error::Model {
+                    model: config.segmentation_models.join(", "),
+                    reason: layered.notes.join("; "),
+                });
             }
-            layered
+            Segmenters::opened(layered)
+        } else if config.installed_segmenters {
+            Segmenters {
+                later: Some(settings.segmentation.clone()),
+                opened: OnceLock::new(),
+            }
+        } else {
+            Segmenters::opened(Layered::builtin_only())
         };
-        let (renderer, tables) = match config.renderer {
+        let (renderer, diffusion, tables): (Box<dyn Renderer>, _, _) = match config.renderer {
             RendererKind::Parametric => {
-                let tables = LevelTables::builtin().clone();
+                let tables = match &config.tables {
+                    Some(p) => LevelTables::load(p)?,
+                    None => LevelTables::builtin().clone(),
+                };
                 let r = ParametricRenderer::new(RenderOptions {
                     tables: tables.clone(),
                     refine: config.refine.then(Default::default),
-                    verify: false,
+                    verify: config.verify,
                 });
-                (EngineRenderer::Parametric(r), tables)
+                (Box::new(r), None, tables)
             }
             RendererKind::Diffusion => {
-                let r = open_diffusion(config, &app)?;
-                let tables = r.model().tables().clone();
-                (EngineRenderer::Diffusion(Box::new(r)), tables)
+                let r = open_diffusion(config, &settings)?;
+                let model = r.model_arc();
+                let tables = model.tables().clone();
+                (Box::new(r), Some(model), tables)
             }
         };
         Ok(Engine {
+            settings,
             renderer,
-            segmenter,
+            diffusion,
+            segmenters,
             tables,
             frames: FrameCache::new(FRAMES_CACHED),
         })
@@ -167,19 +232,70 @@ impl Engine {
 
     /// The renderer's name ("parametric", "diffusion").
     pub fn renderer_name(&self) -> &'static str {
-        self.renderer().name()
+        self.renderer.name()
     }
 
-    fn renderer(&self) -> &dyn Renderer {
-        match &self.renderer {
-            EngineRenderer::Parametric(r) => r,
-            EngineRenderer::Diffusion(r) => r.as_ref(),
-        }
+    /// The renderer, for whole-photo renders and the agent's previews.
+    pub fn renderer(&self) -> &dyn Renderer {
+        self.renderer.as_ref()
+    }
+
+    /// The diffusion model, when the engine renders with it.
+    pub fn diffusion_model(&self) -> Option<&DiffusionModel> {
+        self.diffusion.as_deref()
+    }
+
+    /// The level tables levels are measured with (the renderer's).
+    pub fn tables(&self) -> &LevelTables {
+        &self.tables
+    }
+
+    /// config.toml as read when the engine opened.
+    pub fn settings(&self) -> &Config {
+        &self.settings
+    }
+
+    /// The segmenters (opened now if the engine left them for first use).
+    pub fn segmenter(&self) -> &Layered {
+        self.segmenters
+            .opened
+            .get_or_init(|| match &self.segmenters.later {
+                Some(choice) => open_segmenters(choice, &self.settings),
+                None => Layered::builtin_only(),
+            })
     }
 
     /// True when the engine's segmenters can find `region`.
     pub fn finds(&self, region: &str) -> bool {
-        self.segmenter.finds(region)
+        self.segmenter().finds(region)
+    }
+
+    /// Adds to `masks` the regions of `wanted` it lacks ("global" and repeats
+    /// skipped), found by the engine's segmenters on `photo`. An unknown region
+    /// is an [`Error::UnknownRegion`] listing what is available.
+    pub fn find_regions<S: AsRef<str>>(
+        &self,
+        photo: &PhotoSegments,
+        masks: &mut MaskSet,
+        wanted: &[S],
+    ) -> Result<()> {
+        let mut names: Vec<&str> = wanted
+            .iter()
+            .map(AsRef::as_ref)
+            .filter(|r| *r != GLOBAL && masks.get(r).is_none())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        if names.is_empty() {
+            return Ok(());
+        }
+        let layered = self.segmenter();
+        for m in photo.masks(layered, &names)?.iter() {
+            let by = layered.route(&m.name).map_or("?", |s| s.name());
+            tracing::info!(region = %m.name, segmenter = by, coverage = m.mask.mean(), "segmented");
+            masks.insert(&m.name, m.mask.clone());
+        }
+        Ok(())
     }
 
     /// The solved frame for `key`: cached, or planned from what `inputs` gives
@@ -206,17 +322,15 @@ impl Engine {
         ctl: &Control<'_>,
     ) -> Result<Frame> {
         ctl.check()?;
+        let mut masks = supplied;
         let wanted: Vec<&str> = state
             .named_regions()
-            .filter(|(n, v)| *n != GLOBAL && !v.is_empty() && supplied.get(n).is_none())
+            .filter(|(n, v)| *n != GLOBAL && !v.is_empty() && masks.get(n).is_none())
             .map(|(n, _)| n)
             .collect();
-        let mut masks = supplied;
         if !wanted.is_empty() {
             ctl.report("segment", 0.0);
-            for m in masks_for(&self.segmenter, source, &wanted)?.iter() {
-                masks.insert(&m.name, m.mask.clone());
-            }
+            self.find_regions(&PhotoSegments::new(source), &mut masks, &wanted)?;
             ctl.report("segment", 1.0);
         }
         let job = RenderJob {
@@ -224,12 +338,8 @@ impl Engine {
             masks: &masks,
             state,
         };
-        let plan = match &self.renderer {
-            EngineRenderer::Parametric(r) => FramePlan::Parametric(r.plan(&job, ctl)?),
-            EngineRenderer::Diffusion(r) => FramePlan::Diffusion(r.plan(&job, ctl)?),
-        };
         Ok(Frame {
-            plan,
+            plan: self.renderer.plan_frame(&job, ctl)?,
             masks,
             width: source.width(),
             height: source.height(),
@@ -247,9 +357,68 @@ impl Engine {
         self.frames.clear();
     }
 
-    /// The offline agent: applies `instruction` on top of `base` for `photo`,
-    /// running the measured rethink loop on a preview with this engine's renderer;
-    /// returns the resulting region state.
+    /// Renders `job` at full resolution with the engine's renderer and saves it to
+    /// `path`, encoding bands while later ones render; nothing is written if
+    /// rendering fails or is cancelled. The report is verified when the engine
+    /// was opened with `verify`.
+    pub fn render_and_save(
+        &self,
+        job: &RenderJob<'_>,
+        path: &Path,
+        metadata: &Metadata,
+        save: &SaveOptions,
+        ctl: &Control<'_>,
+    ) -> Result<RenderReport> {
+        self.renderer
+            .render_and_save(job, path, metadata, save, ctl)
+    }
+
+    /// The agent `choice` asks for, config.toml filling in what it leaves open:
+    /// the offline agent, or (with the `vlm` feature) the VLM agent.
+    pub fn agent(&self, choice: &AgentChoice) -> Result<Agent> {
+        let kind = choice
+            .kind
+            .as_deref()
+            .or(self.settings.agent.kind.as_deref())
+            .unwrap_or("offline");
+        match kind {
+            "offline" => Ok(Agent::offline()),
+            "vlm" => open_vlm(choice, &self.settings),
+            other => Err(Error::InvalidRequest(format!(
+                "unknown agent \"{other}\": use offline or vlm"
+            ))),
+        }
+    }
+
+    /// Runs `plan` (what `agent` read in `instruction`) on top of `base`: the
+    /// measured rethink loop on `preview` (see [`agent::preview`]), rendered by
+    /// this engine's renderer with `masks`, which must hold the regions of the
+    /// plan and of `base` (see [`Engine::find_regions`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn rethink(
+        &self,
+        agent: &Agent,
+        plan: &Plan,
+        instruction: &str,
+        preview: &Raster,
+        masks: &MaskSet,
+        base: &RegionState,
+        ctl: &Control<'_>,
+    ) -> Result<Outcome> {
+        let session = Session {
+            renderer: self.renderer(),
+            preview,
+            masks,
+            tables: &self.tables,
+        };
+        let advisor = agent.advisor(ctl.cancel);
+        let guidance = plan.guidance(instruction, advisor.as_deref());
+        session.apply_with(base, &plan.interpretation, &guidance, ctl)
+    }
+
+    /// The offline agent in one call: applies `instruction` on top of `base` for
+    /// `photo`, running the measured rethink loop on a preview with this engine's
+    /// renderer; returns the resulting region state.
     pub fn agent_apply(
         &self,
         photo: &Raster,
@@ -259,17 +428,58 @@ impl Engine {
     ) -> Result<RegionState> {
         let interp = agent::interpret(instruction)
             .map_err(|e| Error::InvalidRequest(format!("instruction: {e}")))?;
+        let plan = Plan::offline(interp);
         let preview = agent::preview(photo, agent::PREVIEW_LONG_SIDE);
-        let names = interp.regions();
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        let masks = masks_for(&self.segmenter, &preview, &names)?;
-        let session = Session {
-            renderer: self.renderer(),
-            preview: &preview,
-            masks: &masks,
-            tables: &self.tables,
-        };
-        Ok(session.apply(base, &interp, ctl)?.state)
+        let mut masks = MaskSet::new();
+        self.find_regions(
+            &PhotoSegments::new(&preview),
+            &mut masks,
+            &plan.interpretation.regions(),
+        )?;
+        let outcome = self.rethink(
+            &Agent::offline(),
+            &plan,
+            instruction,
+            &preview,
+            &masks,
+            base,
+            ctl,
+        )?;
+        Ok(outcome.state)
+    }
+}
+
+impl Segmenters {
+    fn opened(layered: Layered) -> Self {
+        Segmenters {
+            later: None,
+            opened: OnceLock::from(layered),
+        }
+    }
+}
+
+/// The segmenters `choice` names in front of the built-in one; what fails to
+/// open is logged and left out (the caller decides whether that is an error).
+fn open_segmenters(choice: &SegmenterConfig, settings: &Config) -> Layered {
+    let layered = Layered::open(
+        choice,
+        crate::paths::models_dir().as_deref(),
+        &settings.runtime(),
+        &settings.session(),
+    );
+    for n in &layered.notes {
+        tracing::warn!("{n}");
+    }
+    layered
+}
+
+/// config.toml's errors as the core's: I/O on the file, or what is wrong in it.
+fn config_error(e: ConfigError) -> Error {
+    match e {
+        ConfigError::Io { path, source } => Error::Io { path, source },
+        ConfigError::Parse { path, reason } => {
+            Error::InvalidRequest(format!("{}: {reason}", path.display()))
+        }
     }
 }
 
@@ -285,10 +495,7 @@ impl Frame {
         ctl: &Control<'_>,
     ) -> Result<Raster> {
         let ((x0, y0), (fw, fh)) = (at, frame);
-        match &self.plan {
-            FramePlan::Parametric(p) => p.render_tile(tile, x0, y0, fw, fh, ctl),
-            FramePlan::Diffusion(p) => p.render_tile(tile, x0, y0, fw, fh, ctl),
-        }
+        self.plan.render_tile(tile, x0, y0, fw, fh, ctl)
     }
 
     /// Renders into `dst` the source pixels of `src` at `src_origin` (a
@@ -374,39 +581,165 @@ impl Frame {
     }
 }
 
-/// The diffusion renderer `config` asks for.
-fn open_diffusion(config: &EngineConfig, app: &crate::config::Config) -> Result<DiffusionRenderer> {
+/// The diffusion renderer `config` asks for: the package (a folder, or installed
+/// by name, or the only one installed), ONNX Runtime, the sampler.
+fn open_diffusion(config: &EngineConfig, settings: &Config) -> Result<DiffusionRenderer> {
     use crate::onnx::package;
     let model_err = |model: &str, reason: String| Error::Model {
         model: model.to_string(),
         reason,
     };
-    let pkg = if let Some(dir) = &config.diffusion_package {
-        package::Package::open(dir)
-            .map_err(|e| model_err(&dir.display().to_string(), e.to_string()))?
-    } else {
-        let root = crate::paths::models_dir()
-            .ok_or_else(|| model_err("diffusion", "no data folder for model packages".into()))?;
-        package::find_for_task(&root, config.diffusion_model.as_deref(), "diffusion")
-            .map_err(|e| model_err("diffusion", e.to_string()))?
-    };
     let scheduler = match config.scheduler.as_deref() {
         None => SchedulerKind::DpmSolverPP,
         Some(s) => SchedulerKind::parse(s).ok_or_else(|| {
             Error::InvalidRequest(format!(
-                "engine config: scheduler \"{s}\" (dpm++, ddim, ddpm)"
+                "unknown scheduler \"{s}\": use dpm++, ddim or ddpm"
             ))
         })?,
     };
-    let rt =
-        crate::onnx::load(&app.runtime()).map_err(|e| model_err("onnxruntime", e.to_string()))?;
-    let model = DiffusionModel::open(&pkg, rt, &app.session())?;
+    let pkg = if let Some(dir) = &config.diffusion_package {
+        package::Package::open(dir)
+            .map_err(|e| model_err(&dir.display().to_string(), e.to_string()))?
+    } else {
+        let root = crate::paths::models_dir().ok_or_else(|| {
+            model_err(
+                "diffusion",
+                "no data folder for model packages: set PERTOUCH_DATA_DIR".into(),
+            )
+        })?;
+        package::find_for_task(&root, config.diffusion_model.as_deref(), "diffusion")
+            .map_err(|e| model_err("diffusion", e.to_string()))?
+    };
+    let rt = crate::onnx::load(&settings.runtime())
+        .map_err(|e| model_err("onnxruntime", e.to_string()))?;
+    let model = DiffusionModel::open(&pkg, rt, &settings.session())?;
     let mut r = DiffusionRenderer::new(Arc::new(model));
     r.sample = SampleOptions {
         scheduler,
         steps: config.steps.unwrap_or(scheduler.default_steps()),
         seed: config.seed,
     };
-    r.verify = false;
+    r.verify = config.verify;
     Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine() -> Engine {
+        Engine::open_with(&EngineConfig::default(), Config::default()).unwrap()
+    }
+
+    #[test]
+    fn options_are_refused_with_one_wording() {
+        let e = "watercolour"
+            .parse::<RendererKind>()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("\"watercolour\"") && e.contains("parametric or diffusion"),
+            "{e}"
+        );
+        let config = EngineConfig {
+            renderer: RendererKind::Diffusion,
+            scheduler: Some("euler".into()),
+            ..EngineConfig::default()
+        };
+        let e = Engine::open_with(&config, Config::default())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("\"euler\"") && e.contains("dpm++, ddim or ddpm"),
+            "{e}"
+        );
+        let e = EngineConfig::from_json(r#"{"verfy": true}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("verfy"), "{e}");
+    }
+
+    #[test]
+    fn the_agent_comes_from_the_engine() {
+        let engine = engine();
+        let offline = engine.agent(&AgentChoice::default()).unwrap();
+        assert_eq!(offline.kind(), "offline");
+        let e = engine
+            .agent(&AgentChoice {
+                kind: Some("psychic".into()),
+                ..AgentChoice::default()
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("\"psychic\"") && e.contains("offline or vlm"),
+            "{e}"
+        );
+        // The VLM agent needs a server (and, in a lean build, the `vlm` feature).
+        let e = engine
+            .agent(&AgentChoice {
+                kind: Some("vlm".into()),
+                ..AgentChoice::default()
+            })
+            .unwrap_err()
+            .to_string();
+        if cfg!(feature = "vlm") {
+            assert!(e.contains("--vlm-url"), "{e}");
+        } else {
+            assert!(e.contains("`vlm` feature"), "{e}");
+        }
+        // What the offline agent reads is what the engine runs.
+        let plan = offline
+            .read(
+                "make it a bit brighter",
+                &photo(),
+                &|r| engine.finds(r),
+                None,
+            )
+            .unwrap();
+        assert!(plan.trace.is_empty() && offline.advisor(None).is_none());
+        let state = engine
+            .agent_apply(
+                &photo(),
+                "make it a bit brighter",
+                &RegionState::new(),
+                &Control::default(),
+            )
+            .unwrap();
+        assert!(state.region(GLOBAL).is_some(), "{:?}", state.to_value());
+    }
+
+    #[test]
+    fn regions_are_found_once_and_masks_given_are_kept() {
+        let engine = engine();
+        let img = photo();
+        let segments = PhotoSegments::new(&img);
+        let mut masks = MaskSet::new();
+        let mine = crate::plane::Plane::filled(8, 8, 1.0);
+        masks.insert("sky", mine.clone());
+        engine
+            .find_regions(
+                &segments,
+                &mut masks,
+                &["global", "sky", "shadows", "shadows"],
+            )
+            .unwrap();
+        assert_eq!(masks.get("sky"), Some(&mine));
+        assert!(masks.get("shadows").is_some() && masks.get("global").is_none());
+        let e = engine
+            .find_regions(&segments, &mut masks, &["unicorns"])
+            .unwrap_err();
+        assert!(matches!(e, Error::UnknownRegion { .. }), "{e}");
+    }
+
+    fn photo() -> Raster {
+        crate::raster::Raster::new(
+            64,
+            48,
+            3,
+            crate::raster::Samples::U8((0..64 * 48 * 3).map(|k| (k % 200) as u8).collect()),
+        )
+        .unwrap()
+    }
 }

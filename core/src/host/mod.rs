@@ -3,12 +3,15 @@
 //! that solves each frame's edit once and renders any tile or render scale of it,
 //! and [`pixels::PixelView`], the one place the core reads and writes host memory.
 
+pub mod agent;
 pub mod engine;
 mod frame_cache;
 pub mod handles;
 pub mod pixels;
 
-pub use engine::{Engine, EngineConfig, Frame, FrameInputs, FramePlan, RendererKind};
+pub use crate::render::FramePlan;
+pub use agent::{Agent, AgentChoice, SceneReading};
+pub use engine::{Engine, EngineConfig, Frame, FrameInputs, RendererKind};
 pub use frame_cache::FrameKey;
 pub use handles::Registry;
 pub use pixels::PixelView;

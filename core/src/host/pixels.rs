@@ -29,6 +29,27 @@ pub(crate) fn sampled_rows(height: usize) -> impl Iterator<Item = usize> {
 /// Largest image side accepted (beyond any camera or 16K frame).
 pub const MAX_SIDE: usize = 1 << 15;
 
+/// Largest row step accepted, in bytes (2 GiB): hosts keep strides in a 32-bit
+/// int (OpenFX, GEGL, Cairo, Photoshop), and a larger one is a wrong argument,
+/// not an image; it also keeps every row offset far from overflowing.
+pub const MAX_ROW_BYTES: usize = 1 << 31;
+
+/// The lowest address and the length in bytes of `height` rows of `row` bytes,
+/// `row_step` apart, the top one at `data`; `None` when that cannot be memory
+/// (below address 0, or longer than any allocation may be).
+fn extent(data: usize, height: usize, row_step: isize, row: usize) -> Option<(usize, usize)> {
+    let between = (height - 1).checked_mul(row_step.unsigned_abs())?;
+    let extent = between
+        .checked_add(row)
+        .filter(|&n| n <= isize::MAX as usize)?;
+    let lowest = if row_step < 0 {
+        data.checked_sub(between)?
+    } else {
+        data
+    };
+    Some((lowest, extent))
+}
+
 /// A checked view of a host's pixels. Row 0 is the top row; `row_step` (bytes from
 /// one row to the next one down) is negative for bottom-up memory such as
 /// OpenFX's. Float samples are sRGB-encoded, 0..1 nominal.
@@ -60,7 +81,10 @@ fn sample_bytes(depth: Depth) -> usize {
 
 impl<'a> PixelView<'a> {
     /// Checks the description (not the contents): non-null, 1 to 4 channels, sides
-    /// 1 to [`MAX_SIDE`], a row step that holds a row, samples aligned.
+    /// 1 to [`MAX_SIDE`], a row step that holds a row and is at most
+    /// [`MAX_ROW_BYTES`], samples aligned, and memory (from the lowest row's first
+    /// byte to the highest row's last) that is a possible address range: no
+    /// offset computed later can overflow or wrap around the address space.
     ///
     /// # Safety
     /// For the lifetime `'a`, `data + y * row_step` must point at `width * channels`
@@ -86,18 +110,32 @@ impl<'a> PixelView<'a> {
             ));
         }
         let bytes = sample_bytes(depth);
-        let row = width * channels * bytes;
-        if row_step.unsigned_abs() < row {
+        let row = width * channels * bytes; // at most 2^15 * 4 * 4
+        let step = row_step.unsigned_abs();
+        if step < row {
             return Err(format!(
-                "rows are {} bytes apart but a row is {row} bytes",
-                row_step.unsigned_abs()
+                "rows are {step} bytes apart but a row is {row} bytes"
             ));
         }
-        if !(data as usize).is_multiple_of(bytes) || !row_step.unsigned_abs().is_multiple_of(bytes)
-        {
+        if step > MAX_ROW_BYTES {
+            return Err(format!(
+                "rows are {step} bytes apart, more than {MAX_ROW_BYTES} (no image has such rows: is row_bytes right?)"
+            ));
+        }
+        if !data.addr().is_multiple_of(bytes) || !step.is_multiple_of(bytes) {
             return Err(format!(
                 "pixel data or row step not aligned to the {bytes}-byte sample size"
             ));
+        }
+        let too_far = || {
+            format!(
+                "{height} rows {row_step} bytes apart from address {:#x} run past the end of memory",
+                data.addr()
+            )
+        };
+        let (lowest, extent) = extent(data.addr(), height, row_step, row).ok_or_else(too_far)?;
+        if lowest.checked_add(extent).is_none() {
+            return Err(too_far());
         }
         Ok(PixelView {
             data,
@@ -108,6 +146,23 @@ impl<'a> PixelView<'a> {
             depth,
             _memory: PhantomData,
         })
+    }
+
+    /// The host memory the view covers, as addresses: from the first byte of its
+    /// lowest row to just past the last byte of its highest.
+    pub fn memory(&self) -> std::ops::Range<usize> {
+        let row = self.width * self.channels * sample_bytes(self.depth);
+        // `new` checked this very computation.
+        let (lowest, extent) =
+            extent(self.data.addr(), self.height, self.row_step, row).unwrap_or((0, 0));
+        lowest..lowest + extent
+    }
+
+    /// True when the two views share any byte of memory (a render's source and
+    /// destination must not: the destination is written while the source is read).
+    pub fn overlaps(&self, other: &PixelView<'_>) -> bool {
+        let (a, b) = (self.memory(), other.memory());
+        a.start < b.end && b.start < a.end
     }
 
     pub fn width(&self) -> usize {
@@ -123,37 +178,44 @@ impl<'a> PixelView<'a> {
         self.depth
     }
 
-    /// Samples `x0..x0 + n` (in pixels) of row `y`, as bytes.
-    fn row_bytes(&self, y: usize, x0: usize, n: usize) -> &[u8] {
+    /// The first byte of pixel `x0` of row `y`, for `n` pixels of that row.
+    fn row_start(&self, y: usize, x0: usize, n: usize) -> *mut u8 {
         assert!(
-            y < self.height && x0 + n <= self.width,
+            y < self.height && x0.checked_add(n).is_some_and(|end| end <= self.width),
             "row access inside the view"
         );
-        let bytes = sample_bytes(self.depth) * self.channels;
-        // SAFETY: `new`'s contract makes row `y` (< height) readable for `width`
-        // pixels from `data + y * row_step`; x0 + n <= width keeps the slice inside.
+        // y < height and `new` bounded (height - 1) row steps by isize::MAX and
+        // the address space, so neither product can overflow.
+        let offset = (y as isize).checked_mul(self.row_step);
+        let Some(offset) = offset else {
+            panic!("row {y} lies outside the view's checked memory")
+        };
+        // SAFETY: `new`'s contract makes `data + y * row_step` the start of row y
+        // of the host's memory (so inside it, as `offset` requires), and `new`
+        // checked that the offset neither overflows nor wraps the address space;
+        // x0 <= width keeps the second step inside the row.
         unsafe {
-            std::slice::from_raw_parts(
-                self.data.offset(y as isize * self.row_step).add(x0 * bytes),
-                n * bytes,
-            )
+            self.data
+                .offset(offset)
+                .add(x0 * self.channels * sample_bytes(self.depth))
         }
+    }
+
+    /// Samples `x0..x0 + n` (in pixels) of row `y`, as bytes.
+    fn row_bytes(&self, y: usize, x0: usize, n: usize) -> &[u8] {
+        let start = self.row_start(y, x0, n);
+        // SAFETY: `new`'s contract makes row `y` readable for `width` pixels from
+        // its start; `row_start` checked x0 + n <= width, keeping the slice inside.
+        unsafe { std::slice::from_raw_parts(start, n * self.channels * sample_bytes(self.depth)) }
     }
 
     /// Mutable samples of row `y`, as bytes.
     fn row_bytes_mut(&mut self, y: usize, x0: usize, n: usize) -> &mut [u8] {
-        assert!(
-            y < self.height && x0 + n <= self.width,
-            "row access inside the view"
-        );
-        let bytes = sample_bytes(self.depth) * self.channels;
+        let start = self.row_start(y, x0, n);
         // SAFETY: as in `row_bytes`, and the contract makes a written view's memory
         // writable and exclusively ours; `&mut self` keeps our own slices apart.
         unsafe {
-            std::slice::from_raw_parts_mut(
-                self.data.offset(y as isize * self.row_step).add(x0 * bytes),
-                n * bytes,
-            )
+            std::slice::from_raw_parts_mut(start, n * self.channels * sample_bytes(self.depth))
         }
     }
 
@@ -190,7 +252,9 @@ impl<'a> PixelView<'a> {
     }
 
     fn check_rect(&self, x0: usize, y0: usize, w: usize, h: usize) -> Result<(), String> {
-        if w == 0 || h == 0 || x0 + w > self.width || y0 + h > self.height {
+        let fits =
+            |at: usize, len: usize, side: usize| at.checked_add(len).is_some_and(|e| e <= side);
+        if w == 0 || h == 0 || !fits(x0, w, self.width) || !fits(y0, h, self.height) {
             return Err(format!(
                 "rectangle {w} x {h} at ({x0}, {y0}) is not inside the {} x {} image",
                 self.width, self.height
@@ -265,7 +329,7 @@ impl<'a> PixelView<'a> {
         (0..self.height)
             .step_by(rows)
             .map(|y| PixelView {
-                data: self.data.wrapping_offset(y as isize * self.row_step),
+                data: self.row_start(y, 0, self.width),
                 width: self.width,
                 height: rows.min(self.height - y),
                 row_step: self.row_step,
@@ -416,7 +480,7 @@ mod tests {
     fn bad_descriptions_are_refused() {
         let mut mem = vec![0f32; 64];
         let p = mem.as_mut_ptr().cast::<u8>();
-        // SAFETY (all below): only checks run; nothing is read from refused views.
+        // SAFETY: (all below) only checks run; nothing is read from refused views.
         unsafe {
             assert!(PixelView::new(std::ptr::null_mut(), 1, 1, 16, 4, Depth::F32).is_err());
             assert!(PixelView::new(p, 2, 2, 16, 4, Depth::F32).is_err()); // row is 32 bytes
@@ -425,5 +489,61 @@ mod tests {
             assert!(PixelView::new(p, 1, 1, 16, 5, Depth::F32).is_err());
             assert!(PixelView::new(p, 1, 1, 16, 4, Depth::F32).is_ok());
         }
+    }
+
+    #[test]
+    fn strides_that_would_overflow_or_wrap_are_refused() {
+        let mut mem = vec![0u8; 64];
+        let p = mem.as_mut_ptr();
+        let refused = |data: *mut u8, height: usize, step: isize| {
+            // SAFETY: only the description is checked; a refused view reads nothing.
+            let r = unsafe { PixelView::new(data, 2, height, step, 3, Depth::U8) };
+            assert!(
+                r.is_err(),
+                "height {height}, step {step} at {:#x} accepted",
+                data.addr()
+            );
+            r.err().unwrap_or_default()
+        };
+        for height in [2, 3, 4, 64] {
+            for step in [
+                1isize << 62,
+                isize::MAX,
+                isize::MIN,
+                -(1isize << 62),
+                1 << 40,
+                3 << 31,
+            ] {
+                assert!(refused(p, height, step).contains("rows are"));
+            }
+        }
+        // Within the stride limit, but the rows would run past either end of the
+        // address space: below 0 for a bottom-up view, past the top for top-down.
+        let low = std::ptr::without_provenance_mut::<u8>(0x1000);
+        assert!(refused(low, 3, -(1 << 20)).contains("past the end of memory"));
+        let high = std::ptr::without_provenance_mut::<u8>(usize::MAX - 0xFFF);
+        assert!(refused(high, 2, 1 << 20).contains("past the end of memory"));
+        // SAFETY: 2 rows of 6 bytes 8 apart lie inside `mem`.
+        let ok = unsafe { PixelView::new(p, 2, 2, 8, 3, Depth::U8) };
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn overlapping_views_are_told_apart_from_neighbours() {
+        let mut mem = vec![0u8; 8 * 6];
+        let p = mem.as_mut_ptr();
+        // SAFETY: (all below) views of rows inside `mem`; nothing is read.
+        let view = |row: usize, height: usize, step: isize| unsafe {
+            PixelView::new(p.add(row * 8), 2, height, step, 3, Depth::U8).unwrap()
+        };
+        let top = view(0, 3, 8);
+        assert!(top.overlaps(&view(2, 2, 8)));
+        assert!(!top.overlaps(&view(3, 3, 8)));
+        // Bottom-up: row 0 is memory row 5, rows 1 and 2 below it.
+        let bottom_up = view(5, 3, -8);
+        assert_eq!(bottom_up.memory().len(), 2 * 8 + 6);
+        assert!(bottom_up.overlaps(&view(3, 1, 8)));
+        assert!(!bottom_up.overlaps(&view(0, 3, 8)));
+        assert!(top.overlaps(&top));
     }
 }

@@ -14,5 +14,5 @@
 mod scene;
 mod store;
 
-pub use scene::{describe_scene, Scene};
+pub use scene::{describe_scene, scene_of, Scene};
 pub use store::{default_root, export, read_export, MemoryError, Opened, Record, Store};

@@ -3,7 +3,7 @@
 
 use crate::measure::{measure, LevelTables, RegionWeights};
 use crate::raster::Raster;
-use crate::segment::{BuiltinSegmenter, Region, SEGMENT_LONG_SIDE};
+use crate::segment::{PhotoSegments, Region};
 use serde::{Deserialize, Serialize};
 
 /// A photo's scene.
@@ -46,14 +46,20 @@ impl Scene {
 
 /// The scene of `image`, from the built-in segmenter's coverage and the photo's levels.
 pub fn describe_scene(image: &Raster, tables: &LevelTables) -> Scene {
-    let rgb = image.analysis_rgb(SEGMENT_LONG_SIDE);
+    scene_of(&PhotoSegments::new(image), tables)
+}
+
+/// [`describe_scene`] of a photo whose segmentation other steps share.
+pub fn scene_of(photo: &PhotoSegments<'_>, tables: &LevelTables) -> Scene {
+    let rgb = photo.rgb();
     let regions = [Region::Sky, Region::Vegetation, Region::Water, Region::Skin];
-    let coverage: Vec<f32> = BuiltinSegmenter
-        .segment_regions(&rgb, &regions)
+    let coverage: Vec<f32> = photo
+        .builtin()
+        .regions(&regions)
         .iter()
         .map(|p| p.mean() as f32)
         .collect();
-    let levels = measure(&rgb, RegionWeights::Whole)
+    let levels = measure(rgb, RegionWeights::Whole)
         .map(|m| tables.levels(&m))
         .unwrap_or([0.0; 4]);
     let mut tags = Vec::new();

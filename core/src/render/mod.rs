@@ -17,7 +17,7 @@ pub(crate) mod targets;
 pub use parametric::{ParametricRenderer, RenderOptions, RenderPlan};
 pub use report::{RegionReport, RenderReport};
 pub use resize::{crop, resample};
-pub use stream::BAND_ROWS;
+pub use stream::{render_bands, BAND_ROWS};
 
 use crate::error::{Error, Result};
 use crate::mask::MaskSet;
@@ -197,15 +197,115 @@ pub struct RenderOutput {
     pub report: RenderReport,
 }
 
-/// A way of turning a [`RenderJob`] into pixels.
+/// A frame's solved edit, whichever renderer solved it: immutable, `Send + Sync`,
+/// and able to render any tile at any render scale as that part of the full frame.
+/// The expensive part of a render (analysis, solving, a model run) happens once,
+/// when the plan is made; hosts then render tiles from many threads.
+pub trait FramePlan: Send + Sync {
+    /// What was asked and what the plan predicts (achieved levels once verified).
+    fn report(&self) -> &RenderReport;
+
+    /// Renders `tile`, the source pixels of the rectangle at (`x0`, `y0`) inside a
+    /// frame of `frame_width` x `frame_height` (the planned size or any render
+    /// scale of it); the output has the tile's size, depth and channels.
+    fn render_tile(
+        &self,
+        tile: &Raster,
+        x0: usize,
+        y0: usize,
+        frame_width: usize,
+        frame_height: usize,
+        ctl: &Control<'_>,
+    ) -> Result<Raster>;
+
+    /// Measures `output`, the whole frame rendered from this plan at full
+    /// resolution, and records the achieved levels in the report.
+    fn verify_output(&mut self, output: &Raster);
+}
+
+/// A way of turning a [`RenderJob`] into pixels: a renderer plans a frame
+/// ([`Renderer::plan_frame`]); rendering in memory and the streamed save are the
+/// same frame -> plan -> tiles -> verify shape for every renderer, written once here.
 pub trait Renderer: Send + Sync {
     /// Short identifier ("parametric", "diffusion").
     fn name(&self) -> &'static str;
-    /// Renders `job` as `request` asks.
+
+    /// Analyses `job` and solves its edit: everything but the pixels.
+    fn plan_frame(&self, job: &RenderJob<'_>, ctl: &Control<'_>) -> Result<Box<dyn FramePlan>>;
+
+    /// True when full-frame renders are measured again for the report.
+    fn verifies(&self) -> bool;
+
+    /// Renders `job` as `request` asks: the frame (or region of interest) at the
+    /// render scale, from one plan; a full-resolution full frame is verified.
     fn render(
         &self,
         job: &RenderJob<'_>,
         request: &RenderRequest,
         ctl: &Control<'_>,
-    ) -> Result<RenderOutput>;
+    ) -> Result<RenderOutput> {
+        let framed = request.frame(job.source)?;
+        let t0 = std::time::Instant::now();
+        let mut plan = self.plan_frame(job, ctl)?;
+        tracing::debug!(elapsed = ?t0.elapsed(), renderer = self.name(), "planned");
+        let t1 = std::time::Instant::now();
+        let image = plan.render_tile(
+            &framed.tile,
+            framed.roi.x,
+            framed.roi.y,
+            framed.frame_width,
+            framed.frame_height,
+            ctl,
+        )?;
+        tracing::debug!(elapsed = ?t1.elapsed(), "rendered");
+        if framed.full_frame {
+            verify(self, plan.as_mut(), &image, ctl);
+        }
+        Ok(RenderOutput {
+            image,
+            report: plan.report().clone(),
+        })
+    }
+
+    /// Plans `job`, renders it at full resolution and saves it to `path`, encoding
+    /// each band while later ones render, then verifies the achieved levels.
+    /// Nothing is written if rendering fails or is cancelled.
+    fn render_and_save(
+        &self,
+        job: &RenderJob<'_>,
+        path: &std::path::Path,
+        metadata: &crate::image_io::Metadata,
+        save: &crate::image_io::SaveOptions,
+        ctl: &Control<'_>,
+    ) -> Result<RenderReport> {
+        let t0 = std::time::Instant::now();
+        let mut plan = self.plan_frame(job, ctl)?;
+        tracing::debug!(elapsed = ?t0.elapsed(), renderer = self.name(), "planned");
+        let src = job.source;
+        let t1 = std::time::Instant::now();
+        let image = render_bands(plan.as_ref(), src, BAND_ROWS, ctl, |bands| {
+            crate::image_io::save_bands(path, src.width(), src.height(), metadata, save, bands)
+        })?;
+        tracing::debug!(elapsed = ?t1.elapsed(), "rendered and saved");
+        verify(self, plan.as_mut(), &image, ctl);
+        Ok(plan.report().clone())
+    }
+}
+
+/// Measures the full frame `image` rendered from `plan` into its report, when the
+/// renderer verifies (progress stage "verify").
+fn verify<R: Renderer + ?Sized>(
+    renderer: &R,
+    plan: &mut dyn FramePlan,
+    image: &Raster,
+    ctl: &Control<'_>,
+) {
+    if !renderer.verifies() {
+        return;
+    }
+    ctl.report("verify", 0.0);
+    let t = std::time::Instant::now();
+    plan.verify_output(image);
+    tracing::debug!(elapsed = ?t.elapsed(), "verified");
+    ctl.report("verify", 1.0);
 }

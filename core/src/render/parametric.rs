@@ -3,7 +3,7 @@
 //! [`ParametricRenderer::plan`] analyses the photo once (analysis proxy, refined
 //! masks, current levels) and solves operator strengths; the resulting
 //! [`RenderPlan`] is immutable, `Send + Sync`, and renders any tile at any scale
-//! with [`RenderPlan::render_tile`]. Every output pixel depends only on its own
+//! with [`FramePlan::render_tile`]. Every output pixel depends only on its own
 //! source value and its normalised position, so tiles and full frames agree exactly.
 //! The per-row pixel work is in [`rows`]; cutting and scaling frames in
 //! `render::resize`.
@@ -17,7 +17,7 @@ use super::refine::{guide_value, RefineOptions, RefinedMask};
 use super::report::RenderReport;
 use super::solve::{solve, Proxy, Unknown};
 use super::targets::{edit_targets, measure_targets, start_report_extended, Target};
-use super::{Control, RenderJob, RenderOutput, RenderRequest, Renderer};
+use super::{Control, FramePlan, RenderJob, Renderer};
 use crate::color::{decode_lut_u16, luminance, srgb_to_linear};
 use crate::error::{Error, Result};
 use crate::measure::LevelTables;
@@ -68,7 +68,8 @@ pub struct RenderPlan {
     global: Strength,
     regions: Vec<RegionStrength>,
     targets: Vec<Target>,
-    analysis_long_side: usize,
+    /// The tables levels were measured with (and the analysis size).
+    tables: LevelTables,
     report: RenderReport,
 }
 
@@ -76,19 +77,6 @@ impl ParametricRenderer {
     /// A renderer with the given options.
     pub fn new(options: RenderOptions) -> Self {
         ParametricRenderer { options }
-    }
-
-    /// Measures the full-frame `image` rendered from `plan` into its report, when
-    /// the options ask for verification (progress stage "verify").
-    pub(crate) fn verify_plan(&self, plan: &mut RenderPlan, image: &Raster, ctl: &Control<'_>) {
-        if !self.options.verify {
-            return;
-        }
-        ctl.report("verify", 0.0);
-        let t = std::time::Instant::now();
-        plan.verify(image, &self.options.tables);
-        tracing::debug!(elapsed = ?t.elapsed(), "verified");
-        ctl.report("verify", 1.0);
     }
 
     /// Analyses `job` and solves strengths. Cheap relative to a full render: all of it
@@ -259,7 +247,7 @@ impl ParametricRenderer {
             global,
             regions,
             targets,
-            analysis_long_side: tables.analysis_long_side,
+            tables: tables.clone(),
             report: RenderReport {
                 renderer: "parametric".into(),
                 edits,
@@ -299,11 +287,6 @@ impl RenderPlan {
         tracing::debug!(tables = keys.len(), elapsed = ?t.elapsed(), "baked colour tables");
     }
 
-    /// The plan's report (predicted levels; achieved levels once verified).
-    pub fn report(&self) -> &RenderReport {
-        &self.report
-    }
-
     /// True when rendering changes nothing.
     pub fn is_identity(&self) -> bool {
         self.global.is_identity()
@@ -320,10 +303,43 @@ impl RenderPlan {
             .map(|m| m.value(u, v, guide_value(rgb_unit)))
     }
 
-    /// Renders a tile. `tile` holds the source pixels of the rectangle at (`x0`, `y0`)
-    /// inside a frame of `frame_width` x `frame_height` at whatever scale the host
-    /// renders; the output has the tile's size, depth and channels (alpha copied).
-    pub fn render_tile(
+    /// Measures `output` (the full frame rendered from this plan) and records achieved
+    /// levels in the report.
+    pub fn verify(&mut self, output: &Raster, tables: &LevelTables) {
+        let rgb: RgbF32 = output.analysis_rgb(self.tables.analysis_long_side);
+        let after = measure_targets(&rgb, &self.targets);
+        for (t, m) in self.targets.iter().zip(after) {
+            let attr = Attribute::ALL[t.channel];
+            if let (Some(m), Some(e)) = (
+                m,
+                self.report
+                    .edits
+                    .iter_mut()
+                    .find(|e| e.region == t.region && e.attribute == attr),
+            ) {
+                if e.note.as_deref().is_some_and(|n| n.contains("empty")) {
+                    continue;
+                }
+                let achieved = tables.level_ext(attr, m.to_array()[t.channel]);
+                e.achieved = Some(achieved);
+                if e.note.is_none() && (achieved - e.predicted).abs() > PROXY_MISMATCH {
+                    e.note = Some(format!(
+                        "the full-resolution result ({achieved:+.3}) differs from the analysis proxy's prediction ({:+.3}): fine texture responds differently",
+                        e.predicted
+                    ));
+                }
+            }
+        }
+    }
+}
+
+impl FramePlan for RenderPlan {
+    fn report(&self) -> &RenderReport {
+        &self.report
+    }
+
+    /// Alpha is copied; 8-bit pixels go through the baked tables.
+    fn render_tile(
         &self,
         tile: &Raster,
         x0: usize,
@@ -362,33 +378,9 @@ impl RenderPlan {
         Ok(out)
     }
 
-    /// Measures `output` (the full frame rendered from this plan) and records achieved
-    /// levels in the report.
-    pub fn verify(&mut self, output: &Raster, tables: &LevelTables) {
-        let rgb: RgbF32 = output.analysis_rgb(self.analysis_long_side);
-        let after = measure_targets(&rgb, &self.targets);
-        for (t, m) in self.targets.iter().zip(after) {
-            let attr = Attribute::ALL[t.channel];
-            if let (Some(m), Some(e)) = (
-                m,
-                self.report
-                    .edits
-                    .iter_mut()
-                    .find(|e| e.region == t.region && e.attribute == attr),
-            ) {
-                if e.note.as_deref().is_some_and(|n| n.contains("empty")) {
-                    continue;
-                }
-                let achieved = tables.level_ext(attr, m.to_array()[t.channel]);
-                e.achieved = Some(achieved);
-                if e.note.is_none() && (achieved - e.predicted).abs() > PROXY_MISMATCH {
-                    e.note = Some(format!(
-                        "the full-resolution result ({achieved:+.3}) differs from the analysis proxy's prediction ({:+.3}): fine texture responds differently",
-                        e.predicted
-                    ));
-                }
-            }
-        }
+    fn verify_output(&mut self, output: &Raster) {
+        let tables = self.tables.clone();
+        self.verify(output, &tables);
     }
 }
 
@@ -397,33 +389,12 @@ impl Renderer for ParametricRenderer {
         "parametric"
     }
 
-    fn render(
-        &self,
-        job: &RenderJob<'_>,
-        request: &RenderRequest,
-        ctl: &Control<'_>,
-    ) -> Result<RenderOutput> {
-        let framed = request.frame(job.source)?;
-        let t0 = std::time::Instant::now();
-        let mut plan = self.plan(job, ctl)?;
-        tracing::debug!(elapsed = ?t0.elapsed(), "planned");
-        let t1 = std::time::Instant::now();
-        let image = plan.render_tile(
-            &framed.tile,
-            framed.roi.x,
-            framed.roi.y,
-            framed.frame_width,
-            framed.frame_height,
-            ctl,
-        )?;
-        tracing::debug!(elapsed = ?t1.elapsed(), "rendered");
-        if framed.full_frame {
-            self.verify_plan(&mut plan, &image, ctl);
-        }
-        Ok(RenderOutput {
-            image,
-            report: plan.report,
-        })
+    fn plan_frame(&self, job: &RenderJob<'_>, ctl: &Control<'_>) -> Result<Box<dyn FramePlan>> {
+        Ok(Box::new(self.plan(job, ctl)?))
+    }
+
+    fn verifies(&self) -> bool {
+        self.options.verify
     }
 }
 

@@ -1,12 +1,9 @@
 //! Rendering the full frame band by band on a worker thread while the caller
 //! consumes finished bands (encodes them, say), so the two overlap.
 
-use super::{crop, ParametricRenderer, RenderPlan};
-use super::{Control, Rect, RenderJob, RenderReport};
+use super::{crop, Control, FramePlan, Rect};
 use crate::error::Result;
-use crate::image_io::{self, Metadata, SaveOptions};
 use crate::raster::Raster;
-use std::path::Path;
 use std::sync::mpsc::sync_channel;
 
 /// Rows per band: large enough that each band keeps every core busy, small enough
@@ -16,84 +13,58 @@ pub const BAND_ROWS: usize = 256;
 /// Bands rendered ahead of the consumer.
 const AHEAD: usize = 2;
 
-impl RenderPlan {
-    /// Renders the full frame `src` at scale 1 in bands of `rows` rows on a worker
-    /// thread, handing them to `consume` top to bottom as they finish. If `consume`
-    /// returns early the rendering stops.
-    pub fn render_bands<R>(
-        &self,
-        src: &Raster,
-        rows: usize,
-        ctl: &Control<'_>,
-        consume: impl FnOnce(&mut dyn Iterator<Item = Result<Raster>>) -> R,
-    ) -> R {
-        let (w, h) = (src.width(), src.height());
-        let rows = rows.max(1);
-        let count = h.div_ceil(rows);
-        let (tx, rx) = sync_channel::<Result<Raster>>(AHEAD);
-        std::thread::scope(|scope| {
-            scope.spawn(move || {
-                for i in 0..count {
-                    let y = i * rows;
-                    let progress = |stage: &str, f: f32| {
-                        ctl.report(stage, (i as f32 + f) / count as f32);
-                    };
-                    let band_ctl = Control {
-                        cancel: ctl.cancel,
-                        progress: Some(&progress),
-                    };
-                    let rect = Rect {
-                        x: 0,
-                        y,
-                        width: w,
-                        height: rows.min(h - y),
-                    };
-                    let band = crop(src, rect)
-                        .and_then(|tile| self.render_tile(&tile, 0, y, w, h, &band_ctl));
-                    let failed = band.is_err();
-                    // A closed channel means the consumer stopped: so do we.
-                    if tx.send(band).is_err() || failed {
-                        break;
-                    }
+/// Renders the full frame `src` at scale 1 from `plan` in bands of `rows` rows on a
+/// worker thread, handing them to `consume` top to bottom as they finish. If
+/// `consume` returns early the rendering stops. [`super::Renderer::render_and_save`]
+/// saves a frame this way.
+pub fn render_bands<R>(
+    plan: &dyn FramePlan,
+    src: &Raster,
+    rows: usize,
+    ctl: &Control<'_>,
+    consume: impl FnOnce(&mut dyn Iterator<Item = Result<Raster>>) -> R,
+) -> R {
+    let (w, h) = (src.width(), src.height());
+    let rows = rows.max(1);
+    let count = h.div_ceil(rows);
+    let (tx, rx) = sync_channel::<Result<Raster>>(AHEAD);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            for i in 0..count {
+                let y = i * rows;
+                let progress = |stage: &str, f: f32| {
+                    ctl.report(stage, (i as f32 + f) / count as f32);
+                };
+                let band_ctl = Control {
+                    cancel: ctl.cancel,
+                    progress: Some(&progress),
+                };
+                let rect = Rect {
+                    x: 0,
+                    y,
+                    width: w,
+                    height: rows.min(h - y),
+                };
+                let band =
+                    crop(src, rect).and_then(|tile| plan.render_tile(&tile, 0, y, w, h, &band_ctl));
+                let failed = band.is_err();
+                // A closed channel means the consumer stopped: so do we.
+                if tx.send(band).is_err() || failed {
+                    break;
                 }
-            });
-            consume(&mut rx.into_iter())
-        })
-    }
-}
-
-impl ParametricRenderer {
-    /// Plans `job`, renders it at full resolution and saves it to `path` (encoding
-    /// overlapping rendering), then verifies the achieved levels. Nothing is written
-    /// if rendering fails or is cancelled.
-    pub fn render_and_save(
-        &self,
-        job: &RenderJob<'_>,
-        path: &Path,
-        metadata: &Metadata,
-        save: &SaveOptions,
-        ctl: &Control<'_>,
-    ) -> Result<RenderReport> {
-        let t0 = std::time::Instant::now();
-        let mut plan = self.plan(job, ctl)?;
-        tracing::debug!(elapsed = ?t0.elapsed(), "planned");
-        let src = job.source;
-        let t1 = std::time::Instant::now();
-        let image = plan.render_bands(src, BAND_ROWS, ctl, |bands| {
-            image_io::save_bands(path, src.width(), src.height(), metadata, save, bands)
-        })?;
-        tracing::debug!(elapsed = ?t1.elapsed(), "rendered and saved");
-        self.verify_plan(&mut plan, &image, ctl);
-        Ok(plan.report().clone())
-    }
+            }
+        });
+        consume(&mut rx.into_iter())
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::image_io::{self, Metadata, SaveOptions};
     use crate::params::RegionState;
     use crate::render::parametric::tests::{photo, sky_mask};
-    use crate::render::{CancelToken, Renderer};
+    use crate::render::{CancelToken, FramePlan, ParametricRenderer, RenderJob, Renderer};
     use crate::Error;
 
     fn state() -> RegionState {
@@ -118,7 +89,7 @@ mod tests {
             .render_tile(&img, 0, 0, w, h, &Control::default())
             .unwrap();
         for rows in [1, 7, 32, 61, 500] {
-            let bands: Vec<Raster> = plan.render_bands(&img, rows, &Control::default(), |b| {
+            let bands: Vec<Raster> = render_bands(&plan, &img, rows, &Control::default(), |b| {
                 b.collect::<Result<Vec<_>>>().unwrap()
             });
             assert_eq!(bands.len(), h.div_ceil(rows));
@@ -150,7 +121,7 @@ mod tests {
         let plan = ParametricRenderer::default()
             .plan(&job, &Control::default())
             .unwrap();
-        let first = plan.render_bands(&img, 10, &Control::default(), |b| b.next());
+        let first = render_bands(&plan, &img, 10, &Control::default(), |b| b.next());
         assert_eq!(first.unwrap().unwrap().height(), 10);
     }
 

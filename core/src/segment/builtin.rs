@@ -31,7 +31,15 @@ impl Segmenter for BuiltinSegmenter {
     }
 
     fn segment(&self, image: &RgbF32, names: &[&str]) -> Result<Vec<Plane>> {
-        let regions = names
+        Ok(self.segment_regions(image, &self.regions_named(names)?))
+    }
+}
+
+impl BuiltinSegmenter {
+    /// The regions `names` call for (any alias); a name it does not find is an
+    /// [`Error::UnknownRegion`].
+    pub fn regions_named(&self, names: &[&str]) -> Result<Vec<Region>> {
+        names
             .iter()
             .map(|n| {
                 resolve(n).ok_or_else(|| Error::UnknownRegion {
@@ -39,26 +47,53 @@ impl Segmenter for BuiltinSegmenter {
                     available: describe(&self.offers()),
                 })
             })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(self.segment_regions(image, &regions))
+            .collect()
+    }
+
+    /// Soft masks of `regions` at the size of `image`.
+    pub fn segment_regions(&self, image: &RgbF32, regions: &[Region]) -> Vec<Plane> {
+        self.analyse(image).regions(regions)
+    }
+
+    /// The per-pixel features of `image`, worked out once for any number of
+    /// [`BuiltinAnalysis::regions`] calls (the scene tags and a command's regions
+    /// of one photo share them).
+    pub fn analyse(&self, image: &RgbF32) -> BuiltinAnalysis {
+        BuiltinAnalysis {
+            f: Features::of(image),
+            sky: std::sync::OnceLock::new(),
+        }
     }
 }
 
-impl BuiltinSegmenter {
-    /// Soft masks of `regions` at the size of `image`.
-    pub fn segment_regions(&self, image: &RgbF32, regions: &[Region]) -> Vec<Plane> {
-        let f = Features::of(image);
-        let sky = regions
-            .iter()
-            .any(|r| matches!(r, Region::Sky | Region::Water | Region::Vegetation))
-            .then(|| f.sky());
+/// A photo analysed by the built-in segmenter: its features, and its sky once a
+/// region that depends on it was asked for.
+pub struct BuiltinAnalysis {
+    f: Features,
+    sky: std::sync::OnceLock<Vec<f32>>,
+}
+
+impl std::fmt::Debug for BuiltinAnalysis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BuiltinAnalysis")
+            .field("width", &self.f.w)
+            .field("height", &self.f.h)
+            .finish()
+    }
+}
+
+impl BuiltinAnalysis {
+    /// Soft masks of `regions` at the analysed image's size.
+    pub fn regions(&self, regions: &[Region]) -> Vec<Plane> {
+        let f = &self.f;
+        let sky = || self.sky.get_or_init(|| f.sky()).as_slice();
         regions
             .iter()
             .map(|r| {
                 let data = match r {
-                    Region::Sky => sky.clone().unwrap_or_default(),
-                    Region::Water => f.water(sky.as_deref().unwrap_or_default()),
-                    Region::Vegetation => f.vegetation(sky.as_deref().unwrap_or_default()),
+                    Region::Sky => sky().to_vec(),
+                    Region::Water => f.water(sky()),
+                    Region::Vegetation => f.vegetation(sky()),
                     Region::Skin => f.map(skin),
                     Region::Shadows => f.map(|p| shadows(p.l)),
                     Region::Highlights => f.map(|p| highlights(p.l)),

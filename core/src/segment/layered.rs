@@ -8,6 +8,7 @@
 //! loaded is skipped with a note, never an error: the built-in segmenter still
 //! works with no ONNX Runtime and no model files.
 
+use super::builtin::BuiltinAnalysis;
 use super::{describe, labels, text, BuiltinSegmenter, LabelSegmenter, Offer, Segmenter};
 use super::{resolve, TextSegmenter};
 use crate::error::{Error, Result};
@@ -192,6 +193,23 @@ impl Segmenter for Layered {
     }
 
     fn segment(&self, image: &RgbF32, names: &[&str]) -> Result<Vec<Plane>> {
+        let analysis = std::sync::OnceLock::new();
+        self.segment_with(image, names, &|| {
+            analysis.get_or_init(|| self.builtin.analyse(image))
+        })
+    }
+}
+
+impl Layered {
+    /// [`Segmenter::segment`] with the built-in segmenter's analysis of `image`
+    /// given by `builtin` (asked for only when a name goes to the built-in
+    /// segmenter), so several calls on one photo analyse it once.
+    pub fn segment_with<'a>(
+        &self,
+        image: &RgbF32,
+        names: &[&str],
+        builtin: &dyn Fn() -> &'a BuiltinAnalysis,
+    ) -> Result<Vec<Plane>> {
         // Group the names by segmenter so each model runs once.
         let mut groups: Vec<(&dyn Segmenter, Vec<usize>)> = Vec::new();
         for (i, n) in names.iter().enumerate() {
@@ -212,7 +230,16 @@ impl Segmenter for Layered {
         for (s, idx) in groups {
             let asked: Vec<&str> = idx.iter().map(|&i| names[i]).collect();
             tracing::debug!(segmenter = s.name(), regions = ?asked, "segmenting");
-            for (i, p) in idx.into_iter().zip(s.segment(image, &asked)?) {
+            let is_builtin = std::ptr::addr_eq(
+                s as *const dyn Segmenter,
+                &self.builtin as &dyn Segmenter as *const dyn Segmenter,
+            );
+            let planes = if is_builtin {
+                builtin().regions(&self.builtin.regions_named(&asked)?)
+            } else {
+                s.segment(image, &asked)?
+            };
+            for (i, p) in idx.into_iter().zip(planes) {
                 out[i] = Some(p);
             }
         }

@@ -12,12 +12,14 @@ mod labels;
 mod layered;
 pub mod model_io;
 mod names;
+mod photo;
 mod text;
 
-pub use builtin::BuiltinSegmenter;
+pub use builtin::{BuiltinAnalysis, BuiltinSegmenter};
 pub use labels::LabelSegmenter;
 pub use layered::{Layered, SegmenterConfig};
 pub use names::{resolve, Region, ALL_REGIONS};
+pub use photo::PhotoSegments;
 pub use text::{prompt_for, TextSegmenter};
 
 use crate::error::{Error, Result};

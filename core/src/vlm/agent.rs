@@ -9,48 +9,10 @@ use super::reply::{
     check_edits, normalise_region, parse, ClassifyReply, EditsReply, RethinkReply, SceneReply,
 };
 use crate::agent::rethink::{Advice, Advisor, RethinkContext};
-use crate::agent::{interpret, wording_intensity, Edit, Interpretation, Kind, NotUnderstood};
+use crate::agent::{interpret, wording_intensity, Edit, Interpretation, Kind, NotUnderstood, Plan};
 use crate::params::{Attribute, GLOBAL};
 use crate::raster::Raster;
 use crate::render::CancelToken;
-
-/// What the agent will do with an instruction.
-#[derive(Debug, Clone)]
-pub struct Plan {
-    /// The edits with the amounts the words ask for (what the rethink loop checks).
-    pub interpretation: Interpretation,
-    /// The VLM's first value per edit (`None`: start from the asked amounts).
-    pub start: Option<Vec<f32>>,
-    /// Things the user should know: regions no segmenter can find, clamped values.
-    pub notes: Vec<String>,
-    /// Which step used the VLM and which fell back, in order.
-    pub trace: Vec<String>,
-}
-
-impl Plan {
-    /// The offline agent's reading, as a plan.
-    pub fn offline(interpretation: Interpretation) -> Self {
-        Plan {
-            interpretation,
-            start: None,
-            notes: Vec::new(),
-            trace: Vec::new(),
-        }
-    }
-
-    /// How the rethink loop is steered for this plan.
-    pub fn guidance<'a>(
-        &'a self,
-        instruction: &'a str,
-        advisor: Option<&'a dyn Advisor>,
-    ) -> crate::agent::Guidance<'a> {
-        crate::agent::Guidance {
-            instruction,
-            start: self.start.as_deref(),
-            advisor,
-        }
-    }
-}
 
 /// The agent over an OpenAI-compatible VLM server.
 #[derive(Debug)]
@@ -318,7 +280,17 @@ pub fn session_scene(
     tables: &crate::measure::LevelTables,
     cancel: Option<&CancelToken>,
 ) -> (crate::memory::Scene, Option<String>, String) {
-    let mut scene = crate::memory::describe_scene(photo, tables);
+    let scene = crate::memory::describe_scene(photo, tables);
+    tag_scene(agent, photo, scene, cancel)
+}
+
+/// [`session_scene`] from the built-in `scene` of `photo`, already described.
+pub fn tag_scene(
+    agent: Option<&VlmAgent>,
+    photo: &Raster,
+    mut scene: crate::memory::Scene,
+    cancel: Option<&CancelToken>,
+) -> (crate::memory::Scene, Option<String>, String) {
     let Some(agent) = agent else {
         return (scene, None, "scene tags from the built-in segmenter".into());
     };

@@ -7,5 +7,6 @@ pub mod client;
 pub mod prompts;
 pub mod reply;
 
-pub use agent::{session_scene, Plan, VlmAdvisor, VlmAgent};
+pub use crate::agent::Plan;
+pub use agent::{session_scene, tag_scene, VlmAdvisor, VlmAgent};
 pub use client::{ApiKey, Message, Part, VlmClient, VlmConfig, VlmError};

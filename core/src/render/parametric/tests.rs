@@ -4,7 +4,7 @@
 use super::*;
 use crate::mask::MaskSet;
 use crate::params::{Attribute, RegionState};
-use crate::render::{crop, CancelToken, Rect};
+use crate::render::{crop, CancelToken, Rect, RenderRequest};
 
 /// A textured synthetic photo: bright blue "sky" on top, green-brown texture below.
 pub(crate) fn photo(w: usize, h: usize) -> Raster {
