@@ -121,3 +121,84 @@ fn sky_edits_keep_their_edges_clean() {
         );
     }
 }
+
+/// "make the sky warmer and the grass greener" on a photo whose "vegetation" is a
+/// few stray pixels (0.1% of the frame, like a kite photo's): the sky is edited,
+/// the vegetation is left alone and the user is told why, instead of a silent edit
+/// of those pixels.
+#[test]
+fn an_almost_absent_region_is_reported_not_edited() {
+    use pertouch_core::agent::{interpret, preview, Session, MIN_REGION_COVERAGE};
+    use pertouch_core::mask::MaskSet;
+    use pertouch_core::measure::LevelTables;
+    use pertouch_core::params::{Attribute, RegionState};
+    use pertouch_core::render::{Control, ParametricRenderer, RenderOptions};
+    let (_, photo) = sample_photos()
+        .into_iter()
+        .find(|(n, _)| n == "rocket")
+        .expect("the rocket photo is in the samples");
+    let small = preview(&photo, 512);
+    let (w, h) = (small.width(), small.height());
+    // Sky: the top half. Vegetation: a 0.1% patch at the bottom.
+    let sky = Plane::from_vec(
+        w,
+        h,
+        (0..w * h).map(|k| (k / w < h / 2) as u8 as f32).collect(),
+    )
+    .unwrap();
+    let patch = ((w * h) as f64 * 0.001).sqrt().round() as usize;
+    let veg = Plane::from_vec(
+        w,
+        h,
+        (0..w * h)
+            .map(|k| (k % w < patch && k / w >= h - patch) as u8 as f32)
+            .collect(),
+    )
+    .unwrap();
+    let coverage = veg.mean();
+    assert!(
+        coverage > 0.0 && coverage < MIN_REGION_COVERAGE,
+        "{coverage}"
+    );
+    let mut masks = MaskSet::new();
+    masks.insert("sky", sky);
+    masks.insert("vegetation", veg);
+    let tables = LevelTables::builtin().clone();
+    let renderer = ParametricRenderer::new(RenderOptions {
+        tables: tables.clone(),
+        ..Default::default()
+    });
+    let interp = interpret("make the sky warmer and the grass greener").unwrap();
+    assert!(interp.regions().iter().any(|r| r == "vegetation"));
+    let session = Session {
+        renderer: &renderer,
+        preview: &small,
+        masks: &masks,
+        tables: &tables,
+    };
+    let out = session
+        .apply(&RegionState::new(), &interp, &Control::default())
+        .unwrap();
+    println!("notes: {:?}", out.notes);
+    assert!(
+        out.notes
+            .iter()
+            .any(|n| n.contains("vegetation") && n.contains("almost no")),
+        "the user is told: {:?}",
+        out.notes
+    );
+    assert!(
+        Attribute::ALL
+            .iter()
+            .all(|&a| out.state.get("vegetation", a).is_none()),
+        "the stray pixels are not edited: {:?}",
+        out.state
+    );
+    assert!(
+        out.state
+            .get("sky", Attribute::Temperature)
+            .is_some_and(|t| t > 0.0),
+        "the sky still gets warmer: {:?}",
+        out.state
+    );
+}
