@@ -1,4 +1,4 @@
-//! The contact sheet of docs/PERCEPTUAL.md: each sample photo before and after the
+//! The contact sheets of docs/PERCEPTUAL.md: each sample photo before and after the
 //! plain global instructions both ways, next to GEGL's white balance
 //! (`gegl:color-temperature` from 6500 K to 7500 K, warmer, and to 5500 K, cooler)
 //! for temperature, and
@@ -137,8 +137,8 @@ fn de(before: &RgbImage, after: &RgbImage) -> (f64, f64, f64) {
     (s.mean, s.mean_da, s.mean_db)
 }
 
-/// The window of `size` where the refined mask's edge (its 0.5 crossing) is
-/// longest: where a fringe would show.
+/// The window of `size` where the mask's edge (its 0.5 crossing) is longest:
+/// where a fringe would show.
 fn edge_window(mask: &pertouch_core::plane::Plane, size: (usize, usize)) -> (usize, usize) {
     let (w, h) = (mask.width(), mask.height());
     let d = mask.data();
@@ -244,7 +244,7 @@ fn main() {
     // Sky edges at full size: before | warmer sky | cooler sky, 2x nearest.
     let mut rows = Vec::new();
     for (name, full) in &photos {
-        let (warm, _, masks) = retouch_say(full, "make the sky warmer");
+        let (warm, outcome, masks) = retouch_say(full, "make the sky warmer");
         let Some(sky) = masks.get("sky") else {
             continue;
         };
@@ -253,7 +253,9 @@ fn main() {
         }
         let (cool, _, _) = retouch_say(full, "make the sky cooler");
         let size = (200usize.min(full.width()), 140usize.min(full.height()));
-        let (x0, y0) = edge_window(sky, size);
+        // Where the edge the renderer draws (the refined mask's) is longest.
+        let refined = refined_mask(full, &masks, &outcome.state);
+        let (x0, y0) = edge_window(&refined, size);
         let crop = |r: &Raster| {
             let img = to_rgb8(r);
             let c = imageops::crop_imm(&img, x0 as u32, y0 as u32, size.0 as u32, size.1 as u32)
