@@ -272,15 +272,17 @@ fn an_instruction_moves_the_sky_temperature_by_the_asked_amount() {
     let asked = parsed["sky"]["temperature"]
         .as_f64()
         .expect("sky temperature in the state");
+    // "A little" is a small visible change (about dE00 1.5): its size in level
+    // units depends on the photo, so the state's value is what the agent asked.
     assert!(
-        (asked - 0.1).abs() < 1e-6,
-        "\"a little warmer\" asks +0.1: {state}"
+        asked > 0.0 && asked < 0.4,
+        "\"a little warmer\" asks a small warming: {state}"
     );
     assert!(
         c["summary"]
             .as_str()
             .unwrap()
-            .contains("sky temperature +0.10"),
+            .contains(&format!("sky temperature {asked:+.2}")),
         "{c}"
     );
     let i = inputs();

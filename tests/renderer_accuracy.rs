@@ -3,6 +3,11 @@
 //! same metric code on the rendered full-resolution output) in at least 90% of the
 //! (photo, region, attribute, sign) cases; the misses are listed with their reason.
 //! Pixels outside the region's refined mask must change by at most 1/255 on average.
+//!
+//! The parametric renderer's scale continues past +-1 (issue 14), so a target can
+//! now lie beyond the level tables' ends, where this suite used to limit it to +-1.
+//! Such a case lands when it reaches the end (within 0.05 of +-1, what was asked of
+//! it before); how far past the end it got is reported separately.
 
 use pertouch_core::mask::MaskSet;
 use pertouch_core::params::{Attribute, RegionState};
@@ -22,6 +27,13 @@ struct Case {
     achieved: f64,
     note: Option<String>,
     outside_mean_change: Option<f64>,
+}
+
+/// Within the tolerance of the target; for a target past the tables' ends, having
+/// reached the end (what the suite asked when such targets were limited to +-1).
+fn lands(c: &Case) -> bool {
+    (c.achieved - c.target).abs() <= TOLERANCE
+        || (c.target.abs() > 1.0 && c.achieved * c.target.signum() >= 1.0 - TOLERANCE)
 }
 
 fn u8_samples(r: &Raster) -> &[u8] {
@@ -100,14 +112,20 @@ fn level_changes_land_on_target_and_do_not_leak() {
         }
     }
 
-    let hits = cases
-        .iter()
-        .filter(|c| (c.achieved - c.target).abs() <= TOLERANCE)
-        .count();
-    let misses: Vec<&Case> = cases
-        .iter()
-        .filter(|c| (c.achieved - c.target).abs() > TOLERANCE)
-        .collect();
+    let hits = cases.iter().filter(|c| lands(c)).count();
+    let misses: Vec<&Case> = cases.iter().filter(|c| !lands(c)).collect();
+    let past: Vec<&Case> = cases.iter().filter(|c| c.target.abs() > 1.0).collect();
+    if !past.is_empty() {
+        let on = past
+            .iter()
+            .filter(|c| (c.achieved - c.target).abs() <= TOLERANCE)
+            .count();
+        println!(
+            "{} targets past the tables' ends: {on} reached within {TOLERANCE}, mean |achieved - target| {:.3}",
+            past.len(),
+            past.iter().map(|c| (c.achieved - c.target).abs()).sum::<f64>() / past.len() as f64
+        );
+    }
     println!(
         "{hits} of {} cases within {TOLERANCE} of the requested level",
         cases.len()

@@ -217,8 +217,17 @@ pub fn print_trace(o: &Outcome) {
         Kind::WeakOptimize => "the auto look".to_string(),
     };
     println!("understood: {kind}");
-    for e in &o.edits {
-        println!("  {} {} {:+.2}", e.region, e.attribute, e.amount);
+    for (i, e) in o.edits.iter().enumerate() {
+        match o.visible.get(i).copied().flatten() {
+            Some(de) => println!(
+                "  {} {} {:+.2} (a visible change of ΔE00 {de:.1})",
+                e.region, e.attribute, e.amount
+            ),
+            None => println!("  {} {} {:+.2}", e.region, e.attribute, e.amount),
+        }
+    }
+    for n in &o.notes {
+        println!("note: {n}");
     }
     for h in &i.holds {
         println!("  {h} kept as it is");

@@ -66,6 +66,20 @@ fn sky_temperature_change(report: &std::path::Path) -> f64 {
     e["achieved"].as_f64().unwrap() - e["before"].as_f64().unwrap()
 }
 
+/// The sky temperature change the agent settled on for "a little warmer", from its
+/// trace ("  sky temperature +0.04 (a visible change of ΔE00 1.5)"). Since issue 14
+/// the words mean a visible size (ΔE00 1.5 for "a little"), not a fixed level step
+/// of 0.1, so the level change depends on the photo; the loop must land on it.
+fn sized_sky_temperature(text: &str) -> f64 {
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("sky temperature ") && l.contains("ΔE00 1.5"))
+        .unwrap_or_else(|| panic!("no sized sky edit in: {text}"));
+    let amount: f64 = line.split_whitespace().nth(2).unwrap().parse().unwrap();
+    assert!(amount > 0.0, "warmer is a positive change: {line}");
+    amount
+}
+
 #[test]
 fn retouch_with_a_vlm_reads_checks_and_keeps_the_key_private() {
     let server = Server::replying(&[
@@ -91,9 +105,10 @@ fn retouch_with_a_vlm_reads_checks_and_keeps_the_key_private() {
         "the wild proposal is refused: {text}"
     );
     let change = sky_temperature_change(&report);
+    let asked = sized_sky_temperature(&text);
     assert!(
-        (change - 0.1).abs() <= 0.05,
-        "measured change {change}: {text}"
+        (change - asked).abs() <= 0.05,
+        "measured change {change} for {asked} asked: {text}"
     );
     let auth: Vec<Option<String>> = server.seen().into_iter().map(|s| s.auth).collect();
     assert!(auth.len() >= 3);
@@ -121,7 +136,11 @@ fn a_dead_vlm_server_leaves_the_offline_agent_in_charge() {
         "{text}"
     );
     let change = sky_temperature_change(&report);
-    assert!((change - 0.1).abs() <= 0.05, "measured change {change}");
+    let asked = sized_sky_temperature(&text);
+    assert!(
+        (change - asked).abs() <= 0.05,
+        "measured change {change} for {asked} asked: {text}"
+    );
     assert!(!text.contains(KEY));
 }
 

@@ -311,7 +311,19 @@ fn a_strong_session_converges_despite_an_overshooting_vlm() {
     let last = outcome.trace.last().unwrap();
     let c = &last.checks[0];
     let measured = c.measured.unwrap();
-    assert!((measured - 0.1).abs() <= 0.05, "measured {measured}");
+    // Since issue 14 the words' +0.1 is a visible size (ΔE00 1.5 for "a little"),
+    // turned into this photo's level change before the loop; the loop lands on it.
+    assert!(
+        matches!(outcome.visible[..], [Some(v)] if (v - 1.5).abs() < 1e-6),
+        "{:?}",
+        outcome.visible
+    );
+    assert!(c.asked > 0.0 && c.asked < 0.2, "asked {}", c.asked);
+    assert!(
+        (measured - c.asked).abs() <= 0.05,
+        "measured {measured} for {} asked",
+        c.asked
+    );
     // Round 1 rendered the VLM's +0.45 and was off; the VLM's -0.2 was refused.
     assert!(outcome.trace.len() >= 2);
     assert!(
@@ -374,8 +386,28 @@ fn a_weak_style_session_applies_the_vlm_look_once() {
         )
         .unwrap();
     assert_eq!(out.trace.len(), 1, "a look is applied once");
-    assert_eq!(out.state.get("global", Attribute::Contrast), Some(0.25));
-    assert_eq!(out.state.get("shadows", Attribute::Temperature), Some(-0.2));
+    // Since issue 14 a look's changes are sized as visible changes (ΔE00 15 per
+    // level of the VLM's numbers) on this photo: the VLM's directions and relative
+    // sizes stand, the level changes are this photo's.
+    let size = |region: &str, attr: Attribute| {
+        let i = out
+            .edits
+            .iter()
+            .position(|e| e.region == region && e.attribute == attr)
+            .unwrap();
+        (out.edits[i].amount, out.visible[i])
+    };
+    let (contrast, seen) = size("global", Attribute::Contrast);
+    assert!(contrast > 0.0, "{contrast}");
+    assert!((seen.unwrap() - 15.0 * 0.25).abs() < 1e-6, "{seen:?}");
+    assert_eq!(out.state.get("global", Attribute::Contrast), Some(contrast));
+    let (temperature, seen) = size("shadows", Attribute::Temperature);
+    assert!(temperature < 0.0, "{temperature}");
+    assert!((seen.unwrap() - 15.0 * 0.2).abs() < 1e-6, "{seen:?}");
+    assert_eq!(
+        out.state.get("shadows", Attribute::Temperature),
+        Some(temperature)
+    );
 }
 
 #[test]

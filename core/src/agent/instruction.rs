@@ -4,9 +4,15 @@
 //! greener" -> two). Each clause names a region (or inherits the previous one when it
 //! is only an adjective: "warmer and brighter"), an attribute with a direction
 //! ("warmer", "less saturated", "too dark"), and an intensity ("slightly" ~ 0.1,
-//! default 0.2, "very" ~ 0.4). Clauses that say to keep a region as it is hold it;
-//! named looks ("cinematic") expand to styles; vague wishes ("make it look better")
-//! ask for the auto look.
+//! default 0.2, "very" ~ 0.4: nominal level changes, which the session turns into
+//! visible sizes, `agent::sizing`). Clauses that say to keep a region as it is hold
+//! it; named looks ("cinematic") expand to styles; vague wishes ("make it look
+//! better") ask for the auto look.
+//!
+//! A clause that describes the photo ("the sky looks washed out", "it's too dark")
+//! is a complaint: it asks for the opposite of what it names. A clause naming
+//! something no segmenter knows ("the car") is left out and reported, and the rest
+//! of the instruction still applies.
 
 use super::styles::{find_style, Style};
 use crate::params::{Attribute, GLOBAL};
@@ -43,6 +49,9 @@ pub struct Interpretation {
     pub holds: Vec<String>,
     /// The named look, for weak styles.
     pub style: Option<&'static str>,
+    /// Parts of the instruction that could not be placed, in words for the user.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl Interpretation {
@@ -109,8 +118,13 @@ const INTENSITY: &[(&str, f32)] = &[
 /// Words that name an attribute with a direction. Multi-word phrases first.
 const ATTRIBUTE_WORDS: &[(&str, Attribute, f32)] = &[
     ("washed out", Attribute::Colorfulness, -1.0),
+    ("washed-out", Attribute::Colorfulness, -1.0),
     ("more colour", Attribute::Colorfulness, 1.0),
     ("more color", Attribute::Colorfulness, 1.0),
+    ("blown out", Attribute::Brightness, 1.0),
+    ("oversaturated", Attribute::Colorfulness, 1.0),
+    ("over-saturated", Attribute::Colorfulness, 1.0),
+    ("undersaturated", Attribute::Colorfulness, -1.0),
     ("saturated", Attribute::Colorfulness, 1.0),
     ("saturation", Attribute::Colorfulness, 1.0),
     ("saturate", Attribute::Colorfulness, 1.0),
@@ -123,10 +137,15 @@ const ATTRIBUTE_WORDS: &[(&str, Attribute, f32)] = &[
     ("colorful", Attribute::Colorfulness, 1.0),
     ("colourfulness", Attribute::Colorfulness, 1.0),
     ("colorfulness", Attribute::Colorfulness, 1.0),
+    ("colourless", Attribute::Colorfulness, -1.0),
+    ("colorless", Attribute::Colorfulness, -1.0),
     ("richer", Attribute::Colorfulness, 1.0),
     ("greener", Attribute::Colorfulness, 1.0),
     ("lusher", Attribute::Colorfulness, 1.0),
     ("lush", Attribute::Colorfulness, 1.0),
+    ("juicier", Attribute::Colorfulness, 1.0),
+    ("juicy", Attribute::Colorfulness, 1.0),
+    ("garish", Attribute::Colorfulness, 1.0),
     ("colours", Attribute::Colorfulness, 1.0),
     ("colors", Attribute::Colorfulness, 1.0),
     ("colour", Attribute::Colorfulness, 1.0),
@@ -135,20 +154,32 @@ const ATTRIBUTE_WORDS: &[(&str, Attribute, f32)] = &[
     ("mute", Attribute::Colorfulness, -1.0),
     ("duller", Attribute::Colorfulness, -1.0),
     ("dull", Attribute::Colorfulness, -1.0),
+    ("drab", Attribute::Colorfulness, -1.0),
+    ("bland", Attribute::Colorfulness, -1.0),
+    ("greyish", Attribute::Colorfulness, -1.0),
+    ("grayish", Attribute::Colorfulness, -1.0),
+    ("grey", Attribute::Colorfulness, -1.0),
+    ("gray", Attribute::Colorfulness, -1.0),
     ("paler", Attribute::Colorfulness, -1.0),
     ("pale", Attribute::Colorfulness, -1.0),
     ("subdued", Attribute::Colorfulness, -1.0),
     ("contrasty", Attribute::Contrast, 1.0),
     ("contrast", Attribute::Contrast, 1.0),
-    ("punchier", Attribute::Contrast, 1.0),
-    ("punchy", Attribute::Contrast, 1.0),
     ("punch", Attribute::Contrast, 1.0),
     ("pop", Attribute::Contrast, 1.0),
     ("crisper", Attribute::Contrast, 1.0),
     ("crisp", Attribute::Contrast, 1.0),
+    ("crunchy", Attribute::Contrast, 1.0),
+    ("snappier", Attribute::Contrast, 1.0),
+    ("snappy", Attribute::Contrast, 1.0),
+    ("dehaze", Attribute::Contrast, 1.0),
     ("harsh", Attribute::Contrast, 1.0),
+    ("flatten", Attribute::Contrast, -1.0),
+    ("flattened", Attribute::Contrast, -1.0),
     ("flatter", Attribute::Contrast, -1.0),
     ("flat", Attribute::Contrast, -1.0),
+    ("hazy", Attribute::Contrast, -1.0),
+    ("foggy", Attribute::Contrast, -1.0),
     ("softer", Attribute::Contrast, -1.0),
     ("soften", Attribute::Contrast, -1.0),
     ("warmer", Attribute::Temperature, 1.0),
@@ -158,15 +189,24 @@ const ATTRIBUTE_WORDS: &[(&str, Attribute, f32)] = &[
     ("cosier", Attribute::Temperature, 1.0),
     ("cozier", Attribute::Temperature, 1.0),
     ("temperature", Attribute::Temperature, 1.0),
+    ("yellower", Attribute::Temperature, 1.0),
+    ("yellowish", Attribute::Temperature, 1.0),
+    ("yellow", Attribute::Temperature, 1.0),
+    ("orangey", Attribute::Temperature, 1.0),
+    ("orange", Attribute::Temperature, 1.0),
     ("cooler", Attribute::Temperature, -1.0),
     ("cool", Attribute::Temperature, -1.0),
     ("colder", Attribute::Temperature, -1.0),
     ("cold", Attribute::Temperature, -1.0),
     ("icy", Attribute::Temperature, -1.0),
     ("bluer", Attribute::Temperature, -1.0),
+    ("bluish", Attribute::Temperature, -1.0),
+    ("blueish", Attribute::Temperature, -1.0),
     ("blue", Attribute::Temperature, -1.0),
-    ("yellow", Attribute::Temperature, 1.0),
-    ("orange", Attribute::Temperature, 1.0),
+    ("overexposed", Attribute::Brightness, 1.0),
+    ("over-exposed", Attribute::Brightness, 1.0),
+    ("underexposed", Attribute::Brightness, -1.0),
+    ("under-exposed", Attribute::Brightness, -1.0),
     ("brighter", Attribute::Brightness, 1.0),
     ("brighten", Attribute::Brightness, 1.0),
     ("brightness", Attribute::Brightness, 1.0),
@@ -184,6 +224,51 @@ const ATTRIBUTE_WORDS: &[(&str, Attribute, f32)] = &[
     ("dim", Attribute::Brightness, -1.0),
     ("deepen", Attribute::Brightness, -1.0),
     ("deeper", Attribute::Brightness, -1.0),
+];
+
+/// Retoucher's words that name more than one attribute: "muddy" colours are dull
+/// and flat, a "punchy" picture has contrast and colour, a "faded" one neither.
+/// Checked before [`ATTRIBUTE_WORDS`].
+const COMPOUND_WORDS: &[(&str, &[(Attribute, f32)])] = &[
+    (
+        "muddy",
+        &[(Attribute::Contrast, -1.0), (Attribute::Colorfulness, -1.0)],
+    ),
+    (
+        "murky",
+        &[(Attribute::Contrast, -1.0), (Attribute::Brightness, -1.0)],
+    ),
+    (
+        "punchier",
+        &[(Attribute::Contrast, 1.0), (Attribute::Colorfulness, 1.0)],
+    ),
+    (
+        "punchy",
+        &[(Attribute::Contrast, 1.0), (Attribute::Colorfulness, 1.0)],
+    ),
+    (
+        "faded",
+        &[(Attribute::Contrast, -1.0), (Attribute::Colorfulness, -1.0)],
+    ),
+    (
+        "lifeless",
+        &[(Attribute::Contrast, -1.0), (Attribute::Colorfulness, -1.0)],
+    ),
+];
+
+/// Verbs that describe how the photo is ("the sky looks washed out", "it's too
+/// dark"): with no imperative in the clause, it is a complaint.
+const STATE_VERBS: &[&str] = &[
+    "is", "isn't", "are", "aren't", "was", "looks", "look", "looking", "seems", "seem", "feels",
+    "feel", "appears", "appear", "it's", "its", "that's", "they're", "got", "came",
+];
+
+/// Words that ask for something: a clause with one ("make it look warmer") is a
+/// wish, even with a verb that describes.
+const IMPERATIVES: &[&str] = &[
+    "make", "give", "add", "turn", "let", "boost", "increase", "reduce", "lower", "raise", "bring",
+    "push", "pull", "please", "should", "want", "need", "needs", "could", "can", "would", "i'd",
+    "go", "get", "put", "keep",
 ];
 
 /// Words that turn the direction round: "less saturated", "too warm", "reduce".
@@ -261,11 +346,20 @@ pub fn interpret(text: &str) -> Result<Interpretation, NotUnderstood> {
     let mut style: Option<&'static Style> = None;
     let mut norm = norm;
     if let Some((s, phrase)) = find_style(&norm) {
-        style = Some(s);
-        norm = norm.replacen(&format!(" {phrase} "), " , ", 1);
+        // "it looks faded" names what is wrong, not the look wanted.
+        let described = STATE_VERBS.iter().any(|v| {
+            norm.contains(&format!(" {v} {phrase} "))
+                || norm.contains(&format!(" {v} too {phrase} "))
+        }) && !IMPERATIVES.iter().any(|w| norm.contains(&format!(" {w} ")));
+        if !described {
+            style = Some(s);
+            norm = norm.replacen(&format!(" {phrase} "), " , ", 1);
+        }
     }
     let mut optimize = false;
     let mut last_region: Option<String> = None;
+    // Names no segmenter knows, in clauses left out.
+    let mut unplaced: Vec<String> = Vec::new();
     for clause in split_clauses(&norm) {
         let (region, rest) = find_region(&clause);
         let attrs = find_attributes(&rest);
@@ -292,7 +386,7 @@ pub fn interpret(text: &str) -> Result<Interpretation, NotUnderstood> {
                         Attribute::Colorfulness
                     };
                     let sign = if up { 1.0 } else { -1.0 };
-                    push_edit(&mut edits, r, attr, sign * intensity(&clause));
+                    merge_edit(&mut edits, r, attr, sign * intensity(&clause));
                     last_region = Some(r.clone());
                     continue;
                 }
@@ -310,19 +404,16 @@ pub fn interpret(text: &str) -> Result<Interpretation, NotUnderstood> {
             }
             // Unknown words in a clause of their own: maybe a region we cannot find.
             if let Some(word) = unknown_region_word(&clause) {
-                return Err(NotUnderstood::UnknownRegion {
-                    region: word,
-                    available: region_list(),
-                });
+                unplaced.push(word);
             }
             continue;
         }
         if region.is_none() {
             if let Some(word) = unknown_region_word(&clause) {
-                return Err(NotUnderstood::UnknownRegion {
-                    region: word,
-                    available: region_list(),
-                });
+                // Never a silent global edit: leave this part out and say so.
+                unplaced.push(word);
+                last_region = None;
+                continue;
             }
         }
         // A bare adjective clause ("and brighter") carries on with the last region.
@@ -332,19 +423,27 @@ pub fn interpret(text: &str) -> Result<Interpretation, NotUnderstood> {
                 .flatten()
         });
         let amount = intensity(&clause);
-        let flip = flip_count(&clause) % 2 == 1;
-        let enough = clause.contains("enough") && clause.contains("not");
-        for (attr, sign, word) in attrs {
-            let mut s = sign;
-            // "too dull" / "less saturated" / "not bright enough"
-            if flip && !enough {
-                s = -s;
-            }
-            let (region, attr, s) = special_cases(region.as_deref(), attr, s, word);
-            push_edit(&mut edits, &region, attr, s * amount);
+        let enough =
+            clause.contains(" enough ") && (clause.contains(" not ") || clause.contains("n't "));
+        // "the sky looks washed out" asks for colour; "too dull" and "less
+        // saturated" turn round too; "not bright enough" does not.
+        let flip = !enough && (is_complaint(&clause) || flip_count(&clause) % 2 == 1);
+        for (attr, sign) in attrs {
+            let s = if flip { -sign } else { sign };
+            let region = region.as_deref().unwrap_or(GLOBAL);
+            merge_edit(&mut edits, region, attr, s * amount);
         }
         last_region = region;
     }
+    let notes: Vec<String> = unplaced
+        .iter()
+        .map(|w| {
+            format!(
+                "\"{w}\" is not a region I can find (I can find: {}); that part of the instruction was left out",
+                region_list()
+            )
+        })
+        .collect();
     if edits.is_empty() {
         if let Some(s) = style {
             let style_edits = s.edits.iter().map(|(r, a, v)| Edit {
@@ -357,6 +456,13 @@ pub fn interpret(text: &str) -> Result<Interpretation, NotUnderstood> {
                 edits: style_edits.collect(),
                 holds,
                 style: Some(s.name),
+                notes,
+            });
+        }
+        if let Some(word) = unplaced.into_iter().next() {
+            return Err(NotUnderstood::UnknownRegion {
+                region: word,
+                available: region_list(),
             });
         }
         if optimize || holds.is_empty() && looks_like_optimize(&norm) {
@@ -365,6 +471,7 @@ pub fn interpret(text: &str) -> Result<Interpretation, NotUnderstood> {
                 edits: Vec::new(),
                 holds,
                 style: None,
+                notes,
             });
         }
         return Err(NotUnderstood::Unknown(text.trim().to_string()));
@@ -386,26 +493,18 @@ pub fn interpret(text: &str) -> Result<Interpretation, NotUnderstood> {
         edits,
         holds,
         style: style.map(|s| s.name),
+        notes,
     })
 }
 
-/// Region-specific readings of colour words: a "bluer" sky or sea is a more
-/// saturated one; "greener" grass is more colourful vegetation.
-fn special_cases(
-    region: Option<&str>,
-    attr: Attribute,
-    sign: f32,
-    word: &str,
-) -> (String, Attribute, f32) {
-    let region = region.unwrap_or(GLOBAL).to_string();
-    let watery = region == Region::Sky.name() || region == Region::Water.name();
-    if watery && matches!(word, "bluer" | "blue") {
-        // "bluer" is listed as cooler (-1): here it means more colourful.
-        return (region, Attribute::Colorfulness, -sign);
-    }
-    (region, attr, sign)
+/// A clause that says how the photo is rather than what to do: "the sky looks
+/// washed out", "it's too dark".
+fn is_complaint(clause: &str) -> bool {
+    let has = |w: &&str| clause.contains(&format!(" {w} "));
+    STATE_VERBS.iter().any(has) && !IMPERATIVES.iter().any(has)
 }
 
+/// Adds a look's edit and an explicit change on top of each other.
 fn push_edit(edits: &mut Vec<Edit>, region: &str, attribute: Attribute, amount: f32) {
     match edits
         .iter_mut()
@@ -416,6 +515,30 @@ fn push_edit(edits: &mut Vec<Edit>, region: &str, attribute: Attribute, amount: 
             region: region.to_string(),
             attribute,
             amount: amount.clamp(-1.0, 1.0),
+        }),
+    }
+}
+
+/// Records a clause's edit. The same region and attribute asked again in one
+/// instruction is the same wish said twice ("the sky looks washed out, give it more
+/// colour"): the larger of the two when they agree, the later when they do not
+/// ("warmer, no, cooler"). Never the sum, which would cancel or double.
+fn merge_edit(edits: &mut Vec<Edit>, region: &str, attribute: Attribute, amount: f32) {
+    let amount = amount.clamp(-1.0, 1.0);
+    match edits
+        .iter_mut()
+        .find(|e| e.region == region && e.attribute == attribute)
+    {
+        Some(e) if e.amount.signum() == amount.signum() => {
+            if amount.abs() > e.amount.abs() {
+                e.amount = amount;
+            }
+        }
+        Some(e) => e.amount = amount,
+        None => edits.push(Edit {
+            region: region.to_string(),
+            attribute,
+            amount,
         }),
     }
 }
@@ -490,20 +613,65 @@ fn region_patterns() -> &'static [(String, Region)] {
     })
 }
 
-/// Attribute words in `clause`: (attribute, sign, word), each attribute once.
-fn find_attributes(clause: &str) -> Vec<(Attribute, f32, &'static str)> {
-    let mut found: Vec<(Attribute, f32, &'static str)> = Vec::new();
+/// Attribute words in `clause`: (attribute, sign), each attribute once, compound
+/// words first.
+fn find_attributes(clause: &str) -> Vec<(Attribute, f32)> {
+    let mut found: Vec<(Attribute, f32)> = Vec::new();
     let mut taken = clause.to_string();
+    for (w, parts) in COMPOUND_WORDS {
+        let pat = format!(" {w} ");
+        if taken.contains(&pat) {
+            taken = taken.replace(&pat, " ");
+            for &(a, s) in *parts {
+                if !found.iter().any(|(x, _)| *x == a) {
+                    found.push((a, s));
+                }
+            }
+        }
+    }
+    // A word with a direction beats the attribute's plain name in the same clause
+    // ("flatten the contrast", "the colours look drab").
+    let mut named: Vec<Attribute> = Vec::new();
     for (pat, &(w, a, s)) in attribute_patterns().iter().zip(ATTRIBUTE_WORDS) {
         if taken.contains(pat.as_str()) {
             taken = taken.replace(pat.as_str(), " ");
-            if !found.iter().any(|(x, _, _)| *x == a) {
-                found.push((a, s, w));
+            let plain = NEUTRAL_NAMES.contains(&w);
+            match found.iter_mut().find(|(x, _)| *x == a) {
+                Some(f) if !plain && named.contains(&a) => {
+                    *f = (a, s);
+                    named.retain(|x| *x != a);
+                }
+                Some(_) => {}
+                None => {
+                    found.push((a, s));
+                    if plain {
+                        named.push(a);
+                    }
+                }
             }
         }
     }
     found
 }
+
+/// Attribute names that say which attribute but not which way ("contrast",
+/// "colours"): another word in the clause gives the direction when there is one.
+const NEUTRAL_NAMES: &[&str] = &[
+    "saturation",
+    "vibrance",
+    "colourfulness",
+    "colorfulness",
+    "colours",
+    "colors",
+    "colour",
+    "color",
+    "contrast",
+    "temperature",
+    "warmth",
+    "brightness",
+    "exposure",
+    "light",
+];
 
 /// " word " patterns of [`ATTRIBUTE_WORDS`], in the same order.
 fn attribute_patterns() -> &'static [String] {
@@ -605,6 +773,7 @@ fn unknown_region_word(clause: &str) -> Option<String> {
                 && resolve(w[1]).is_none()
                 && !NOT_REGIONS.contains(&w[1])
                 && !ATTRIBUTE_WORDS.iter().any(|(a, _, _)| *a == w[1])
+                && !COMPOUND_WORDS.iter().any(|(a, _)| *a == w[1])
                 && !INTENSITY.iter().any(|(a, _)| *a == w[1])
         })
         .map(|w| w[1].to_string())

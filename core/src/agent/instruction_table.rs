@@ -30,7 +30,7 @@ pub const TABLE: &[Case] = &[
     ("cooler sky", STRONG, &[("sky", T, N)], &[]),
     ("the sky is too warm", STRONG, &[("sky", T, N)], &[]),
     ("the sky is too dull", STRONG, &[("sky", C, P)], &[]),
-    ("make the sky bluer", STRONG, &[("sky", C, P)], &[]),
+    ("make the sky bluer", STRONG, &[("sky", T, N)], &[]),
     ("darken the sky", STRONG, &[("sky", B, N)], &[]),
     ("brighten the sky slightly", STRONG, &[("sky", B, P)], &[]),
     ("more contrast in the clouds", STRONG, &[("sky", K, P)], &[]),
@@ -97,7 +97,7 @@ pub const TABLE: &[Case] = &[
         &[],
     ),
     ("warmer leaves", STRONG, &[("vegetation", T, P)], &[]),
-    ("make the water bluer", STRONG, &[("water", C, P)], &[]),
+    ("make the water bluer", STRONG, &[("water", T, N)], &[]),
     ("make the sea darker", STRONG, &[("water", B, N)], &[]),
     ("cooler water", STRONG, &[("water", T, N)], &[]),
     (
@@ -121,8 +121,13 @@ pub const TABLE: &[Case] = &[
     ("a bit darker", STRONG, &[("global", B, N)], &[]),
     ("increase the exposure", STRONG, &[("global", B, P)], &[]),
     ("reduce the contrast", STRONG, &[("global", K, N)], &[]),
-    ("make it punchier", STRONG, &[("global", K, P)], &[]),
-    ("it looks flat", STRONG, &[("global", K, N)], &[]),
+    (
+        "make it punchier",
+        STRONG,
+        &[("global", K, P), ("global", C, P)],
+        &[],
+    ),
+    ("it looks flat", STRONG, &[("global", K, P)], &[]),
     ("too flat", STRONG, &[("global", K, P)], &[]),
     ("add some pop", STRONG, &[("global", K, P)], &[]),
     (
@@ -134,7 +139,7 @@ pub const TABLE: &[Case] = &[
     (
         "the colours are washed out",
         STRONG,
-        &[("global", C, N)],
+        &[("global", C, P)],
         &[],
     ),
     ("make the colors richer", STRONG, &[("global", C, P)], &[]),
@@ -267,6 +272,110 @@ pub const TABLE: &[Case] = &[
         &[("global", T, N), ("global", C, P), ("global", K, P)],
         &[],
     ),
+    // Issue 14: complaints read as wishes, retouchers' words, temperature colours.
+    (
+        "the sky looks washed out, give it more color",
+        STRONG,
+        &[("sky", C, P)],
+        &[],
+    ),
+    ("make the sky a little bluer", STRONG, &[("sky", T, N)], &[]),
+    ("a bit yellower", STRONG, &[("global", T, P)], &[]),
+    ("the sky is not blue enough", STRONG, &[("sky", T, N)], &[]),
+    ("too blue", STRONG, &[("global", T, P)], &[]),
+    ("the face looks too yellow", STRONG, &[("skin", T, N)], &[]),
+    (
+        "the grass looks a bit yellow",
+        STRONG,
+        &[("vegetation", T, N)],
+        &[],
+    ),
+    (
+        "the colours look muddy",
+        STRONG,
+        &[("global", K, P), ("global", C, P)],
+        &[],
+    ),
+    (
+        "the shadows look muddy",
+        STRONG,
+        &[("shadows", K, P), ("shadows", C, P)],
+        &[],
+    ),
+    (
+        "it looks muddy, make it punchy",
+        STRONG,
+        &[("global", K, P), ("global", C, P)],
+        &[],
+    ),
+    (
+        "make it punchy",
+        STRONG,
+        &[("global", K, P), ("global", C, P)],
+        &[],
+    ),
+    ("flatten the image", STRONG, &[("global", K, N)], &[]),
+    (
+        "flatten the contrast a bit",
+        STRONG,
+        &[("global", K, N)],
+        &[],
+    ),
+    ("make it crisper", STRONG, &[("global", K, P)], &[]),
+    ("snappier please", STRONG, &[("global", K, P)], &[]),
+    (
+        "the photo looks faded",
+        STRONG,
+        &[("global", K, P), ("global", C, P)],
+        &[],
+    ),
+    (
+        "make it faded",
+        Kind::WeakStyle,
+        &[("global", K, N), ("global", C, N), ("shadows", B, P)],
+        &[],
+    ),
+    ("the sky looks hazy", STRONG, &[("sky", K, P)], &[]),
+    ("dehaze the sky", STRONG, &[("sky", K, P)], &[]),
+    (
+        "the water looks murky",
+        STRONG,
+        &[("water", K, P), ("water", B, P)],
+        &[],
+    ),
+    (
+        "the highlights are blown out",
+        STRONG,
+        &[("highlights", B, N)],
+        &[],
+    ),
+    ("it's underexposed", STRONG, &[("global", B, P)], &[]),
+    ("the colours look drab", STRONG, &[("global", C, P)], &[]),
+    ("the sky looks grey", STRONG, &[("sky", C, P)], &[]),
+    (
+        "the image is oversaturated",
+        STRONG,
+        &[("global", C, N)],
+        &[],
+    ),
+    (
+        "tone down the garish colours",
+        STRONG,
+        &[("global", C, N)],
+        &[],
+    ),
+    (
+        "monochrome",
+        Kind::WeakStyle,
+        &[("global", C, N), ("global", K, P)],
+        &[],
+    ),
+    (
+        "make the sky warmer and the car redder",
+        STRONG,
+        &[("sky", T, P)],
+        &[],
+    ),
 ];
 
 #[test]
@@ -325,6 +434,28 @@ fn unknown_things_are_reported_not_ignored() {
         interpret("sing me a song"),
         Err(NotUnderstood::Unknown(_))
     ));
+}
+
+#[test]
+fn a_part_it_cannot_place_is_left_out_and_reported() {
+    let got = interpret("make the sky warmer and the car redder").unwrap();
+    assert_eq!(got.edits.len(), 1);
+    assert!(
+        got.notes.iter().any(|n| n.contains("\"car\"")),
+        "{:?}",
+        got.notes
+    );
+    assert!(interpret("make the sky warmer").unwrap().notes.is_empty());
+}
+
+#[test]
+fn a_complaint_then_a_wish_does_not_cancel() {
+    let got = interpret("the sky looks washed out, give it more color").unwrap();
+    assert_eq!(got.edits.len(), 1);
+    assert!((got.edits[0].amount - 0.2).abs() < 1e-6, "{:?}", got.edits);
+    // Opposite wishes: the later one stands.
+    let got = interpret("warmer, no, cooler").unwrap();
+    assert!(got.edits[0].amount < 0.0, "{:?}", got.edits);
 }
 
 #[test]

@@ -10,6 +10,7 @@ pub mod auto;
 pub mod instruction;
 mod plan;
 pub mod rethink;
+pub mod sizing;
 pub mod styles;
 
 #[cfg(test)]
@@ -19,5 +20,6 @@ pub use instruction::{interpret, wording_intensity, Edit, Interpretation, Kind, 
 pub use plan::Plan;
 pub use rethink::{
     preview, Advice, Advisor, Guidance, Outcome, RethinkContext, Round, Session, MAX_ROUNDS,
-    PREVIEW_LONG_SIDE, TOLERANCE,
+    MIN_REGION_COVERAGE, PREVIEW_LONG_SIDE, TOLERANCE,
 };
+pub use sizing::DE_PER_LEVEL;

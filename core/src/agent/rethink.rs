@@ -25,6 +25,10 @@ pub const MAX_ROUNDS: usize = 3;
 /// A measured change within this of what the wording asked for is a match.
 pub const TOLERANCE: f64 = 0.05;
 
+/// A named region covering less of the photo than this (1%) is too small to edit
+/// as asked: the agent says so instead of editing a few stray pixels.
+pub const MIN_REGION_COVERAGE: f64 = 0.01;
+
 /// What one edit achieved in one round.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Check {
@@ -57,6 +61,11 @@ pub struct Outcome {
     pub trace: Vec<Round>,
     /// Every edit's measured change matched the wording (or could not go further).
     pub converged: bool,
+    /// Per edit: the visible size (mean CIEDE2000 over its region) the wording
+    /// asked for, when the edit was sized by it (`agent::sizing`).
+    pub visible: Vec<Option<f64>>,
+    /// What the user should know: parts left out, regions (almost) absent.
+    pub notes: Vec<String>,
 }
 
 /// A photo (a preview of it: the loop renders it several times), its region masks and
@@ -125,6 +134,7 @@ impl Session<'_> {
         guidance: &Guidance<'_>,
         ctl: &Control<'_>,
     ) -> Result<Outcome> {
+        let mut notes = interp.notes.clone();
         let edits = match interp.kind {
             Kind::WeakOptimize => {
                 let rgb = self.preview.analysis_rgb(self.tables.analysis_long_side);
@@ -135,6 +145,36 @@ impl Session<'_> {
             }
             _ => interp.edits.clone(),
         };
+        // Which of the original edits remain (the first proposals are per original edit).
+        let (kept, edits): (Vec<usize>, Vec<Edit>) =
+            self.present(edits, &mut notes).into_iter().unzip();
+        // The words' intensities as visible sizes on this photo (the auto look
+        // moves levels toward the reference median by design, so it is not sized).
+        let (edits, visible) = match interp.kind {
+            Kind::WeakOptimize => {
+                let n = edits.len();
+                (edits, vec![None; n])
+            }
+            _ => {
+                let sized = super::sizing::size_edits(
+                    self.preview,
+                    self.masks,
+                    self.tables,
+                    base,
+                    &edits,
+                    ctl,
+                )?;
+                let edits = edits
+                    .iter()
+                    .zip(&sized)
+                    .map(|(e, s)| Edit {
+                        amount: s.amount,
+                        ..e.clone()
+                    })
+                    .collect::<Vec<_>>();
+                (edits, sized.iter().map(|s| s.asked).collect())
+            }
+        };
         // Start: the base state plus each edit's change (or the first proposal).
         let mut state = base.clone();
         let mut asked = Vec::with_capacity(edits.len());
@@ -143,7 +183,7 @@ impl Session<'_> {
             asked.push((old + e.amount).clamp(-1.0, 1.0) as f64);
             let first = guidance
                 .start
-                .and_then(|s| s.get(i).copied())
+                .and_then(|s| s.get(kept[i]).copied())
                 .unwrap_or(e.amount);
             state.set(&e.region, e.attribute, old + first)?;
         }
@@ -312,7 +352,39 @@ impl Session<'_> {
             state,
             trace,
             converged,
+            visible,
+            notes,
         })
+    }
+
+    /// The edits whose regions this photo has: a named region under
+    /// [`MIN_REGION_COVERAGE`] of the frame is left out, with a note.
+    fn present(&self, edits: Vec<Edit>, notes: &mut Vec<String>) -> Vec<(usize, Edit)> {
+        let mut said: Vec<String> = Vec::new();
+        edits
+            .into_iter()
+            .enumerate()
+            .filter(|(_, e)| {
+                let Some(coverage) = (e.region != GLOBAL)
+                    .then(|| self.masks.get(&e.region).map(|m| m.mean()))
+                    .flatten()
+                else {
+                    return true;
+                };
+                if coverage >= MIN_REGION_COVERAGE {
+                    return true;
+                }
+                if !said.contains(&e.region) {
+                    notes.push(format!(
+                        "there is almost no {} in this photo ({:.1}% of the frame), so it was left as it is",
+                        e.region,
+                        coverage * 100.0
+                    ));
+                    said.push(e.region.clone());
+                }
+                false
+            })
+            .collect()
     }
 
     fn render(&self, state: &RegionState, ctl: &Control<'_>) -> Result<RenderOutput> {

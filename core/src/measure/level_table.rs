@@ -5,6 +5,13 @@
 //! between knots, so 0 is the reference set's median. Tables also fix the analysis
 //! resolution at which measurements are taken, because the contrast measurement
 //! (neighbour differences) depends on it.
+//!
+//! The scale continues past its ends ([`QuantileTable::level_ext`]): a region more
+//! extreme than anything the table was fitted on measures beyond +-1, linearly in a
+//! perceptual coordinate of the attribute ([`Tail`]), at the rate the middle half
+//! of the table has. So a change asked of a region at or past an end is an edit of
+//! ordinary size, not a jump across a sparse tail nor nothing at all. Maps, states
+//! and the diffusion renderer keep the clamped scale ([`QuantileTable::level`]).
 
 use super::metrics::RawMeasurement;
 use crate::error::{Error, Result};
@@ -102,6 +109,83 @@ impl QuantileTable {
         let t = q - i as f64;
         k[i] + (k[i + 1] - k[i]) * t
     }
+
+    /// Levels per tail unit past the ends: the middle half of the table (levels
+    /// -0.5 to +0.5) spans one level.
+    fn tail_slope(&self, tail: Tail) -> f64 {
+        let span = (tail.coord(self.raw(0.5)) - tail.coord(self.raw(-0.5))).abs();
+        1.0 / span.max(1e-9)
+    }
+
+    /// Raw value to level on the extended scale: [`QuantileTable::level`] within the
+    /// table, continued linearly in `tail` past its ends.
+    pub fn level_ext(&self, raw: f64, tail: Tail) -> f64 {
+        let k = &self.knots;
+        let (first, last) = (k[0], k[k.len() - 1]);
+        if raw.is_nan() {
+            0.0
+        } else if raw < first {
+            -1.0 - self.tail_slope(tail) * (tail.coord(first) - tail.coord(raw))
+        } else if raw > last {
+            1.0 + self.tail_slope(tail) * (tail.coord(raw) - tail.coord(last))
+        } else {
+            self.level(raw)
+        }
+    }
+
+    /// Level on the extended scale to raw value (inverse of
+    /// [`QuantileTable::level_ext`]).
+    pub fn raw_ext(&self, level: f64, tail: Tail) -> f64 {
+        let k = &self.knots;
+        if level < -1.0 {
+            tail.raw(tail.coord(k[0]) - (-1.0 - level) / self.tail_slope(tail))
+        } else if level > 1.0 {
+            tail.raw(tail.coord(k[k.len() - 1]) + (level - 1.0) / self.tail_slope(tail))
+        } else {
+            self.raw(level)
+        }
+    }
+}
+
+/// The coordinate a table's scale continues in past its ends: one in which equal
+/// steps look about equally large.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tail {
+    /// The raw measurement itself (colourfulness, brightness: 8-bit units).
+    Linear,
+    /// Its square root (contrast, a mean squared difference: an RMS difference).
+    Sqrt,
+    /// Mireds (temperature: `1e6 / kelvin`, continued as the measurement is).
+    Mired,
+}
+
+impl Tail {
+    /// The tail coordinate of each attribute.
+    pub fn of(attr: Attribute) -> Tail {
+        match attr {
+            Attribute::Colorfulness | Attribute::Brightness => Tail::Linear,
+            Attribute::Contrast => Tail::Sqrt,
+            Attribute::Temperature => Tail::Mired,
+        }
+    }
+
+    /// Raw measurement to tail coordinate (increasing).
+    pub fn coord(self, raw: f64) -> f64 {
+        match self {
+            Tail::Linear => raw,
+            Tail::Sqrt => raw.max(0.0).sqrt(),
+            Tail::Mired => crate::color::temperature_mired(raw),
+        }
+    }
+
+    /// Tail coordinate to raw measurement.
+    pub fn raw(self, coord: f64) -> f64 {
+        match self {
+            Tail::Linear => coord,
+            Tail::Sqrt => coord.max(0.0).powi(2),
+            Tail::Mired => crate::color::raw_of_mired(coord),
+        }
+    }
 }
 
 /// Quantile tables for all four attributes plus the analysis resolution they assume.
@@ -158,6 +242,23 @@ impl LevelTables {
             Attribute::Temperature => &self.temperature,
             Attribute::Brightness => &self.brightness,
         }
+    }
+
+    /// Level of one attribute's raw value on the extended scale (past +-1 beyond
+    /// the table's ends; see [`Tail`]).
+    pub fn level_ext(&self, attr: Attribute, raw: f64) -> f64 {
+        self.table(attr).level_ext(raw, Tail::of(attr))
+    }
+
+    /// Raw value of one attribute's level on the extended scale.
+    pub fn raw_ext(&self, attr: Attribute, level: f64) -> f64 {
+        self.table(attr).raw_ext(level, Tail::of(attr))
+    }
+
+    /// Levels of a raw measurement on the extended scale.
+    pub fn levels_ext(&self, raw: &RawMeasurement) -> Levels {
+        let r = raw.to_array();
+        std::array::from_fn(|c| self.level_ext(Attribute::ALL[c], r[c]))
     }
 
     /// Levels of a raw measurement.
@@ -217,6 +318,29 @@ mod tests {
         assert!(t.knots().windows(2).all(|w| w[0] < w[1]));
         assert!(QuantileTable::from_knots(vec![2.0, 1.0]).is_err());
         assert!(QuantileTable::fit(&[f64::NAN, 1.0], 3).is_err());
+    }
+
+    #[test]
+    fn the_scale_continues_past_its_ends() {
+        let t = QuantileTable::fit(&(0..=100).map(f64::from).collect::<Vec<_>>(), 11).unwrap();
+        // Middle half (25..75) spans one level: one level per 50 raw units past the ends.
+        assert!((t.level_ext(150.0, Tail::Linear) - 2.0).abs() < 1e-9);
+        assert!((t.level_ext(-25.0, Tail::Linear) + 1.5).abs() < 1e-9);
+        assert_eq!(t.level_ext(40.0, Tail::Linear), t.level(40.0));
+        for level in [-3.0, -1.2, -0.4, 0.0, 0.9, 1.0, 1.7, 4.0] {
+            let back = t.level_ext(t.raw_ext(level, Tail::Linear), Tail::Linear);
+            assert!((back - level).abs() < 1e-9, "{level} -> {back}");
+        }
+        // Continuous at the ends.
+        assert!((t.level_ext(100.0 + 1e-9, Tail::Linear) - 1.0).abs() < 1e-9);
+        // The built-in tables: every attribute round-trips and grows past the ends.
+        let b = LevelTables::builtin();
+        for a in Attribute::ALL {
+            for level in [-1.04, 0.3, 1.05, 1.6] {
+                let back = b.level_ext(a, b.raw_ext(a, level));
+                assert!((back - level).abs() < 1e-6, "{a}: {level} -> {back}");
+            }
+        }
     }
 
     proptest! {

@@ -4,7 +4,7 @@
 //! value and each neighbour pair by the product of the two; on a binary mask this is
 //! exactly the reference definition.
 
-use crate::color::cct_of_srgb;
+use crate::color::temperature_of_srgb;
 use crate::plane::Plane;
 use crate::raster::RgbF32;
 use rayon::prelude::*;
@@ -20,7 +20,9 @@ pub struct RawMeasurement {
     pub colorfulness: f64,
     /// Mean squared neighbour difference / 4, capped at 20000.
     pub contrast: f64,
-    /// Negative correlated colour temperature in kelvin (larger is warmer).
+    /// Negative correlated colour temperature in kelvin (larger is warmer); past
+    /// the fit's range [1000, 100000] K it continues linearly in mireds
+    /// ([`crate::color::temperature_of_srgb`]).
     pub temperature: f64,
     /// HSP perceived brightness, 0..255.
     pub brightness: f64,
@@ -107,7 +109,7 @@ impl Sums {
             0.0
         };
         let (r, g, b) = (self.r / n, self.g / n, self.b / n);
-        let temperature = -cct_of_srgb([r / 255.0, g / 255.0, b / 255.0]);
+        let temperature = temperature_of_srgb([r / 255.0, g / 255.0, b / 255.0]);
         let brightness = (0.241 * r * r + 0.691 * g * g + 0.068 * b * b).sqrt();
         Some(RawMeasurement {
             colorfulness,

@@ -4,11 +4,21 @@
 //! solver predict a full-resolution result from the analysis proxy, and lets hosts
 //! render tiles and proxies that agree exactly with a full-frame render.
 //!
-//! Order: white balance and exposure in linear light; contrast on perceptual
-//! lightness (cube root of luminance); chroma scaling in
-//! Oklab; gamut fitting toward equal-luminance grey.
+//! Order, each the tool a retoucher would reach for:
+//! - temperature: white balance, a chromatic adaptation (CAT16) from D65 to a
+//!   white moved along the Planckian locus with D65's own Duv, in linear light, so
+//!   warming and cooling add no green or magenta; luminance kept per pixel;
+//! - brightness: an exposure curve on each pixel's largest channel, applied as one
+//!   gain to all three, so hue and saturation stay and nothing clips; brightening
+//!   then mixes in white up to the luminance the curve asks (highlight roll-off);
+//! - contrast: a curve on perceptual lightness (cube root of luminance) that keeps
+//!   chromaticity where it darkens and adds neutral light where it lightens;
+//! - colourfulness: Oklab chroma scaling with gamut give-back (lightness and hue
+//!   exact).
 
-use crate::color::{cbrt_fast, fit_gamut, linear_to_oklab, luminance, oklab_to_linear};
+use crate::color::{
+    cbrt_fast, linear_to_oklab, luminance, oklab_to_linear, white_balance_matrix_fast,
+};
 
 /// Operator strengths at one pixel. Zero everywhere is the identity.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -17,7 +27,8 @@ pub struct Strength {
     pub chroma: f32,
     /// log2 of the lightness slope at the pivot.
     pub contrast: f32,
-    /// log2 of the red/blue white-balance gain ratio, halved per channel.
+    /// White-balance shift in hundreds of mireds along the Planckian locus
+    /// (positive is warmer).
     pub temperature: f32,
     /// Exposure in stops (applied with a highlight-preserving curve).
     pub exposure: f32,
@@ -57,8 +68,10 @@ impl Strength {
 
 /// Scales an Oklab colour's chroma by `gain`, giving back as much of the gain as
 /// needed to stay inside the sRGB gamut: lightness and hue stay exact, and the result
-/// moves smoothly with the input (seven bisection steps, gain within 1%, only for colours that would
-/// leave the gamut).
+/// moves smoothly with the input (bisection, gain within 0.5%, only for colours
+/// that would leave the gamut). When the lightness was moved (contrast) the colour
+/// may be outside even at its own chroma; then chroma is given back below 1, down
+/// to grey, which is always inside.
 #[inline]
 fn scale_chroma_in_gamut(lab: [f32; 3], gain: f32) -> [f32; 3] {
     let at = |g: f32| oklab_to_linear([lab[0], lab[1] * g, lab[2] * g]);
@@ -67,12 +80,11 @@ fn scale_chroma_in_gamut(lab: [f32; 3], gain: f32) -> [f32; 3] {
     if inside(full) {
         return full.map(|v| v.clamp(0.0, 1.0));
     }
-    // The source colour itself may sit just outside (rounding): clamp it in that case.
     let (mut lo, mut hi) = (gain.min(1.0), gain.max(1.0));
     if !inside(at(lo)) {
-        return fit_gamut(at(lo));
+        (lo, hi) = (0.0, lo);
     }
-    for _ in 0..7 {
+    for _ in 0..8 {
         let mid = 0.5 * (lo + hi);
         if inside(at(mid)) {
             lo = mid;
@@ -94,6 +106,22 @@ fn fit_peak(c: [f32; 3]) -> [f32; 3] {
     } else {
         c
     }
+}
+
+/// Brings a colour with a negative channel back into gamut by moving it toward the
+/// grey of its own luminance (hue kept), then fits the peak: for white balance,
+/// which can push a saturated colour's weakest channel below zero.
+#[inline]
+fn fit_balanced(c: [f32; 3]) -> [f32; 3] {
+    let low = c[0].min(c[1]).min(c[2]);
+    let c = if low < 0.0 {
+        let y = luminance(c).max(0.0);
+        let t = if y - low > 0.0 { y / (y - low) } else { 0.0 };
+        [y + (c[0] - y) * t, y + (c[1] - y) * t, y + (c[2] - y) * t]
+    } else {
+        c
+    };
+    fit_peak(c)
 }
 
 /// Perceptual lightness in [0, 1] of a linear luminance: its cube root (as in CIELAB
@@ -134,8 +162,7 @@ fn contrast_curve(l: f32, pivot: f32, a: f32) -> f32 {
 pub struct Prepared {
     /// The strengths this was prepared from.
     pub strength: Strength,
-    red_gain: f32,
-    blue_gain: f32,
+    white_balance: [[f32; 3]; 3],
     exposure_gain: f32,
     contrast_slope: f32,
     pivot: f32,
@@ -145,11 +172,14 @@ pub struct Prepared {
 impl Prepared {
     /// Prepares `s`.
     pub fn new(s: &Strength) -> Self {
-        let red_gain = (s.temperature * 0.5).exp2();
+        let white_balance = if s.temperature != 0.0 {
+            white_balance_matrix_fast(s.temperature * 100.0)
+        } else {
+            [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+        };
         Prepared {
             strength: *s,
-            red_gain,
-            blue_gain: 1.0 / red_gain,
+            white_balance,
             exposure_gain: s.exposure.exp2(),
             contrast_slope: s.contrast.exp2(),
             pivot: s.pivot.clamp(0.05, 0.95),
@@ -163,28 +193,54 @@ impl Prepared {
         let s = &self.strength;
         let mut c = c;
         if s.temperature != 0.0 {
+            // White balance, then the pixel's own luminance back: a pure change of
+            // chromaticity, which keeps temperature apart from brightness.
             let y0 = luminance(c);
-            let mut w = [c[0] * self.red_gain, c[1], c[2] * self.blue_gain];
+            let m = &self.white_balance;
+            let mut w: [f32; 3] =
+                std::array::from_fn(|r| m[r][0] * c[0] + m[r][1] * c[1] + m[r][2] * c[2]);
             let y1 = luminance(w);
             if y1 > 0.0 {
                 let k = y0 / y1;
                 w = [w[0] * k, w[1] * k, w[2] * k];
             }
-            c = fit_peak(w);
+            c = fit_balanced(w);
         }
         if s.exposure != 0.0 {
-            let g = self.exposure_gain;
-            c = [
-                exposure_curve(c[0], g),
-                exposure_curve(c[1], g),
-                exposure_curve(c[2], g),
-            ];
+            // One gain per pixel from the curve on the largest channel (the "max
+            // RGB" norm of raw developers' tone curves): chromaticity, so hue and
+            // saturation, stays, and no channel can overflow. Per-channel curves
+            // would twist hues (orange toward yellow). Brightening then lifts the
+            // pixel to the luminance the curve gives its own luminance by mixing in
+            // white: a colour too saturated to get that bright in the gamut gives
+            // up a little saturation (hue kept), as highlights roll off on film.
+            // (Darkening never needs it: the largest channel's gain is the larger.)
+            let m = c[0].max(c[1]).max(c[2]);
+            if m > 0.0 {
+                let g = self.exposure_gain;
+                let y0 = luminance(c);
+                let k = exposure_curve(m, g) / m;
+                c = [c[0] * k, c[1] * k, c[2] * k];
+                if g > 1.0 {
+                    let y = y0 * k;
+                    let want = exposure_curve(y0, g);
+                    if want > y && y < 1.0 {
+                        let t = ((want - y) / (1.0 - y)).min(1.0);
+                        c = [
+                            c[0] + (1.0 - c[0]) * t,
+                            c[1] + (1.0 - c[1]) * t,
+                            c[2] + (1.0 - c[2]) * t,
+                        ];
+                    }
+                }
+            }
         }
         if s.contrast != 0.0 {
-            // Curve on perceptual lightness. Darkening scales the colour (chromaticity
-            // stays); lightening adds neutral light, so near-black noise is lifted
-            // as grey rather than amplified into saturated colour. Both land on the
-            // new luminance exactly and meet continuously.
+            // Curve on perceptual lightness. Darkening scales the colour
+            // (chromaticity stays, as in shade); lightening adds neutral light, so
+            // near-black noise is lifted as grey rather than amplified into
+            // saturated colour. Both land on the new luminance exactly and meet
+            // continuously; hue stays either way.
             let y = luminance(c);
             let l = lightness_of_luminance(y);
             let l2 = contrast_curve(l, self.pivot, self.contrast_slope);
@@ -267,6 +323,62 @@ mod tests {
         assert!((contrast_curve(1.0, 0.4, 3.0) - 1.0).abs() < 1e-6);
         let d = contrast_curve(0.9, 0.4, 0.5) - contrast_curve(0.8, 0.4, 0.5);
         assert!((d - 0.05).abs() < 1e-6);
+    }
+
+    #[test]
+    fn white_balance_keeps_greys_on_the_locus_and_brightness_keeps_hue() {
+        use crate::color::{d65_on_locus, mired_duv_of_xy};
+        let (m65, duv65) = d65_on_locus();
+        let xy = |c: [f32; 3]| {
+            let x = 0.4124 * c[0] + 0.3576 * c[1] + 0.1805 * c[2];
+            let y = 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+            let z = 0.0193 * c[0] + 0.1192 * c[1] + 0.9505 * c[2];
+            [(x / (x + y + z)) as f64, (y / (x + y + z)) as f64]
+        };
+        for t in [-0.5f32, 0.3] {
+            let grey = [0.2, 0.2, 0.2];
+            let out = apply_linear(
+                grey,
+                &Strength {
+                    temperature: t,
+                    ..Default::default()
+                },
+            );
+            let (m, duv) = mired_duv_of_xy(xy(out));
+            assert!((m - m65 - 100.0 * t as f64).abs() < 1.0, "{t}: {m}");
+            assert!((duv - duv65).abs() < 3e-4, "{t}: Duv {duv}");
+            assert!((luminance(out) - 0.2).abs() < 1e-5);
+        }
+        // Darkening keeps chromaticity exactly (channel ratios); brightening keeps
+        // the hue (Oklab hue angle) and follows the exposure curve on luminance.
+        let c = [0.3, 0.15, 0.05];
+        let dark = apply_linear(
+            c,
+            &Strength {
+                exposure: -1.0,
+                ..Default::default()
+            },
+        );
+        assert!((dark[0] / dark[1] - 2.0).abs() < 1e-4 && (dark[1] / dark[2] - 3.0).abs() < 1e-3);
+        assert!(dark[0] < c[0]);
+        let bright = apply_linear(
+            c,
+            &Strength {
+                exposure: 1.0,
+                ..Default::default()
+            },
+        );
+        let hue = |c: [f32; 3]| {
+            let lab = linear_to_oklab(c);
+            lab[2].atan2(lab[1])
+        };
+        assert!(
+            (hue(bright) - hue(c)).abs() < 0.03,
+            "{} vs {}",
+            hue(bright),
+            hue(c)
+        );
+        assert!((luminance(bright) - exposure_curve(luminance(c), 2.0)).abs() < 1e-4);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use super::ops::{lightness_of_luminance, Strength};
 use super::refine::{guide_value, RefineOptions, RefinedMask};
 use super::report::RenderReport;
 use super::solve::{solve, Proxy, Unknown};
-use super::targets::{edit_targets, measure_targets, start_report, Target};
+use super::targets::{edit_targets, measure_targets, start_report_extended, Target};
 use super::{Control, FramePlan, RenderJob, Renderer};
 use crate::color::{decode_lut_u16, luminance, srgb_to_linear};
 use crate::error::{Error, Result};
@@ -178,8 +178,8 @@ impl ParametricRenderer {
         let mut unknowns = Vec::new();
         for (t, before) in targets.iter().zip(&before) {
             let region_index = named.iter().position(|(n, _)| *n == t.region);
-            let level = before.map(|b| tables.table(t.attribute()).level(b.to_array()[t.channel]));
-            let report = start_report(t, level);
+            let level = before.map(|b| tables.level_ext(t.attribute(), b.to_array()[t.channel]));
+            let report = start_report_extended(t, level, tables);
             let target = report.target;
             edits.push(report);
             if level.is_none() {
@@ -320,7 +320,7 @@ impl RenderPlan {
                 if e.note.as_deref().is_some_and(|n| n.contains("empty")) {
                     continue;
                 }
-                let achieved = tables.table(attr).level(m.to_array()[t.channel]);
+                let achieved = tables.level_ext(attr, m.to_array()[t.channel]);
                 e.achieved = Some(achieved);
                 if e.note.is_none() && (achieved - e.predicted).abs() > PROXY_MISMATCH {
                     e.note = Some(format!(

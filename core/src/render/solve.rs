@@ -5,7 +5,9 @@
 //! full-resolution output. Regions and attributes interact (brightening raises
 //! measured contrast and colourfulness; a global edit shows inside named regions),
 //! so each unknown is solved in turn with a bracketed secant (Illinois) search, and
-//! the sweep is repeated until all targets hold together.
+//! the sweep is repeated until all targets hold together. Levels are read on the
+//! extended scale (past +-1 beyond the level tables' ends), so a region at an end
+//! can still be moved and measured.
 
 use super::blend::{blend, pixel_strength, split_masks, Combinations, RegionStrength};
 use super::ops::{PreparedCache, Strength};
@@ -24,10 +26,11 @@ const MAX_SWEEPS: usize = 5;
 const MAX_EVALS_1D: usize = 14;
 
 /// Strength limits per channel: colourfulness may go to near-grey, the rest are
-/// limited to what still looks like a photo.
-pub(crate) const LIMITS: [(f32, f32); 4] = [(-8.0, 3.0), (-6.0, 3.0), (-4.0, 4.0), (-6.0, 6.0)];
+/// limited to what still looks like a photo. White balance is in hundreds of
+/// mireds, within the white-balance locus (`color::LOCUS_MIRED_RANGE`).
+pub(crate) const LIMITS: [(f32, f32); 4] = [(-8.0, 3.0), (-6.0, 3.0), (-5.5, 6.4), (-6.0, 6.0)];
 /// First-guess strength per level unit, per channel.
-const GAIN: [f32; 4] = [2.0, 2.0, 3.0, 2.5];
+const GAIN: [f32; 4] = [2.0, 2.0, 2.0, 2.5];
 
 /// One unknown: a region's attribute, with the weights its level is measured on.
 pub(crate) struct Unknown<'a> {
@@ -129,8 +132,7 @@ impl<'a> Proxy<'a> {
         let w = weights.map_or(RegionWeights::Whole, RegionWeights::Mask);
         measure(&img, w).map(|m| {
             self.tables
-                .table(Attribute::ALL[channel])
-                .level(m.to_array()[channel])
+                .level_ext(Attribute::ALL[channel], m.to_array()[channel])
         })
     }
 }
@@ -244,8 +246,7 @@ fn group_residuals(
             .map(|u| {
                 proxy
                     .tables
-                    .table(Attribute::ALL[u.channel])
-                    .level(m.to_array()[u.channel])
+                    .level_ext(Attribute::ALL[u.channel], m.to_array()[u.channel])
                     - u.target
             })
             .collect(),

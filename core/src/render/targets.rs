@@ -3,7 +3,7 @@
 //! target" and "achieved" mean the same whichever renderer drew the picture.
 
 use super::report::RegionReport;
-use crate::measure::{measure_regions, RawMeasurement, RegionWeights};
+use crate::measure::{measure_regions, LevelTables, RawMeasurement, RegionWeights};
 use crate::params::{Attribute, AttributeValues, RegionState, GLOBAL};
 use crate::plane::Plane;
 use crate::raster::RgbF32;
@@ -85,8 +85,69 @@ pub(crate) fn measure_targets(rgb: &RgbF32, targets: &[Target]) -> Vec<Option<Ra
     measure_regions(rgb, &weights)
 }
 
+/// How far past the scale's ends a target may lie: beyond, no photo is left.
+pub(crate) const EXTENDED_LIMIT: f64 = 3.0;
+
+/// Colourfulness changes from here down to -1 fade the target toward no colour at
+/// all; -1 itself asks for grey (see [`target_level`]).
+const GREY_FADE_FROM: f64 = -0.8;
+
+/// The level a change asks for, on the extended scale: `before + change`, except
+/// that a colourfulness change between -0.8 and -1 fades the target to the level
+/// of a colourless photo, reached at -1 (like a saturation slider at its minimum).
+/// So "no colour" is a state a change can ask for from any photo: a plain sum
+/// could not reach it from a colourful one, since changes are limited to [-1, 1].
+pub(crate) fn target_level(
+    tables: &LevelTables,
+    attr: crate::params::Attribute,
+    before: f64,
+    change: f64,
+) -> f64 {
+    let sum = before + change;
+    if attr != crate::params::Attribute::Colorfulness || change > GREY_FADE_FROM {
+        return sum;
+    }
+    let grey = tables.level_ext(attr, 0.0);
+    if grey >= sum {
+        return sum;
+    }
+    let t = ((GREY_FADE_FROM - change) / (1.0 + GREY_FADE_FROM)).clamp(0.0, 1.0);
+    let w = t * t * (3.0 - 2.0 * t);
+    sum + (grey - sum) * w
+}
+
+/// The report line `t` starts as on the extended scale, from its level measured
+/// before the edit (`None`: the region's mask is empty in this photo): what the
+/// parametric renderer aims at.
+pub(crate) fn start_report_extended(
+    t: &Target,
+    level: Option<f64>,
+    tables: &LevelTables,
+) -> RegionReport {
+    let Some(level) = level else {
+        return start_report(t, None);
+    };
+    let wanted = target_level(tables, t.attribute(), level, t.change);
+    let target = wanted.clamp(-EXTENDED_LIMIT, EXTENDED_LIMIT);
+    RegionReport {
+        region: t.region.clone(),
+        attribute: t.attribute(),
+        before: level,
+        change: t.change,
+        target,
+        predicted: level,
+        achieved: None,
+        note: (wanted != target).then(|| {
+            format!(
+                "asked for level {wanted:+.3}, beyond where any photo goes; aiming at {target:+.0}"
+            )
+        }),
+    }
+}
+
 /// The report line `t` starts as, from its level measured before the edit
-/// (`None`: the region's mask is empty in this photo).
+/// (`None`: the region's mask is empty in this photo), on the scale limited to
+/// [-1, 1] that level maps hold (the diffusion renderer's).
 pub(crate) fn start_report(t: &Target, level: Option<f64>) -> RegionReport {
     let Some(level) = level else {
         return RegionReport {

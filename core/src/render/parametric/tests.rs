@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::mask::MaskSet;
-use crate::params::RegionState;
+use crate::params::{Attribute, RegionState};
 use crate::render::{crop, CancelToken, Rect, RenderRequest};
 
 /// A textured synthetic photo: bright blue "sky" on top, green-brown texture below.
@@ -66,8 +66,10 @@ fn empty_state_is_the_identity() {
 fn renders_are_deterministic_and_keep_alpha() {
     let img = photo(96, 64);
     let masks = sky_mask(96, 64);
+    // The synthetic sky is bluer than the locus's end at infinite temperature, so
+    // past the scale's cool end: it is warmed here, which white balance can do.
     let state = RegionState::from_json(
-        r#"{"global": {"contrast": 0.2}, "sky": {"temperature": -0.3, "brightness": 0.2}}"#,
+        r#"{"global": {"contrast": 0.2}, "sky": {"temperature": 0.3, "brightness": 0.2}}"#,
     )
     .unwrap();
     let job = RenderJob {
@@ -91,6 +93,43 @@ fn renders_are_deterministic_and_keep_alpha() {
     );
     for e in &a.report.edits {
         assert!(e.error() < 0.05, "{e:?}");
+    }
+}
+
+#[test]
+fn a_region_past_the_scale_end_still_moves_and_says_how_far() {
+    // A deep blue sky, bluer than any region of the reference photos.
+    let (w, h) = (96, 64);
+    let mut img = photo(w, h);
+    if let Samples::U8(v) = img.samples_mut() {
+        for (k, p) in v.chunks_mut(4).enumerate() {
+            if k / w < h / 3 {
+                let n = (k * 7919 % 97) as u8 / 8;
+                p[..3].copy_from_slice(&[20 + n, 45 + n, 170 + n]);
+            }
+        }
+    }
+    let masks = sky_mask(w, h);
+    let r = ParametricRenderer::default();
+    for (change, cooler) in [(-0.3, true), (0.3, false)] {
+        let mut state = RegionState::new();
+        state.set("sky", Attribute::Temperature, change).unwrap();
+        let job = RenderJob {
+            source: &img,
+            masks: &masks,
+            state: &state,
+        };
+        let out = r
+            .render(&job, &RenderRequest::default(), &Control::default())
+            .unwrap();
+        let e = &out.report.edits[0];
+        // The sky is past the cool end: its level reads beyond -1, not -1.
+        assert!(e.before < -1.0, "{e:?}");
+        let achieved = e.achieved.unwrap();
+        // Either way it moves the way asked, and a shortfall carries a reason.
+        assert_eq!(achieved < e.before, cooler, "{e:?}");
+        assert!((achieved - e.before).abs() > 0.05, "{e:?}");
+        assert!(e.error() < 0.05 || e.note.is_some(), "{e:?}");
     }
 }
 
