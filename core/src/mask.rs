@@ -304,7 +304,7 @@ mod tests {
         let mut set = MaskSet::new();
         set.insert_files(&[("Sky".into(), a.clone()), ("trees".into(), b.clone())])
             .unwrap();
-        assert_eq!(set.names().collect::<Vec<_>>(), ["sky", "vegetation"]);
+        assert_eq!(set.names().collect::<Vec<_>>(), ["sky", "trees"]);
         assert_eq!(set.get("sky").unwrap().width(), 1024);
         assert_eq!(set.get("trees").unwrap().width(), 600);
         let missing = dir.path().join("nope.png");
