@@ -1184,19 +1184,28 @@ fn a_failed_render_shows_a_failure_and_a_persistent_error_until_it_renders_again
 }
 
 #[test]
-fn clamped_values_and_ends_of_scales_get_a_note() {
+fn clamped_values_and_the_plans_notes_are_shown() {
     let _serial = host::serial();
     let plugin = load(Quirks::mlt(1.0));
     let inst = plugin.instance("OfxImageEffectContextFilter").unwrap();
-    let image = photo("dune.jpg", 300);
+    // Since issue 14 the level scale continues past the tables' ends, so a
+    // region at +1 still moves and gets no note; a plan note comes from a
+    // region this photo does not have (no sky in the coffee cup).
+    let image = photo("coffee.png", 300);
     let (w, h) = (image.width(), image.height());
     inst.set_source(0.0, image.clone());
-    inst.set_param("state", text(r#"{"global": {"brightness": 3}}"#));
+    inst.set_param(
+        "state",
+        text(r#"{"global": {"brightness": 3}, "sky": {"temperature": 0.2}}"#),
+    );
     let out = inst.render(0.0, 1.0, whole(w, h, 1.0)).unwrap();
     assert_eq!(
         host::max_diff(
             &out,
-            &core_render(&image, r#"{"global": {"brightness": 1}}"#)
+            &core_render(
+                &image,
+                r#"{"global": {"brightness": 1}, "sky": {"temperature": 0.2}}"#
+            )
         ),
         0.0,
         "clamped to 1"
@@ -1209,8 +1218,10 @@ fn clamped_values_and_ends_of_scales_get_a_note() {
         "{notes:?}"
     );
     assert!(
-        notes.iter().any(|n| n.contains("beyond the scale's end")),
-        "a region at the end of its scale: {notes:?}"
+        notes
+            .iter()
+            .any(|n| n.contains("sky temperature: the region's mask is empty")),
+        "the plan's note on a region the photo lacks: {notes:?}"
     );
     // Nothing to say: the note goes.
     inst.set_param("state", text(r#"{"global": {"brightness": 0.1}}"#));

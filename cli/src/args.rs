@@ -24,8 +24,11 @@ pub struct MaskArgs {
 }
 
 impl MaskArgs {
+    /// Reads every --mask file, in parallel, each at the resolution the renderer
+    /// reads masks at (`mask::MASK_LONG_SIDE`).
     pub fn load(&self) -> Result<MaskSet> {
-        let mut set = MaskSet::new();
+        let t = std::time::Instant::now();
+        let mut files = Vec::with_capacity(self.masks.len());
         for spec in &self.masks {
             let (name, file) = spec
                 .split_once('=')
@@ -33,8 +36,12 @@ impl MaskArgs {
             if name.trim().is_empty() {
                 bail!("--mask \"{spec}\": the region name is empty");
             }
-            set.insert_file(name, Path::new(file))
-                .with_context(|| format!("loading mask \"{name}\""))?;
+            files.push((name.to_string(), PathBuf::from(file)));
+        }
+        let mut set = MaskSet::new();
+        set.insert_files(&files).context("loading --mask files")?;
+        if !files.is_empty() {
+            tracing::debug!(elapsed = ?t.elapsed(), masks = files.len(), "masks read");
         }
         Ok(set)
     }

@@ -96,10 +96,19 @@ pub fn run(a: RetouchArgs, quiet: bool) -> Result<()> {
     }
     image_io::OutputFormat::from_path(&a.output)?;
     let mut state = a.state.build()?;
-    let mut masks = a.masks.load()?;
-    let t = std::time::Instant::now();
-    let loaded = a.input_opts.load_image(&a.input)?;
-    tracing::debug!(elapsed = ?t.elapsed(), "loaded");
+    // The mask files are read while the photo decodes (each is one thread's work).
+    let (masks, loaded) = std::thread::scope(|s| {
+        let masks = s.spawn(|| a.masks.load());
+        let t = std::time::Instant::now();
+        let loaded = a.input_opts.load_image(&a.input);
+        tracing::debug!(elapsed = ?t.elapsed(), "loaded");
+        let masks = masks
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("reading the --mask files failed")));
+        (masks, loaded)
+    });
+    let mut masks = masks?;
+    let loaded = loaded?;
     let mut config = EngineConfig {
         refine: !a.no_refine,
         verify: true,
