@@ -360,13 +360,16 @@ fn the_filter_is_listed_and_survives_an_xcf_round_trip() {
         filters[0]["state"], again["state"],
         "the filter holds the new state"
     );
+    // The first call's sky warming is kept and "a bit brighter" is added. (Since
+    // issue 14 the words are sized perceptually, so the amounts depend on the
+    // photo: both are checked to be there and in the asked direction.)
     let state: Value = serde_json::from_str(again["state"].as_str().unwrap()).unwrap();
     assert!(
-        state["sky"]["temperature"].as_f64().unwrap() > 0.05,
+        state["sky"]["temperature"].as_f64().unwrap() > 0.0,
         "{state}"
     );
     assert!(
-        state["global"]["brightness"].as_f64().unwrap() > 0.05,
+        state["global"]["brightness"].as_f64().unwrap() > 0.0,
         "{state}"
     );
     // ... and renders it: the same pixels as the CLI on that state.

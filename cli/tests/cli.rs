@@ -62,6 +62,38 @@ fn retouch_writes_the_photo_and_a_report_that_hits_the_target() {
     assert!(text(&o).contains("brightness"));
 }
 
+/// The README's own command as a state: global attributes measured on different
+/// parts of the photo (temperature where the sky's mask is not, contrast on the
+/// whole frame) solved together. Measuring the whole group on the first one's
+/// weights drove the global temperature to +0.88 for a -0.35 target (an orange
+/// frame around a blue sky) before the fix.
+#[test]
+fn global_attributes_on_different_weights_hit_their_targets() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.jpg");
+    let report = dir.path().join("report.json");
+    let state = r#"{"global": {"brightness": 0.07, "temperature": 0.17, "contrast": 0.24}, "sky": {"temperature": -0.05}}"#;
+    let o = pertouch(&[
+        "retouch",
+        &sample("rocket.jpg"),
+        "-o",
+        p(&out),
+        "--state",
+        state,
+        "--report",
+        p(&report),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let edits = r["edits"].as_array().unwrap();
+    assert_eq!(edits.len(), 4);
+    for e in edits {
+        let err = (e["achieved"].as_f64().unwrap() - e["target"].as_f64().unwrap()).abs();
+        assert!(err < 0.06, "{e}");
+    }
+}
+
 #[test]
 fn masked_region_edit_with_state_json() {
     let dir = tempfile::tempdir().unwrap();

@@ -230,28 +230,49 @@ pub(crate) fn solve(
 }
 
 /// Residuals (level - target) of all unknowns of one region after one proxy render.
+/// Each is measured on its own weights: the global attributes of one group can be
+/// measured on different parts of the photo (a global temperature where no named
+/// region sets temperature, a global contrast on the whole frame), and measuring
+/// them all on the first one's weights sent the solver after the wrong level.
 fn group_residuals(
     proxy: &Proxy<'_>,
     global: &Strength,
     regions: &[RegionStrength],
     group: &[&Unknown<'_>],
 ) -> Vec<f64> {
-    let img = proxy.render(global, regions, group[0].weights);
-    let w = group[0]
-        .weights
-        .map_or(RegionWeights::Whole, RegionWeights::Mask);
-    match measure(&img, w) {
-        Some(m) => group
-            .iter()
-            .map(|u| {
+    let same = |a: Option<&Plane>, b: Option<&Plane>| match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => std::ptr::eq(a, b),
+        _ => false,
+    };
+    let shared = group.iter().all(|u| same(u.weights, group[0].weights));
+    // One render serves every member: where the weights differ, the whole proxy.
+    let img = proxy.render(
+        global,
+        regions,
+        if shared { group[0].weights } else { None },
+    );
+    let mut measured: Vec<(Option<&Plane>, Option<[f64; 4]>)> = Vec::new();
+    group
+        .iter()
+        .map(|u| {
+            let m = match measured.iter().find(|(w, _)| same(*w, u.weights)) {
+                Some((_, m)) => *m,
+                None => {
+                    let w = u.weights.map_or(RegionWeights::Whole, RegionWeights::Mask);
+                    let m = measure(&img, w).map(|m| m.to_array());
+                    measured.push((u.weights, m));
+                    m
+                }
+            };
+            m.map_or(0.0, |m| {
                 proxy
                     .tables
-                    .level_ext(Attribute::ALL[u.channel], m.to_array()[u.channel])
+                    .level_ext(Attribute::ALL[u.channel], m[u.channel])
                     - u.target
             })
-            .collect(),
-        None => vec![0.0; group.len()],
-    }
+        })
+        .collect()
 }
 
 /// Solves `a x = b` for a small square system (Gaussian elimination with partial
