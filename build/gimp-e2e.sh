@@ -9,7 +9,8 @@
 # 2. builds or reuses the GIMP 3 chroot (Debian trixie; ../shared/tools/gimp3-env.sh,
 #    about 1 minute cold, cached in ~/.cache/pertouch-gimp3);
 # 3. builds libpertouch for itself (cargo resolves the core's features for that
-#    package alone: no network code) and the CLI the results are compared with;
+#    package alone: no network code) and the CLI the results are compared with,
+#    unless PERTOUCH_GIMP_LIB and PERTOUCH_CLI name built ones (build/test.sh);
 # 4. builds the GEGL operation against the host's GEGL;
 # 5. runs tests/gimp_plugin.rs, which builds and installs the plug-in and the
 #    operation inside the chroot with build/gimp-plugin.sh, drives GIMP 3 headless
@@ -43,18 +44,31 @@ fi
 step "GIMP 3 chroot"
 "$tool" ensure >/dev/null
 
-step "libpertouch and the CLI"
-cargo build --locked -q -p pertouch-capi
-cargo build --locked -q -p pertouch-cli
+# build/test.sh passes the library and the CLI its earlier steps built
+# (PERTOUCH_GIMP_LIB, PERTOUCH_CLI): building them again here for this package
+# set alone cost about 3 minutes of CI.
+lib=${PERTOUCH_GIMP_LIB:-}
+cli=${PERTOUCH_CLI:-}
+if [ -z "$lib" ] || [ -z "$cli" ]; then
+  step "libpertouch and the CLI"
+  [ -n "$lib" ] || { cargo build --locked -q -p pertouch-capi; lib=$PWD/target/debug/libpertouch.so; }
+  [ -n "$cli" ] || { cargo build --locked -q -p pertouch-cli; cli=$PWD/target/debug/pertouch; }
+fi
+[ -f "$lib" ] || die "$lib does not exist"
+[ -x "$cli" ] || die "$cli does not exist"
+lib=$(realpath "$lib")
+cli=$(realpath "$cli")
 
 step "the GEGL operation for the host's GEGL ($(pkg-config --modversion gegl-0.4))"
-build/gimp-plugin.sh --gegl-only --lib target/debug/libpertouch.so --profile dev \
+build/gimp-plugin.sh --gegl-only --lib "$lib" --profile dev \
   --out target/gimp-e2e/host >/dev/null
 
 step "end-to-end tests"
+# The same package set as build/test.sh's lean test step, so cargo reuses that
+# build (features are resolved per package set).
 PERTOUCH_GIMP3_ENV=$tool \
-PERTOUCH_GIMP_LIB=$PWD/target/debug/libpertouch.so \
-PERTOUCH_CLI=$PWD/target/debug/pertouch \
+PERTOUCH_GIMP_LIB=$lib \
+PERTOUCH_CLI=$cli \
 PERTOUCH_GEGL_HOST=$PWD/target/gimp-e2e/host \
-  cargo test --locked -q -p pertouch-e2e --test gimp_plugin -- --ignored
+  cargo test --locked -q -p pertouch-capi -p pertouch-ofx -p pertouch-e2e --test gimp_plugin -- --ignored
 step "GIMP 3 end-to-end passed"

@@ -100,7 +100,8 @@ build/photoshop-e2e.sh --no-build
 # drives the plug-in, and bookworm's gegl runs the GEGL operation: build/gimp-e2e.sh
 # runs that end-to-end test alone.
 echo "== GIMP 3 plug-in and GEGL operation, end to end (build/gimp-e2e.sh)"
-build/gimp-e2e.sh
+PERTOUCH_GIMP_LIB=target/debug/deps/libpertouch.so PERTOUCH_CLI=target/debug/pertouch \
+  build/gimp-e2e.sh
 
 # ---- Fuzzing (issue 18; docs/RELIABILITY.md) --------------------------------
 # Every run (a few seconds): the fuzz targets' checks already ran above, on stable,
