@@ -12,9 +12,8 @@
 //! unless `PERTOUCH_REQUIRE_MLT` is set (CI), when they fail.
 //! `PERTOUCH_MLT_OUT=DIR` keeps the before/after pictures and melt's logs.
 
-use pertouch_core::host::{Engine, EngineConfig, FrameInputs, FrameKey};
+use pertouch_core::host::{Engine, EngineConfig};
 use pertouch_core::image_io::{load, LoadOptions};
-use pertouch_core::mask::MaskSet;
 use pertouch_core::params::RegionState;
 use pertouch_core::raster::{Depth, Raster};
 use pertouch_core::render::Control;
@@ -238,29 +237,7 @@ impl Drop for Case {
 
 /// What the core renders for `state` on `image` (the whole frame, as one tile).
 fn core_render(image: &Raster, state: &RegionState) -> Raster {
-    let engine = Engine::open(&EngineConfig::default()).unwrap();
-    let key = FrameKey::for_raster(image, state);
-    let frame = engine
-        .frame(
-            key,
-            state,
-            || {
-                Ok(FrameInputs {
-                    source: std::borrow::Cow::Borrowed(image),
-                    masks: MaskSet::new(),
-                })
-            },
-            &Control::default(),
-        )
-        .unwrap();
-    frame
-        .render_tile(
-            image,
-            (0, 0),
-            (image.width(), image.height()),
-            &Control::default(),
-        )
-        .unwrap()
+    pertouch_e2e::engine_render(image, state)
 }
 
 fn state(json: &str) -> RegionState {

@@ -5,8 +5,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-use pertouch_core::host::{Engine, EngineConfig, FrameInputs, FrameKey};
-use pertouch_core::mask::MaskSet;
+use pertouch_core::host::{Engine, EngineConfig};
 use pertouch_core::params::RegionState;
 use pertouch_core::plane::Plane;
 use pertouch_core::raster::{Depth, Raster, Samples};
@@ -69,30 +68,7 @@ fn core_render(image: &Raster, state: &str) -> Raster {
 
 /// [`core_render`] for a parsed state.
 fn core_render_state(image: &Raster, state: &RegionState) -> Raster {
-    let engine = Engine::open(&EngineConfig::default()).unwrap();
-    let state = state.clone();
-    let key = FrameKey::for_raster(image, &state);
-    let frame = engine
-        .frame(
-            key,
-            &state,
-            || {
-                Ok(FrameInputs {
-                    source: std::borrow::Cow::Borrowed(image),
-                    masks: MaskSet::new(),
-                })
-            },
-            &Control::default(),
-        )
-        .unwrap();
-    frame
-        .render_tile(
-            image,
-            (0, 0),
-            (image.width(), image.height()),
-            &Control::default(),
-        )
-        .unwrap()
+    pertouch_e2e::engine_render(image, state)
 }
 
 #[test]

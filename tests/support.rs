@@ -166,5 +166,36 @@ pub fn refined_mask(
 }
 
 /// Our OpenFX test host (the host side of the C API, written in Rust).
+/// What the core renders for `state` on the whole of `image` through
+/// `host::Engine` (a frame planned with no host masks, rendered as one tile):
+/// the reference the host tests compare a plug-in's output with.
+pub fn engine_render(image: &Raster, state: &pertouch_core::params::RegionState) -> Raster {
+    use pertouch_core::host::{Engine, EngineConfig, FrameInputs, FrameKey};
+    use pertouch_core::mask::MaskSet;
+    use pertouch_core::render::Control;
+    let engine = Engine::open(&EngineConfig::default()).expect("default engine");
+    let frame = engine
+        .frame(
+            FrameKey::for_raster(image, state),
+            state,
+            || {
+                Ok(FrameInputs {
+                    source: std::borrow::Cow::Borrowed(image),
+                    masks: MaskSet::new(),
+                })
+            },
+            &Control::default(),
+        )
+        .expect("plan the frame");
+    frame
+        .render_tile(
+            image,
+            (0, 0),
+            (image.width(), image.height()),
+            &Control::default(),
+        )
+        .expect("render the frame")
+}
+
 #[path = "ofx_host/mod.rs"]
 pub mod ofx_host;
