@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use pertouch_bridge::jobs::render::{frame_key, host_masks};
 use pertouch_bridge::jobs::upload::Selection;
-use pertouch_bridge::protocol::messages::ServerMessage;
+use pertouch_bridge::protocol::messages::{ServerMessage, Understood};
 use pertouch_bridge::protocol::BandKind;
 use pertouch_core::host::{AgentChoice, Engine, EngineConfig, FrameInputs};
 use pertouch_core::params::RegionState;
@@ -139,23 +139,35 @@ async fn a_selection_changes_only_selected_pixels() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_agent_reads_an_instruction_and_a_preview_shows_it() {
-    let b = start(|_| {}).await;
-    let (mut c, _) = Client::hello(b.addr, &b.token).await;
-    let small = photo8_sized("dune.jpg", 640, 400);
-    let mut agent = start_msg(1, "agent", &small, json!({}), false);
-    agent["instruction"] = json!("make the sky a bit warmer");
+/// Sends `photo` with `words` as agent job `job` and returns the bridge's reading:
+/// the region state and what it understood.
+async fn read_words(
+    c: &mut Client,
+    job: u32,
+    photo: &Raster,
+    words: &str,
+) -> (Value, Vec<Understood>) {
+    let mut agent = start_msg(job, "agent", photo, json!({}), false);
+    agent["instruction"] = json!(words);
     c.json(agent).await;
-    let rows = accepted(&mut c, 1).await;
-    send_source(&mut c, 1, &small, rows).await;
-    c.json(json!({"type": "job.source_end", "job": 1})).await;
+    let rows = accepted(c, job).await;
+    send_source(c, job, photo, rows).await;
+    c.json(json!({"type": "job.source_end", "job": job})).await;
     let ServerMessage::AgentState {
         state, understood, ..
     } = c.msg().await
     else {
         panic!("no agent.state")
     };
+    (state, understood)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_reads_an_instruction_and_a_preview_shows_it() {
+    let b = start(|_| {}).await;
+    let (mut c, _) = Client::hello(b.addr, &b.token).await;
+    let small = photo8_sized("dune.jpg", 640, 400);
+    let (state, understood) = read_words(&mut c, 1, &small, "make the sky a bit warmer").await;
     let warm = state["sky"]["temperature"].as_f64().unwrap();
     assert!(warm > 0.0 && warm < 0.6, "{state}");
     assert!(
@@ -232,18 +244,7 @@ async fn a_bridge_with_the_vlm_agent_reads_words_through_the_vlm() {
     .await;
     let (mut c, _) = Client::hello(b.addr, &b.token).await;
     let small = photo8_sized("dune.jpg", 640, 400);
-    let mut agent = start_msg(1, "agent", &small, json!({}), false);
-    agent["instruction"] = json!("make it cinematic");
-    c.json(agent).await;
-    let rows = accepted(&mut c, 1).await;
-    send_source(&mut c, 1, &small, rows).await;
-    c.json(json!({"type": "job.source_end", "job": 1})).await;
-    let ServerMessage::AgentState {
-        state, understood, ..
-    } = c.msg().await
-    else {
-        panic!("no agent.state")
-    };
+    let (state, understood) = read_words(&mut c, 1, &small, "make it cinematic").await;
     assert!(matches!(c.msg().await, ServerMessage::JobDone { job: 1 }));
     let got: Vec<(String, String)> = understood
         .iter()
