@@ -156,6 +156,11 @@ impl Combinations {
         }
     }
 
+    /// How many combinations there are (2^regions, or none past the limit).
+    pub fn count(&self) -> usize {
+        self.prepared.len()
+    }
+
     /// The transform of `key` (`None` for the identity).
     #[inline]
     pub fn get(&self, key: usize) -> Option<&Prepared> {

@@ -68,7 +68,7 @@ impl Strength {
 
 /// Scales an Oklab colour's chroma by `gain`, giving back as much of the gain as
 /// needed to stay inside the sRGB gamut: lightness and hue stay exact, and the result
-/// moves smoothly with the input (bisection, gain within 0.5%, only for colours
+/// moves smoothly with the input (bisection, gain within 0.01%: smooth enough for float output to be tabulated, only for colours
 /// that would leave the gamut). When the lightness was moved (contrast) the colour
 /// may be outside even at its own chroma; then chroma is given back below 1, down
 /// to grey, which is always inside.
@@ -84,7 +84,7 @@ fn scale_chroma_in_gamut(lab: [f32; 3], gain: f32) -> [f32; 3] {
     if !inside(at(lo)) {
         (lo, hi) = (0.0, lo);
     }
-    for _ in 0..8 {
+    for _ in 0..14 {
         let mid = 0.5 * (lo + hi);
         if inside(at(mid)) {
             lo = mid;

@@ -241,7 +241,7 @@ impl ParametricRenderer {
             }
         }
         let plan = RenderPlan {
-            luts: LutSet::new(masks.len()),
+            luts: LutSet::new(masks.len(), super::lut3d::FULL_GRID),
             combos: Combinations::new(&global, &regions),
             masks,
             global,
@@ -253,18 +253,20 @@ impl ParametricRenderer {
                 edits,
             },
         };
-        if matches!(src.samples(), Samples::U8(_)) {
-            plan.bake_tables(&proxy_masks);
+        match src.samples() {
+            Samples::U8(_) => plan.bake_tables(&proxy_masks, false),
+            Samples::F32(_) => plan.bake_tables(&proxy_masks, true),
+            Samples::U16(_) => {}
         }
         Ok(plan)
     }
 }
 
 impl RenderPlan {
-    /// Bakes, all at once and in parallel, the colour tables of the region
-    /// combinations the proxy's masks show; any that only full resolution reaches
-    /// are baked when first met.
-    fn bake_tables(&self, proxy_masks: &[Plane]) {
+    /// Bakes, all at once and in parallel, the colour tables (8-bit or `float`)
+    /// of the region combinations the proxy's masks show; any that only full
+    /// resolution reaches are baked when first met.
+    fn bake_tables(&self, proxy_masks: &[Plane], float: bool) {
         let t = std::time::Instant::now();
         let mut used = 0u64;
         let mut mv = vec![0f32; proxy_masks.len()];
@@ -282,7 +284,11 @@ impl RenderPlan {
             .filter(|&k| used >> k & 1 == 1 && self.combos.get(k).is_some())
             .collect();
         keys.par_iter().for_each(|&k| {
-            self.luts.get(k, || self.combos.get(k).copied());
+            if float {
+                self.luts.get_float(k, self.combos.get(k));
+            } else {
+                self.luts.get(k, || self.combos.get(k).copied());
+            }
         });
         tracing::debug!(tables = keys.len(), elapsed = ?t.elapsed(), "baked colour tables");
     }
@@ -349,10 +355,21 @@ impl FramePlan for RenderPlan {
         ctl: &Control<'_>,
     ) -> Result<Raster> {
         super::check_tile(tile, (x0, y0), (frame_width, frame_height))?;
-        let mut out = tile.clone();
         if self.is_identity() {
-            return Ok(out);
+            return Ok(tile.clone());
         }
+        // Float rows are copied band by band as they render (while in cache): a
+        // whole-tile copy first would read and write the largest tiles twice.
+        let mut out = match tile.samples() {
+            Samples::F32(s) => Raster::new(
+                tile.width(),
+                tile.height(),
+                tile.channels(),
+                Samples::F32(vec![0.0; s.len()]),
+            )
+            .expect("the tile's own layout"),
+            _ => tile.clone(),
+        };
         let geom = Geometry {
             x0,
             y0,
@@ -366,13 +383,7 @@ impl FramePlan for RenderPlan {
             (Samples::U16(s), Samples::U16(d)) => {
                 self.render_rows_exact(s, d, &geom, |v: u16| decode_lut_u16()[v as usize], ctl)?
             }
-            (Samples::F32(s), Samples::F32(d)) => self.render_rows_exact(
-                s,
-                d,
-                &geom,
-                |v: f32| srgb_to_linear(v.clamp(0.0, 1.0)),
-                ctl,
-            )?,
+            (Samples::F32(s), Samples::F32(d)) => self.render_rows_f32(s, d, &geom, ctl)?,
             _ => unreachable!("clone has the same sample type"),
         }
         Ok(out)

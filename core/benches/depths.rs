@@ -1,0 +1,89 @@
+//! One 4K frame rendered at each sample depth, the plan already made (a re-render
+//! or a compositor's next request of the same frame): 8-bit through baked tables,
+//! float through its float tables (exact transforms in rough cells), 16-bit
+//! exactly. Also the plan of a new float frame, which bakes the float tables.
+//!
+//! Run: `cargo bench -p pertouch-core --bench depths`. Results are in
+//! docs/BENCHMARKS.md.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use pertouch_core::config::Config;
+use pertouch_core::host::{Engine, EngineConfig, FrameInputs, FrameKey};
+use pertouch_core::image_io::{load, LoadOptions};
+use pertouch_core::mask::MaskSet;
+use pertouch_core::params::RegionState;
+use pertouch_core::raster::{Depth, Raster, Samples};
+use pertouch_core::render::Control;
+use std::hint::black_box;
+use std::path::PathBuf;
+
+/// The OpenFX benchmark's edit: two global attributes and the sky the built-in
+/// segmenter finds.
+const EDIT: &str =
+    r#"{"global": {"brightness": 0.1, "contrast": 0.1}, "sky": {"temperature": -0.3}}"#;
+
+fn frame_4k(depth: Depth) -> Raster {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples/storm.jpg");
+    let img = load(&path, &LoadOptions::default()).expect("shared sample photo");
+    let rgb = pertouch_core::render::resample(&img.raster, 3840, 2160);
+    let Samples::U8(s) = rgb.samples() else {
+        panic!("8-bit sample")
+    };
+    let rgba: Vec<u8> = s
+        .chunks_exact(3)
+        .flat_map(|p| [p[0], p[1], p[2], 255])
+        .collect();
+    Raster::new(3840, 2160, 4, Samples::U8(rgba))
+        .expect("4K")
+        .with_depth(depth)
+}
+
+fn bench(c: &mut Criterion) {
+    let engine =
+        Engine::open_with(&EngineConfig::default(), Config::default()).expect("engine opens");
+    let state = RegionState::from_json(EDIT).expect("valid state");
+    let ctl = Control::default();
+    let mut g = c.benchmark_group("depths_4k");
+    g.sample_size(20);
+    for depth in [Depth::U8, Depth::F32, Depth::U16] {
+        let img = frame_4k(depth);
+        let name = format!("{depth:?}").to_lowercase();
+        let plan = || {
+            engine
+                .frame(
+                    FrameKey::for_raster(&img, &state),
+                    &state,
+                    || {
+                        Ok(FrameInputs {
+                            source: std::borrow::Cow::Borrowed(&img),
+                            masks: MaskSet::new(),
+                        })
+                    },
+                    &ctl,
+                )
+                .expect("plans")
+        };
+        if depth == Depth::F32 {
+            g.bench_function("new_frame_f32", |b| {
+                b.iter(|| {
+                    engine.purge();
+                    black_box(plan())
+                })
+            });
+        }
+        let frame = plan();
+        g.bench_function(format!("solved_frame_{name}"), |b| {
+            b.iter(|| {
+                black_box(
+                    frame
+                        .render_tile(&img, (0, 0), (img.width(), img.height()), &ctl)
+                        .expect("renders"),
+                )
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
