@@ -24,6 +24,16 @@ pub fn linear_to_srgb(v: f32) -> f32 {
     }
 }
 
+/// `v` clamped to [0, 1], NaN read as 0 (float pixels from a host may hold NaN).
+#[inline]
+pub fn unit_or_zero(v: f32) -> f32 {
+    if v >= 0.0 {
+        v.min(1.0)
+    } else {
+        0.0
+    }
+}
+
 const DECODE_LUT_SIZE: usize = 4096;
 
 fn decode_lut() -> &'static [f32] {
@@ -40,8 +50,10 @@ fn decode_lut() -> &'static [f32] {
 #[inline]
 pub fn srgb_to_linear_fast(v: f32) -> f32 {
     let lut = decode_lut();
-    let f = (v * DECODE_LUT_SIZE as f32).max(0.0).min(DECODE_LUT_SIZE as f32);
-    let i = f as usize;
+    let f = (v * DECODE_LUT_SIZE as f32)
+        .max(0.0)
+        .min(DECODE_LUT_SIZE as f32);
+    let i = (f as usize).min(DECODE_LUT_SIZE - 1);
     let t = f - i as f32;
     lut[i] + (lut[i + 1] - lut[i]) * t
 }

@@ -27,8 +27,8 @@ use super::ops::Prepared;
 #[cfg(test)]
 use crate::color::srgb_u8_table;
 use crate::color::{
-    linear_to_srgb, linear_to_srgb_fast, srgb_to_linear, srgb_to_linear_fast, SrgbU8Table,
-    SRGB_U8_TABLE_MAX,
+    linear_to_srgb, linear_to_srgb_fast, srgb_to_linear, srgb_to_linear_fast, unit_or_zero,
+    SrgbU8Table, SRGB_U8_TABLE_MAX,
 };
 use rayon::prelude::*;
 use std::sync::OnceLock;
@@ -118,8 +118,7 @@ impl GridPoint {
         let mut i = [0usize; 3];
         let mut t = [0f32; 3];
         for k in 0..3 {
-            // `max` first: NaN becomes 0.
-            let f = (rgb[k] * TOP).max(0.0).min(TOP);
+            let f = unit_or_zero(rgb[k]) * TOP;
             i[k] = (f as usize).min(FULL_GRID - 2);
             t[k] = f - i[k] as f32;
         }
@@ -242,8 +241,7 @@ impl Lut3d {
         let [a, b, c, d] = at.weights;
         const UNIT: f32 = 1.0 / 65535.0;
         std::array::from_fn(|k| {
-            (c000[k] as f32 * a + p1[k] as f32 * b + p2[k] as f32 * c + c111[k] as f32 * d)
-                * UNIT
+            (c000[k] as f32 * a + p1[k] as f32 * b + p2[k] as f32 * c + c111[k] as f32 * d) * UNIT
         })
     }
 
@@ -369,13 +367,11 @@ impl LutSet {
         self.grid
     }
 
-    /// Shares `other`'s table of combination `from` as this set's `key` (both sets on
-    /// the same grid, the combination's transform unchanged).
+    /// Shares `other`'s tables of combination `from` as this set's `key` (the
+    /// combination's transform unchanged), on whatever grid they were baked.
     pub fn share(&mut self, key: usize, other: &LutSet, from: usize) {
-        if self.grid == other.grid {
-            if let (Some(slot), Some(src)) = (self.slots.get_mut(key), other.slots.get(from)) {
-                *slot = src.clone();
-            }
+        if let (Some(slot), Some(src)) = (self.slots.get_mut(key), other.slots.get(from)) {
+            *slot = src.clone();
         }
     }
 

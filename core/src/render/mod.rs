@@ -221,6 +221,18 @@ pub trait FramePlan: Send + Sync {
     /// Measures `output`, the whole frame rendered from this plan at full
     /// resolution, and records the achieved levels in the report.
     fn verify_output(&mut self, output: &Raster);
+
+    /// A plan of `state` for 8-bit previews of this frame that reuses what this
+    /// plan learnt of the frame (the parametric renderer: its analysis proxy and
+    /// refined masks, its strengths as the start, only changed edits solved
+    /// again); `None` when this plan cannot, and the preview is planned whole.
+    fn plan_preview(
+        &self,
+        _state: &crate::params::RegionState,
+        _ctl: &Control<'_>,
+    ) -> Result<Option<Box<dyn FramePlan>>> {
+        Ok(None)
+    }
 }
 
 /// A way of turning a [`RenderJob`] into pixels: a renderer plans a frame

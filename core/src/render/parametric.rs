@@ -11,11 +11,11 @@
 mod rows;
 
 use super::blend::{split_masks, Combinations, RegionStrength};
-use super::lut3d::LutSet;
+use super::lut3d::{LutSet, FULL_GRID, PREVIEW_GRID};
 use super::ops::{lightness_of_luminance, Strength};
 use super::refine::{guide_value, RefineOptions, RefinedMask};
 use super::report::RenderReport;
-use super::solve::{solve, Proxy, Unknown};
+use super::solve::{solve, Proxy, Start, Unknown};
 use super::targets::{edit_targets, measure_targets, start_report_extended, Target};
 use super::{Control, FramePlan, RenderJob, Renderer};
 use crate::color::{decode_lut_u16, luminance, srgb_to_linear};
@@ -26,6 +26,7 @@ use crate::plane::Plane;
 use crate::raster::{Raster, RgbF32, Samples};
 use rayon::prelude::*;
 use rows::Geometry;
+use std::sync::Arc;
 
 /// Options of the parametric renderer.
 #[derive(Debug, Clone)]
@@ -61,6 +62,8 @@ const PROXY_MISMATCH: f64 = 0.03;
 #[derive(Debug, Clone)]
 pub struct RenderPlan {
     masks: Vec<RefinedMask>,
+    /// Named regions, in the order of `masks` and `regions`.
+    names: Vec<String>,
     /// Transforms of each combination of regions fully in or out.
     combos: Combinations,
     /// The same, baked into tables for 8-bit pixels.
@@ -68,8 +71,14 @@ pub struct RenderPlan {
     global: Strength,
     regions: Vec<RegionStrength>,
     targets: Vec<Target>,
+    /// Each target's measurement before the edit (`None`: its mask is empty here).
+    before: Vec<Option<crate::measure::RawMeasurement>>,
+    /// Per report edit, the level change per unit strength its solve learnt.
+    slopes: Vec<Option<f64>>,
     /// The tables levels were measured with (and the analysis size).
     tables: LevelTables,
+    /// The frame's analysis, shared with re-plans.
+    analysis: Arc<Analysis>,
     report: RenderReport,
 }
 
@@ -127,152 +136,376 @@ impl ParametricRenderer {
             ctl.check()?;
             ctl.report("refine masks", (i + 1) as f32 / named.len() as f32);
         }
-
-        // Where each edit is measured, and its current level: all targets in one pass.
-        let targets = edit_targets(
-            job.state,
-            &named,
-            &proxy_masks,
-            proxy_rgb.width,
-            proxy_rgb.height,
-        );
-        let before = measure_targets(&proxy_rgb, &targets);
-
-        // Contrast pivots: mean lightness of each region.
-        let mean_l = |w: Option<&Plane>| -> f32 {
-            let mut acc = 0f64;
-            let mut n = 0f64;
-            for (k, p) in proxy_rgb.data.iter().enumerate() {
-                let wk = w.map_or(1.0, |w| w.data()[k] as f64);
-                if wk > 0.0 {
-                    acc += wk
-                        * lightness_of_luminance(luminance(p.map(|v| srgb_to_linear(v / 255.0))))
-                            as f64;
-                    n += wk;
-                }
-            }
-            if n > 0.0 {
-                (acc / n) as f32
-            } else {
-                0.5
-            }
-        };
-        let mut global = Strength {
-            pivot: mean_l(None),
-            ..Strength::default()
-        };
-        let mut regions: Vec<RegionStrength> = named
-            .iter()
-            .zip(&proxy_masks)
-            .map(|((_, v), m)| RegionStrength {
-                values: std::array::from_fn(|c| v.get(Attribute::ALL[c]).map(|_| 0.0)),
-                pivot: if v.get(Attribute::Contrast).is_some() {
-                    mean_l(Some(m))
-                } else {
-                    0.5
-                },
-            })
+        let linear: Vec<[f32; 3]> = proxy_rgb
+            .data
+            .par_iter()
+            .map(|p| p.map(|v| srgb_to_linear(v / 255.0)))
             .collect();
-
-        let mut edits = Vec::new();
-        let mut unknowns = Vec::new();
-        for (t, before) in targets.iter().zip(&before) {
-            let region_index = named.iter().position(|(n, _)| *n == t.region);
-            let level = before.map(|b| tables.level_ext(t.attribute(), b.to_array()[t.channel]));
-            let report = start_report_extended(t, level, tables);
-            let target = report.target;
-            edits.push(report);
-            if level.is_none() {
-                // Nothing of this region is in the photo: leave it untouched and say so.
-                if let Some(i) = region_index {
-                    regions[i].values[t.channel] = None;
-                }
-                continue;
-            }
-            unknowns.push((
-                edits.len() - 1,
-                Unknown {
-                    region: region_index,
-                    channel: t.channel,
-                    weights: t.weights.as_ref(),
-                    target,
-                },
-            ));
-        }
-        // Solve order: region by region (global first); inside a region the
-        // attributes that move the others most go first, colourfulness last
-        // (cooling a blue sky raises its colourfulness; saturating barely shifts
-        // brightness or temperature), so each sweep disturbs little of what it fixed.
-        const ORDER: [usize; 4] = [3, 1, 2, 0];
-        unknowns.sort_by_key(|(_, u)| {
-            (
-                u.region.map_or(0, |i| i + 1),
-                ORDER.iter().position(|&c| c == u.channel),
-            )
-        });
-        let proxy = Proxy::new(&proxy_rgb, &proxy_masks, tables);
-        let list: Vec<Unknown<'_>> = unknowns
-            .iter()
-            .map(|(_, u)| Unknown {
-                region: u.region,
-                channel: u.channel,
-                weights: u.weights,
-                target: u.target,
-            })
-            .collect();
-        let t1 = std::time::Instant::now();
-        let solved = solve(&proxy, &mut global, &mut regions, &list, ctl)?;
-        tracing::debug!(elapsed = ?t1.elapsed(), unknowns = list.len(), evaluations = proxy.evaluations.load(std::sync::atomic::Ordering::Relaxed), "solved");
-        for ((edit_index, _), s) in unknowns.iter().zip(&solved) {
-            let e = &mut edits[*edit_index];
-            e.predicted = s.predicted;
-            if e.note.is_none() {
-                if s.at_limit {
-                    e.note = Some(format!(
-                        "the {} operator reached its limit at level {:+.3}",
-                        e.attribute, s.predicted
-                    ));
-                } else if (s.predicted - e.target).abs() > 2.0 * super::solve::TOLERANCE {
-                    e.note = Some(format!(
-                        "the closest level the {} operator reaches here is {:+.3}",
-                        e.attribute, s.predicted
-                    ));
-                }
-            }
-        }
-        let plan = RenderPlan {
-            luts: LutSet::new(masks.len(), super::lut3d::FULL_GRID),
-            combos: Combinations::new(&global, &regions),
+        let analysis = Arc::new(Analysis {
+            global_pivot: mean_lightness(&linear, None),
+            proxy_rgb,
+            linear,
+            names: named.iter().map(|(n, _)| n.to_string()).collect(),
             masks,
-            global,
-            regions,
-            targets,
-            tables: tables.clone(),
-            report: RenderReport {
-                renderer: "parametric".into(),
-                edits,
-            },
-        };
+            proxy_masks,
+        });
+        let all: Vec<usize> = (0..named.len()).collect();
+        let plan = solve_state(tables, &analysis, job.state, &all, None, FULL_GRID, ctl)?;
         match src.samples() {
-            Samples::U8(_) => plan.bake_tables(&proxy_masks, false),
-            Samples::F32(_) => plan.bake_tables(&proxy_masks, true),
+            Samples::U8(_) => plan.bake_tables(false),
+            Samples::F32(_) => plan.bake_tables(true),
             Samples::U16(_) => {}
         }
         Ok(plan)
     }
 }
 
+/// Solves the strengths of `state` (whose named regions are `analysis`'s
+/// regions `regions`, in the state's order) into a plan with tables on a grid
+/// of `grid` points. With `warm`, a plan of the same analysis: its strengths
+/// are the start, its measurements before the edit are reused, and only the
+/// edits whose target changed (or that it did not have) are solved again.
+fn solve_state(
+    tables: &LevelTables,
+    analysis: &Arc<Analysis>,
+    state: &crate::params::RegionState,
+    regions: &[usize],
+    warm: Option<&RenderPlan>,
+    grid: usize,
+    ctl: &Control<'_>,
+) -> Result<RenderPlan> {
+    let named: Vec<(&str, &crate::params::AttributeValues)> = state
+        .named_regions()
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    let proxy_rgb = &analysis.proxy_rgb;
+    let masks: Vec<RefinedMask> = regions.iter().map(|&i| analysis.masks[i].clone()).collect();
+    let proxy_masks: Vec<Plane> = regions
+        .iter()
+        .map(|&i| analysis.proxy_masks[i].clone())
+        .collect();
+
+    // Where each edit is measured, and its current level: all targets in one
+    // pass (a warm plan's measurements of the same weights reused).
+    let targets = edit_targets(
+        state,
+        &named,
+        &proxy_masks,
+        proxy_rgb.width,
+        proxy_rgb.height,
+    );
+    let known = |t: &Target| {
+        warm.and_then(|w| {
+            w.targets
+                .iter()
+                .position(|o| {
+                    o.region == t.region && o.channel == t.channel && o.weights == t.weights
+                })
+                .map(|j| w.before[j])
+        })
+    };
+    let mut before: Vec<Option<Option<crate::measure::RawMeasurement>>> =
+        targets.iter().map(known).collect();
+    let missing: Vec<Target> = targets
+        .iter()
+        .zip(&before)
+        .filter(|(_, b)| b.is_none())
+        .map(|(t, _)| t.clone())
+        .collect();
+    let mut measured = measure_targets(proxy_rgb, &missing).into_iter();
+    for b in before.iter_mut().filter(|b| b.is_none()) {
+        *b = Some(measured.next().flatten());
+    }
+    let before: Vec<Option<crate::measure::RawMeasurement>> =
+        before.into_iter().map(Option::flatten).collect();
+
+    // Starting strengths: zero, or the warm plan's; contrast pivots: mean
+    // lightness of each region.
+    let warm_region = |name: &str| {
+        warm.and_then(|w| {
+            w.names
+                .iter()
+                .position(|n| n == name)
+                .map(|i| &w.regions[i])
+        })
+    };
+    let mut global = Strength {
+        pivot: analysis.global_pivot,
+        ..Strength::default()
+    };
+    if let (Some(w), Some(g)) = (warm, state.region(crate::params::GLOBAL)) {
+        for (attr, _) in g.iter() {
+            global.set(attr.channel(), w.global.get(attr.channel()));
+        }
+    }
+    let mut regions: Vec<RegionStrength> = named
+        .iter()
+        .zip(&proxy_masks)
+        .map(|((name, v), m)| {
+            let old = warm_region(name);
+            RegionStrength {
+                values: std::array::from_fn(|c| {
+                    v.get(Attribute::ALL[c])
+                        .map(|_| old.and_then(|o| o.values[c]).unwrap_or(0.0))
+                }),
+                pivot: match old {
+                    Some(o) if o.values[1].is_some() => o.pivot,
+                    _ if v.get(Attribute::Contrast).is_some() => {
+                        mean_lightness(&analysis.linear, Some(m))
+                    }
+                    _ => 0.5,
+                },
+            }
+        })
+        .collect();
+
+    // A slider moved (the same edits, other targets): the edits whose target did
+    // not change keep their strengths. A changed set of edits is solved whole,
+    // from the warm plan's strengths.
+    let edit_set = |ts: &[Target]| {
+        let mut v: Vec<(String, usize)> =
+            ts.iter().map(|t| (t.region.clone(), t.channel)).collect();
+        v.sort();
+        v
+    };
+    let warm_edits = warm.filter(|w| edit_set(&w.targets) == edit_set(&targets));
+    let mut edits = Vec::new();
+    // Per edit, the slope its solve learnt (kept for the next re-plan).
+    let mut slopes: Vec<Option<f64>> = Vec::new();
+    let mut unknowns = Vec::new();
+    for (t, before) in targets.iter().zip(&before) {
+        let region_index = named.iter().position(|(n, _)| *n == t.region);
+        let level = before.map(|b| tables.level_ext(t.attribute(), b.to_array()[t.channel]));
+        let mut report = start_report_extended(t, level, tables);
+        let target = report.target;
+        if level.is_none() {
+            // Nothing of this region is in the photo: leave it untouched and say so.
+            if let Some(i) = region_index {
+                regions[i].values[t.channel] = None;
+            }
+            edits.push(report);
+            slopes.push(None);
+            continue;
+        }
+        // A warm plan's edit with the same target keeps its solved strength.
+        let held = warm_edits.and_then(|w| {
+            let j = w.report.edits.iter().position(|e| {
+                e.region == t.region
+                    && e.attribute == t.attribute()
+                    && e.target == target
+                    && e.before == report.before
+            })?;
+            Some((&w.report.edits[j], w.slopes.get(j).copied().flatten()))
+        });
+        if let Some((old, slope)) = held {
+            report.predicted = old.predicted;
+            report.note = old.note.clone();
+            edits.push(report);
+            slopes.push(slope);
+            continue;
+        }
+        edits.push(report);
+        slopes.push(None);
+        unknowns.push((
+            edits.len() - 1,
+            Unknown {
+                region: region_index,
+                channel: t.channel,
+                weights: t.weights.as_ref(),
+                target,
+                start: None,
+            },
+        ));
+    }
+    // One slider moved: where its edit stood is known (the level the warm plan
+    // solved it to, nothing else having changed), and how fast its level moves
+    // with strength is the warm plan's secant; the solve starts from there.
+    if let ([(edit_index, u)], Some(w)) = (&mut unknowns[..], warm_edits) {
+        let e = &edits[*edit_index];
+        if let Some(j) = w.report.edits.iter().position(|o| {
+            o.region == e.region && o.attribute == e.attribute && o.before == e.before
+        }) {
+            let old = &w.report.edits[j];
+            let x = match u.region {
+                None => global.get(u.channel),
+                Some(i) => regions[i].values[u.channel].unwrap_or(0.0),
+            } as f64;
+            let secant = (old.predicted - old.before) / x;
+            let slope = w
+                .slopes
+                .get(j)
+                .copied()
+                .flatten()
+                .or((x.abs() >= 0.05 && secant.is_finite() && secant > 1e-3).then_some(secant));
+            u.start = Some(Start {
+                level: old.predicted,
+                slope,
+            });
+        }
+    }
+    // Solve order: region by region (global first); inside a region the
+    // attributes that move the others most go first, colourfulness last
+    // (cooling a blue sky raises its colourfulness; saturating barely shifts
+    // brightness or temperature), so each sweep disturbs little of what it fixed.
+    const ORDER: [usize; 4] = [3, 1, 2, 0];
+    unknowns.sort_by_key(|(_, u)| {
+        (
+            u.region.map_or(0, |i| i + 1),
+            ORDER.iter().position(|&c| c == u.channel),
+        )
+    });
+    let proxy = Proxy::with_linear(proxy_rgb, &analysis.linear, &proxy_masks, tables);
+    let list: Vec<Unknown<'_>> = unknowns
+        .iter()
+        .map(|(_, u)| Unknown {
+            region: u.region,
+            channel: u.channel,
+            weights: u.weights,
+            target: u.target,
+            start: u.start,
+        })
+        .collect();
+    let t1 = std::time::Instant::now();
+    let solved = if list.is_empty() {
+        Vec::new()
+    } else {
+        solve(&proxy, &mut global, &mut regions, &list, ctl)?
+    };
+    tracing::debug!(elapsed = ?t1.elapsed(), unknowns = list.len(), evaluations = proxy.evaluations.load(std::sync::atomic::Ordering::Relaxed), "solved");
+    for ((edit_index, _), s) in unknowns.iter().zip(&solved) {
+        slopes[*edit_index] = s.slope;
+        let e = &mut edits[*edit_index];
+        e.predicted = s.predicted;
+        if e.note.is_none() {
+            if s.at_limit {
+                e.note = Some(format!(
+                    "the {} operator reached its limit at level {:+.3}",
+                    e.attribute, s.predicted
+                ));
+            } else if (s.predicted - e.target).abs() > 2.0 * super::solve::TOLERANCE {
+                e.note = Some(format!(
+                    "the closest level the {} operator reaches here is {:+.3}",
+                    e.attribute, s.predicted
+                ));
+            }
+        }
+    }
+    Ok(RenderPlan {
+        luts: LutSet::new(masks.len(), grid),
+        combos: Combinations::new(&global, &regions),
+        masks,
+        names: named.iter().map(|(n, _)| n.to_string()).collect(),
+        global,
+        regions,
+        targets,
+        before,
+        slopes,
+        tables: tables.clone(),
+        analysis: analysis.clone(),
+        report: RenderReport {
+            renderer: "parametric".into(),
+            edits,
+        },
+    })
+}
+
+/// Mean perceptual lightness of linear-light pixels, weighted by `weights` (all
+/// pixels when `None`); 0.5 when nothing is weighted. Contrast pivots on it.
+fn mean_lightness(linear: &[[f32; 3]], weights: Option<&Plane>) -> f32 {
+    let mut acc = 0f64;
+    let mut n = 0f64;
+    for (k, p) in linear.iter().enumerate() {
+        let wk = weights.map_or(1.0, |w| w.data()[k] as f64);
+        if wk > 0.0 {
+            acc += wk * lightness_of_luminance(luminance(*p)) as f64;
+            n += wk;
+        }
+    }
+    if n > 0.0 {
+        (acc / n) as f32
+    } else {
+        0.5
+    }
+}
+
+/// What planning learnt of a frame that does not depend on the edit: the
+/// analysis proxy (and its linear-light copy the solver renders) and each named
+/// region's refined mask. Re-plans of the same frame (previews) share it.
+#[derive(Debug)]
+pub(crate) struct Analysis {
+    proxy_rgb: RgbF32,
+    linear: Vec<[f32; 3]>,
+    /// Named regions analysed, in the order of `masks` and `proxy_masks`.
+    names: Vec<String>,
+    masks: Vec<RefinedMask>,
+    proxy_masks: Vec<Plane>,
+    /// Mean lightness of the whole proxy (the global contrast pivot).
+    global_pivot: f32,
+}
+
 impl RenderPlan {
+    /// A plan of `state` for previews of the frame this plan was made for: its
+    /// analysis (proxy and refined masks) reused, only the edits whose target
+    /// changed solved again (from this plan's strengths), tables on the preview
+    /// grid. `None` when `state` edits a region this plan did not analyse.
+    pub fn replan_preview(
+        &self,
+        state: &crate::params::RegionState,
+        ctl: &Control<'_>,
+    ) -> Result<Option<RenderPlan>> {
+        let analysis = &self.analysis;
+        let regions: Option<Vec<usize>> = state
+            .named_regions()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(name, _)| analysis.names.iter().position(|n| n == name))
+            .collect();
+        let Some(regions) = regions else {
+            return Ok(None);
+        };
+        let mut plan = solve_state(
+            &self.tables,
+            analysis,
+            state,
+            &regions,
+            Some(self),
+            PREVIEW_GRID,
+            ctl,
+        )?;
+        // Combinations the change left alone keep this plan's tables.
+        if plan.names == self.names {
+            for key in 0..plan.combos.count() {
+                let same = match (plan.combos.get(key), self.combos.get(key)) {
+                    (Some(a), Some(b)) => a.strength == b.strength,
+                    (None, None) => true,
+                    _ => false,
+                };
+                if same {
+                    plan.luts.share(key, &self.luts, key);
+                }
+            }
+        }
+        plan.bake_tables(false);
+        Ok(Some(plan))
+    }
+
     /// Bakes, all at once and in parallel, the colour tables (8-bit or `float`)
     /// of the region combinations the proxy's masks show; any that only full
     /// resolution reaches are baked when first met.
-    fn bake_tables(&self, proxy_masks: &[Plane], float: bool) {
+    fn bake_tables(&self, float: bool) {
         let t = std::time::Instant::now();
+        let proxy_masks: Vec<&Plane> = self
+            .names
+            .iter()
+            .filter_map(|n| {
+                let i = self.analysis.names.iter().position(|a| a == n)?;
+                self.analysis.proxy_masks.get(i)
+            })
+            .collect();
         let mut used = 0u64;
         let mut mv = vec![0f32; proxy_masks.len()];
         let n = proxy_masks.first().map_or(1, |m| m.data().len());
         for k in 0..n {
-            for (v, m) in mv.iter_mut().zip(proxy_masks) {
+            for (v, m) in mv.iter_mut().zip(&proxy_masks) {
                 *v = m.data()[k];
             }
             match split_masks(&mv) {
@@ -392,6 +625,16 @@ impl FramePlan for RenderPlan {
     fn verify_output(&mut self, output: &Raster) {
         let tables = self.tables.clone();
         self.verify(output, &tables);
+    }
+
+    fn plan_preview(
+        &self,
+        state: &crate::params::RegionState,
+        ctl: &Control<'_>,
+    ) -> Result<Option<Box<dyn FramePlan>>> {
+        Ok(self
+            .replan_preview(state, ctl)?
+            .map(|p| Box::new(p) as Box<dyn FramePlan>))
     }
 }
 

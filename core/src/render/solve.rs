@@ -11,7 +11,7 @@
 
 use super::blend::{blend, pixel_strength, split_masks, Combinations, RegionStrength};
 use super::ops::{PreparedCache, Strength};
-use crate::color::{linear_to_srgb_fast, srgb_to_linear};
+use crate::color::linear_to_srgb_fast;
 use crate::error::Result;
 use crate::measure::{measure, LevelTables, RegionWeights};
 use crate::params::Attribute;
@@ -39,12 +39,23 @@ pub(crate) struct Unknown<'a> {
     pub channel: usize,
     pub weights: Option<&'a Plane>,
     pub target: f64,
+    /// Known already at the current strength (a re-plan after a slider moved).
+    pub start: Option<Start>,
+}
+
+/// What a re-plan knows of an unknown before rendering anything.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Start {
+    /// The level at the current strength.
+    pub level: f64,
+    /// Level change per unit strength, when known.
+    pub slope: Option<f64>,
 }
 
 /// The analysis proxy and everything needed to render and measure it.
 pub(crate) struct Proxy<'a> {
     pub rgb: &'a RgbF32,
-    pub linear: Vec<[f32; 3]>,
+    pub linear: &'a [[f32; 3]],
     /// Refined masks of the named regions at the proxy's size.
     pub masks: &'a [Plane],
     pub tables: &'a LevelTables,
@@ -53,12 +64,13 @@ pub(crate) struct Proxy<'a> {
 }
 
 impl<'a> Proxy<'a> {
-    pub fn new(rgb: &'a RgbF32, masks: &'a [Plane], tables: &'a LevelTables) -> Self {
-        let linear = rgb
-            .data
-            .par_iter()
-            .map(|p| p.map(|v| srgb_to_linear(v / 255.0)))
-            .collect();
+    /// The proxy `rgb` (0-255 sRGB) with its linear-light copy `linear`.
+    pub fn with_linear(
+        rgb: &'a RgbF32,
+        linear: &'a [[f32; 3]],
+        masks: &'a [Plane],
+        tables: &'a LevelTables,
+    ) -> Self {
         Proxy {
             rgb,
             linear,
@@ -142,6 +154,8 @@ impl<'a> Proxy<'a> {
 pub(crate) struct Solved {
     pub predicted: f64,
     pub at_limit: bool,
+    /// Level change per unit strength learnt on the way (solved alone only).
+    pub slope: Option<f64>,
 }
 
 fn get(global: &Strength, regions: &[RegionStrength], u: &Unknown<'_>) -> f32 {
@@ -170,13 +184,18 @@ pub(crate) fn solve(
         Solved {
             predicted: 0.0,
             at_limit: false,
+            slope: None,
         };
         unknowns.len()
     ];
     // Level change per unit strength, learnt per unknown and reused by later sweeps.
     let mut slopes: Vec<f64> = unknowns
         .iter()
-        .map(|u| 1.0 / GAIN[u.channel] as f64)
+        .map(|u| {
+            u.start
+                .and_then(|s| s.slope)
+                .unwrap_or(1.0 / GAIN[u.channel] as f64)
+        })
         .collect();
     // Unknowns of one region are measured together and solved jointly.
     let mut groups: Vec<Vec<usize>> = Vec::new();
@@ -195,7 +214,10 @@ pub(crate) fn solve(
             ctl.check()?;
             if let [i] = group[..] {
                 let (s, held) = solve_one(proxy, global, regions, &unknowns[i], &mut slopes[i]);
-                solved[i] = s;
+                solved[i] = Solved {
+                    slope: Some(slopes[i]),
+                    ..s
+                };
                 all_held &= held || s.at_limit;
             } else {
                 let members: Vec<&Unknown<'_>> = group.iter().map(|&i| &unknowns[i]).collect();
@@ -397,6 +419,7 @@ fn solve_group(
             Solved {
                 predicted: fi + u.target,
                 at_limit: (xi <= lo || xi >= hi) && fi.abs() >= TOLERANCE,
+                slope: None,
             }
         })
         .collect();
@@ -419,7 +442,10 @@ fn solve_one(
             .map_or(0.0, |l| l - u.target)
     };
     let x0 = get(global, regions, u);
-    let f0 = eval(x0, global, regions);
+    let f0 = match u.start {
+        Some(s) => s.level - u.target,
+        None => eval(x0, global, regions),
+    };
     let mut best = (x0, f0);
     let consider = |x: f32, f: f64, best: &mut (f32, f64)| {
         if f.abs() < best.1.abs() {
@@ -431,6 +457,7 @@ fn solve_one(
         Solved {
             predicted: best.1 + u.target,
             at_limit: (best.0 <= lo || best.0 >= hi) && best.1.abs() >= TOLERANCE,
+            slope: None,
         }
     };
     // Held: the others' moves left this one close enough that the sweep may stop.
@@ -467,9 +494,12 @@ fn solve_one(
             // The target lies beyond what the operator can do.
             return (finish(best, global, regions), held);
         }
-        // Secant extrapolation when it points the right way, else double the step.
+        // Secant extrapolation when it points the right way, else double the step
+        // (overshooting a little to bracket the root, unless the start was known:
+        // then the secant is a good step).
+        let overshoot = if u.start.is_some() { 1.0 } else { 1.3 };
         let next = if local > 1e-6 {
-            (-fb / local) as f32 * 1.3
+            (-fb / local) as f32 * overshoot
         } else {
             step * 2.0
         };

@@ -5,7 +5,7 @@
 
 use super::RenderPlan;
 use crate::color::{
-    decode_lut_u8, encode_u8, linear_to_srgb_fast, srgb_to_linear_fast, srgb_u8_table,
+    decode_lut_u8, encode_u8, linear_to_srgb_fast, srgb_to_linear_fast, srgb_u8_table, unit_or_zero,
 };
 use crate::error::Result;
 use crate::raster::Sample;
@@ -143,8 +143,9 @@ impl RenderPlan {
         let ch = g.channels;
         let row_len = g.width * ch;
         // Each combination's table, fetched once (baked on first use).
-        let tables: Vec<Option<FloatTable<'_>>> =
-            (0..self.combos.count()).map(|k| self.float_table(k)).collect();
+        let tables: Vec<Option<FloatTable<'_>>> = (0..self.combos.count())
+            .map(|k| self.float_table(k))
+            .collect();
         let table = |key: usize| tables.get(key).copied().flatten();
         self.for_each_row(dst, g, ctl, |y, orow, rows, scratch| {
             let irow = &src[y * row_len..(y + 1) * row_len];
@@ -170,7 +171,7 @@ impl RenderPlan {
                     Some(split) => Some(split),
                     None => {
                         let mv = &mut scratch.mask_values;
-                        let gv = guide_value(rgb.map(|v| v.max(0.0).min(1.0)));
+                        let gv = guide_value(rgb.map(unit_or_zero));
                         for (m, row) in mv.iter_mut().zip(rows) {
                             *m = row.value(x, gv);
                         }
