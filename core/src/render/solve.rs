@@ -264,7 +264,10 @@ fn group_residuals(
 ) -> Vec<f64> {
     let same = |a: Option<&Plane>, b: Option<&Plane>| match (a, b) {
         (None, None) => true,
-        (Some(a), Some(b)) => std::ptr::eq(a, b),
+        // Targets hold their own copies of a region's mask: equal values are the
+        // same weights (pointers alone made every multi-attribute region render
+        // the whole proxy).
+        (Some(a), Some(b)) => std::ptr::eq(a, b) || a == b,
         _ => false,
     };
     let shared = group.iter().all(|u| same(u.weights, group[0].weights));
