@@ -476,3 +476,58 @@ fn float_render_is_within_1e3_of_the_exact_path() {
     assert!(moved > b.len() / 2, "the edit moved only {moved} samples");
     assert!(worst <= 1e-3, "worst {worst}");
 }
+
+/// A slider moved: the preview re-plan keeps the edits whose target did not change
+/// (their strengths and predictions), solves the one that moved to its new target,
+/// and refuses (`None`) a region the plan did not analyse.
+#[test]
+fn a_preview_replan_solves_only_what_changed() {
+    let (w, h) = (160, 120);
+    let img = photo(w, h);
+    let masks = sky_mask(w, h);
+    let before =
+        RegionState::from_json(r#"{"global": {"contrast": 0.1}, "sky": {"temperature": -0.2}}"#)
+            .unwrap();
+    let job = RenderJob {
+        source: &img,
+        masks: &masks,
+        state: &before,
+    };
+    let ctl = Control::default();
+    let plan = ParametricRenderer::default().plan(&job, &ctl).unwrap();
+    let moved =
+        RegionState::from_json(r#"{"global": {"contrast": 0.1}, "sky": {"temperature": -0.35}}"#)
+            .unwrap();
+    let preview = plan
+        .replan_preview(&moved, &ctl)
+        .unwrap()
+        .expect("same regions");
+    let edit = |p: &RenderPlan, region: &str| {
+        p.report
+            .edits
+            .iter()
+            .find(|e| e.region == region)
+            .cloned()
+            .unwrap()
+    };
+    // The global edit held: same strength, same prediction.
+    assert_eq!(preview.global.contrast, plan.global.contrast);
+    assert_eq!(
+        edit(&preview, "global").predicted,
+        edit(&plan, "global").predicted
+    );
+    // The sky moved to its new target, from the frame's strength.
+    let sky = edit(&preview, "sky");
+    assert!((sky.target - edit(&plan, "sky").target + 0.15).abs() < 1e-6);
+    assert!(
+        (sky.predicted - sky.target).abs() < 2.0 * crate::render::solve::TOLERANCE,
+        "{sky:?}"
+    );
+    assert!(preview.regions[0].values[2] < plan.regions[0].values[2]);
+    // Measured on the frame's analysis: the same levels before the edit.
+    assert_eq!(sky.before, edit(&plan, "sky").before);
+    // Tables on the preview grid, and a region the plan never analysed is refused.
+    assert_eq!(preview.luts.grid(), crate::render::lut3d::PREVIEW_GRID);
+    let other = RegionState::from_json(r#"{"water": {"brightness": 0.2}}"#).unwrap();
+    assert!(plan.replan_preview(&other, &ctl).unwrap().is_none());
+}
