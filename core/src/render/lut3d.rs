@@ -99,6 +99,16 @@ fn axes(n: usize) -> &'static Axes {
 const FULL_R: usize = FULL_GRID * FULL_GRID;
 const FULL_G: usize = FULL_GRID;
 
+/// Where an 8-bit colour falls on a grid of `grid` points: its tetrahedron and its
+/// corners' weights in 1/256.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct U8Point {
+    pub grid: usize,
+    base: usize,
+    offsets: [usize; 2],
+    weights: [u32; 4],
+}
+
 /// Where a float colour falls on the full grid: its cell, tetrahedron and weights.
 /// Tables on the same grid are all read at the same point, so a pixel blended
 /// across a soft mask edge locates itself once.
@@ -202,16 +212,46 @@ impl Lut3d {
     /// Interpolated output in fixed-point linear light ([`FIXED_ONE`] is 1.0).
     #[inline]
     pub(crate) fn interpolate(&self, rgb: [u8; 3]) -> [u32; 3] {
+        self.interpolate_u8_at(&self.locate_u8(rgb))
+    }
+
+    /// Where an 8-bit colour falls on this table's grid (the same for every table
+    /// on that grid: a pixel blended across soft mask edges locates itself once).
+    #[inline(always)]
+    pub(crate) fn locate_u8(&self, rgb: [u8; 3]) -> U8Point {
         let ax = self.axes;
         let (or, tr) = ax[0][rgb[0] as usize];
         let (og, tg) = ax[1][rgb[1] as usize];
         let (ob, tb) = ax[2][rgb[2] as usize];
-        let base = (or + og + ob) as usize;
         let (r, g) = (self.n * self.n, self.n);
         let (o1, o2, [w1, w2, w3]) = tetrahedron([tr, tg, tb], r, g);
-        let (a, b, c, d) = (256 - w1, w1 - w2, w2 - w3, w3);
-        let cell = &self.data[base..=base + r + g + 1];
-        let (c000, p1, p2, c111) = (cell[0], cell[o1], cell[o2], cell[r + g + 1]);
+        U8Point {
+            grid: self.n,
+            base: (or + og + ob) as usize,
+            offsets: [o1, o2],
+            weights: [256 - w1, w1 - w2, w2 - w3, w3],
+        }
+    }
+
+    /// Grid points per axis.
+    #[inline]
+    pub(crate) fn grid(&self) -> usize {
+        self.n
+    }
+
+    /// Interpolated output in fixed-point linear light at a point located on this
+    /// table's grid.
+    #[inline(always)]
+    pub(crate) fn interpolate_u8_at(&self, at: &U8Point) -> [u32; 3] {
+        let (r, g) = (self.n * self.n, self.n);
+        let cell = &self.data[at.base..=at.base + r + g + 1];
+        let (c000, p1, p2, c111) = (
+            cell[0],
+            cell[at.offsets[0]],
+            cell[at.offsets[1]],
+            cell[r + g + 1],
+        );
+        let [a, b, c, d] = at.weights;
         std::array::from_fn(|k| {
             c000[k] as u32 * a + p1[k] as u32 * b + p2[k] as u32 * c + c111[k] as u32 * d
         })

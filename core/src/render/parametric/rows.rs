@@ -10,7 +10,7 @@ use crate::color::{
 use crate::error::Result;
 use crate::raster::Sample;
 use crate::render::blend::{blend, pixel_strength, split_masks, MaskSplit};
-use crate::render::lut3d::{fixed_to_index, FloatTable, GridPoint, Lut3d, FIXED_ONE};
+use crate::render::lut3d::{fixed_to_index, FloatTable, GridPoint, Lut3d, U8Point, FIXED_ONE};
 use crate::render::ops::PreparedCache;
 use crate::render::refine::{guide_value, RowEvaluator};
 use crate::render::Control;
@@ -111,7 +111,26 @@ impl RenderPlan {
                             o[..3].copy_from_slice(&table.lookup_u8(rgb, encode));
                         }
                     }
-                    Some(split) => put(o, blend_fixed(&split, |key| self.fixed(key, rgb))),
+                    Some(split) => {
+                        // Tables on one grid are all read at the same point.
+                        let mut at: Option<U8Point> = None;
+                        put(
+                            o,
+                            blend_fixed(&split, |key| match self.table(key) {
+                                Some(t) => {
+                                    let p = match at {
+                                        Some(p) if p.grid == t.grid() => p,
+                                        _ => *at.insert(t.locate_u8(rgb)),
+                                    };
+                                    t.interpolate_u8_at(&p)
+                                }
+                                None => {
+                                    let d = decode_fixed_u8();
+                                    rgb.map(|v| d[v as usize])
+                                }
+                            }),
+                        )
+                    }
                     None => {
                         let s = pixel_strength(&self.global, &self.regions, mv);
                         if !s.is_identity() {
@@ -271,19 +290,6 @@ impl RenderPlan {
     #[inline]
     fn table(&self, key: usize) -> Option<&Lut3d> {
         self.luts.get(key, || self.combos.get(key).copied())
-    }
-
-    /// Output of combination `key` for an 8-bit pixel in fixed-point linear light
-    /// (see [`Lut3d::interpolate`]).
-    #[inline]
-    fn fixed(&self, key: usize, rgb: [u8; 3]) -> [u32; 3] {
-        match self.table(key) {
-            Some(t) => t.interpolate(rgb),
-            None => {
-                let d = decode_fixed_u8();
-                rgb.map(|v| d[v as usize])
-            }
-        }
     }
 }
 
