@@ -47,8 +47,6 @@ pub const FLOAT_TOLERANCE: f32 = 2e-4;
 pub struct Lut3d {
     /// Grid points per axis ([`FULL_GRID`] or [`PREVIEW_GRID`]).
     n: usize,
-    /// Outputs are sRGB-encoded (the float tables), not linear light.
-    encoded: bool,
     axes: &'static Axes,
     /// Outputs in 1/65535 steps: half the memory of floats, far finer than 8-bit output.
     data: Vec<[u16; 3]>,
@@ -172,9 +170,12 @@ impl Lut3d {
         Self::bake_with(p, n, false)
     }
 
-    /// Bakes `p` on the full grid with sRGB-encoded output, for float pixels.
-    pub fn bake_encoded(p: &Prepared) -> Self {
-        Self::bake_with(p, FULL_GRID, true)
+    /// Bakes `p` for float pixels: on the full grid, with sRGB-encoded output, and
+    /// the cells where that table misses `p` (see [`RoughCells`]).
+    pub fn bake_float(p: &Prepared) -> (Self, RoughCells) {
+        let table = Self::bake_with(p, FULL_GRID, true);
+        let rough = table.rough_cells(p);
+        (table, rough)
     }
 
     fn bake_with(p: &Prepared, n: usize, encoded: bool) -> Self {
@@ -198,7 +199,6 @@ impl Lut3d {
             });
         Lut3d {
             n,
-            encoded,
             axes: axes(n),
             data,
         }
@@ -243,41 +243,19 @@ impl Lut3d {
     /// table's grid.
     #[inline(always)]
     pub(crate) fn interpolate_u8_at(&self, at: &U8Point) -> [u32; 3] {
-        let (r, g) = (self.n * self.n, self.n);
-        let cell = &self.data[at.base..=at.base + r + g + 1];
-        let (c000, p1, p2, c111) = (
-            cell[0],
-            cell[at.offsets[0]],
-            cell[at.offsets[1]],
-            cell[r + g + 1],
-        );
+        let [c000, p1, p2, c111] = self.tetrahedron_values(at.base, at.offsets);
         let [a, b, c, d] = at.weights;
         std::array::from_fn(|k| {
             c000[k] as u32 * a + p1[k] as u32 * b + p2[k] as u32 * c + c111[k] as u32 * d
         })
     }
 
-    /// Interpolated output (what the table holds: linear light, or sRGB-encoded
-    /// for [`Lut3d::bake_encoded`]) for a float pixel (sRGB-encoded, read clamped to
-    /// [0, 1]; NaN reads as 0), and the index of the grid cell it fell in (see
-    /// [`RoughCells`]).
-    #[inline(always)]
-    pub fn interpolate_f32(&self, rgb: [f32; 3]) -> ([f32; 3], usize) {
-        let at = GridPoint::of(rgb);
-        (self.interpolate_at(&at), at.cell)
-    }
-
-    /// Interpolated output at a point located on the full grid.
+    /// Interpolated output (what the table holds: sRGB-encoded for float tables)
+    /// at a point located on the full grid.
     #[inline(always)]
     fn interpolate_at(&self, at: &GridPoint) -> [f32; 3] {
         debug_assert_eq!(self.n, FULL_GRID);
-        let cell = &self.data[at.base..=at.base + FULL_R + FULL_G + 1];
-        let (c000, p1, p2, c111) = (
-            cell[0],
-            cell[at.offsets[0]],
-            cell[at.offsets[1]],
-            cell[FULL_R + FULL_G + 1],
-        );
+        let [c000, p1, p2, c111] = self.tetrahedron_values(at.base, at.offsets);
         let [a, b, c, d] = at.weights;
         const UNIT: f32 = 1.0 / 65535.0;
         std::array::from_fn(|k| {
@@ -285,10 +263,20 @@ impl Lut3d {
         })
     }
 
-    /// Marks the cells where this table (baked from `p`) misses `p` by more than
-    /// [`FLOAT_TOLERANCE`] at any of the cell's probe points: its centre and one
-    /// point inside each of its six tetrahedra.
-    pub fn rough_cells(&self, p: &Prepared) -> RoughCells {
+    /// The four corners of a tetrahedron: the cell's origin `base`, its two middle
+    /// corners at `offsets` from it, and the far corner.
+    #[inline(always)]
+    fn tetrahedron_values(&self, base: usize, offsets: [usize; 2]) -> [[u16; 3]; 4] {
+        let far = self.n * self.n + self.n + 1;
+        let cell = &self.data[base..=base + far];
+        [cell[0], cell[offsets[0]], cell[offsets[1]], cell[far]]
+    }
+
+    /// Marks the cells where this float table (baked from `p`, sRGB-encoded
+    /// output) misses `p` by more than [`FLOAT_TOLERANCE`] in linear light at any
+    /// of the cell's probe points: its centre and one point inside each of its six
+    /// tetrahedra.
+    fn rough_cells(&self, p: &Prepared) -> RoughCells {
         let cells = self.n - 1;
         const PROBES: [[f32; 3]; 7] = [
             [0.5, 0.5, 0.5],
@@ -313,10 +301,9 @@ impl Lut3d {
                                 (bi as f32 + q[2]) / top,
                             ];
                             let exact = p.apply(enc.map(srgb_to_linear));
-                            let (mut got, _) = self.interpolate_f32(enc);
-                            if self.encoded {
-                                got = got.map(srgb_to_linear_fast);
-                            }
+                            let got = self
+                                .interpolate_at(&GridPoint::of(enc))
+                                .map(srgb_to_linear_fast);
                             (0..3).any(|k| (exact[k] - got[k]).abs() > FLOAT_TOLERANCE)
                         });
                     }
@@ -348,8 +335,8 @@ impl Lut3d {
     }
 }
 
-/// The grid cells of a table where float pixels take the exact transform
-/// ([`Lut3d::rough_cells`]).
+/// The grid cells of a float table where pixels take the exact transform (made
+/// by [`Lut3d::bake_float`]).
 #[derive(Debug, Clone)]
 pub struct RoughCells {
     bits: Vec<u64>,
@@ -438,8 +425,7 @@ impl LutSet {
         let p = p?;
         let (table, rough) = self.slots.get(key)?.float.get_or_init(|| {
             let t = std::time::Instant::now();
-            let table = Lut3d::bake_encoded(p);
-            let rough = table.rough_cells(p);
+            let (table, rough) = Lut3d::bake_float(p);
             tracing::debug!(key, rough = rough.count(), elapsed = ?t.elapsed(), "baked colour table for float pixels");
             (table, rough)
         });
@@ -464,11 +450,11 @@ impl FloatTable<'_> {
     /// [0, 1]), sRGB-encoded: the table's, or the exact transform's in a rough cell.
     #[inline(always)]
     pub fn encoded(&self, rgb: [f32; 3]) -> [f32; 3] {
-        let (out, cell) = self.table.interpolate_f32(rgb);
-        if self.rough.contains(cell) {
+        let at = GridPoint::of(rgb);
+        if self.rough.contains(at.cell) {
             self.exact_linear(rgb).map(linear_to_srgb_fast)
         } else {
-            out
+            self.table.interpolate_at(&at)
         }
     }
 
@@ -569,9 +555,9 @@ mod tests {
     /// 1/255 for all but a sliver (< 1%) of saturated colours at the gamut boundary,
     /// where fitting puts a corner in the transform that interpolation rounds off
     /// (worst seen: about 6/255 for contrast +1).
-    #[test]
-    fn lookup_matches_the_exact_transform() {
-        let strengths = [
+    /// Strong edits, one operator leading each, that put corners into the transform.
+    fn strong_edits() -> [Strength; 4] {
+        [
             Strength {
                 contrast: 1.0,
                 pivot: 0.5,
@@ -595,8 +581,12 @@ mod tests {
                 contrast: 0.7,
                 pivot: 0.6,
             },
-        ];
-        for s in strengths {
+        ]
+    }
+
+    #[test]
+    fn lookup_matches_the_exact_transform() {
+        for s in strong_edits() {
             let (share, worst, _, _) = compare(&Prepared::new(&s));
             assert!(
                 share < 0.01 && worst < 8.0,
@@ -611,43 +601,21 @@ mod tests {
     /// dense random sample of colours and edits from gentle to extreme.
     #[test]
     fn float_lookup_matches_the_exact_transform_within_1e3() {
-        let strengths = [
-            Strength {
-                temperature: -0.6,
-                exposure: 0.3,
-                contrast: 0.2,
-                pivot: 0.45,
-                ..Default::default()
-            },
-            Strength {
-                contrast: 1.0,
-                pivot: 0.5,
-                ..Default::default()
-            },
-            Strength {
-                contrast: -1.5,
-                exposure: 1.5,
-                pivot: 0.4,
-                ..Default::default()
-            },
-            Strength {
-                temperature: 1.5,
-                exposure: -0.5,
-                ..Default::default()
-            },
-            Strength {
-                chroma: 1.0,
-                temperature: 1.5,
-                ..Default::default()
-            },
-            Strength {
-                chroma: -3.0,
-                exposure: -1.0,
-                temperature: -2.0,
-                contrast: 0.7,
-                pivot: 0.6,
-            },
-        ];
+        let gentle = Strength {
+            temperature: -0.6,
+            exposure: 0.3,
+            contrast: 0.2,
+            pivot: 0.45,
+            ..Default::default()
+        };
+        let chroma_boost = Strength {
+            chroma: 1.0,
+            temperature: 1.5,
+            ..Default::default()
+        };
+        let strengths = std::iter::once(gentle)
+            .chain(strong_edits())
+            .chain([chroma_boost]);
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         let mut unit = move || {
             seed ^= seed << 13;
@@ -657,8 +625,7 @@ mod tests {
         };
         for s in strengths {
             let p = Prepared::new(&s);
-            let lut = Lut3d::bake_encoded(&p);
-            let rough = lut.rough_cells(&p);
+            let (lut, rough) = Lut3d::bake_float(&p);
             let table = FloatTable {
                 table: &lut,
                 rough: &rough,

@@ -15,7 +15,7 @@ use super::lut3d::{LutSet, FULL_GRID, PREVIEW_GRID};
 use super::ops::{lightness_of_luminance, Strength};
 use super::refine::{guide_value, RefineOptions, RefinedMask};
 use super::report::RenderReport;
-use super::solve::{solve, Proxy, Start, Unknown};
+use super::solve::{solve, strength_of, Proxy, Start, Unknown};
 use super::targets::{edit_targets, measure_targets, start_report_extended, Target};
 use super::{Control, FramePlan, RenderJob, Renderer};
 use crate::color::{decode_lut_u16, luminance, srgb_to_linear};
@@ -326,10 +326,7 @@ fn solve_state(
             o.region == e.region && o.attribute == e.attribute && o.before == e.before
         }) {
             let old = &w.report.edits[j];
-            let x = match u.region {
-                None => global.get(u.channel),
-                Some(i) => regions[i].values[u.channel].unwrap_or(0.0),
-            } as f64;
+            let x = strength_of(&global, &regions, u) as f64;
             let secant = (old.predicted - old.before) / x;
             let slope = w
                 .slopes

@@ -158,7 +158,8 @@ pub(crate) struct Solved {
     pub slope: Option<f64>,
 }
 
-fn get(global: &Strength, regions: &[RegionStrength], u: &Unknown<'_>) -> f32 {
+/// The strength `u` stands at now.
+pub(crate) fn strength_of(global: &Strength, regions: &[RegionStrength], u: &Unknown<'_>) -> f32 {
     match u.region {
         None => global.get(u.channel),
         Some(i) => regions[i].values[u.channel].unwrap_or(0.0),
@@ -347,7 +348,10 @@ fn solve_group(
             set(g, r, u, v);
         }
     };
-    let mut x: Vec<f32> = group.iter().map(|u| get(global, regions, u)).collect();
+    let mut x: Vec<f32> = group
+        .iter()
+        .map(|u| strength_of(global, regions, u))
+        .collect();
     let mut f = group_residuals(proxy, global, regions, group);
     let held = worst(&f) < 2.0 * TOLERANCE;
     let mut best = (x.clone(), f.clone());
@@ -444,7 +448,7 @@ fn solve_one(
             .level(g, r, u.weights, u.channel)
             .map_or(0.0, |l| l - u.target)
     };
-    let x0 = get(global, regions, u);
+    let x0 = strength_of(global, regions, u);
     let f0 = match u.start {
         Some(s) => s.level - u.target,
         None => eval(x0, global, regions),

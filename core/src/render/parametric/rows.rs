@@ -79,10 +79,7 @@ impl RenderPlan {
         };
         self.for_each_row(dst, g, ctl, |y, orow, rows, scratch| {
             let irow = &src[y * row_len..(y + 1) * row_len];
-            // Every mask constant along the row (wholly inside or outside each
-            // region, as most rows are): one table for the whole row.
-            let constant: Option<Vec<f32>> = rows.iter().map(|r| r.constant()).collect();
-            if let Some(split) = constant.as_deref().and_then(split_masks) {
+            if let Some(split) = constant_split(rows) {
                 if split.soft_count == 0 {
                     if let Some(table) = self.table(split.key) {
                         for (o, p) in orow.chunks_exact_mut(ch).zip(irow.chunks_exact(ch)) {
@@ -98,13 +95,7 @@ impl RenderPlan {
                 .enumerate()
             {
                 let rgb = [p[0], p[1], p[2]];
-                let mv = &mut scratch.mask_values;
-                if !mv.is_empty() {
-                    let gv = guide_value(rgb.map(|v| v as f32 / 255.0));
-                    for (m, row) in mv.iter_mut().zip(rows) {
-                        *m = row.value(x, gv);
-                    }
-                }
+                let mv = scratch.load_masks(rows, x, || rgb.map(|v| v as f32 / 255.0));
                 match split_masks(mv) {
                     Some(split) if split.soft_count == 0 => {
                         if let Some(table) = self.table(split.key) {
@@ -161,19 +152,13 @@ impl RenderPlan {
     ) -> Result<()> {
         let ch = g.channels;
         let row_len = g.width * ch;
-        // Each combination's table, fetched once (baked on first use).
-        let tables: Vec<Option<FloatTable<'_>>> = (0..self.combos.count())
-            .map(|k| self.float_table(k))
-            .collect();
-        let table = |key: usize| tables.get(key).copied().flatten();
         self.for_each_row(dst, g, ctl, |y, orow, rows, scratch| {
             let irow = &src[y * row_len..(y + 1) * row_len];
             orow.copy_from_slice(irow);
-            let constant: Option<Vec<f32>> = rows.iter().map(|r| r.constant()).collect();
-            let row_split = constant.as_deref().and_then(split_masks);
+            let row_split = constant_split(rows);
             if let Some(split) = row_split.filter(|s| s.soft_count == 0) {
                 // One combination for the whole row (or the identity: left as copied).
-                if let Some(table) = table(split.key) {
+                if let Some(table) = self.float_table(split.key) {
                     for (o, p) in orow.chunks_exact_mut(ch).zip(irow.chunks_exact(ch)) {
                         o[..3].copy_from_slice(&table.encoded([p[0], p[1], p[2]]));
                     }
@@ -188,18 +173,11 @@ impl RenderPlan {
                 let rgb = [px[0], px[1], px[2]];
                 let split = match row_split {
                     Some(split) => Some(split),
-                    None => {
-                        let mv = &mut scratch.mask_values;
-                        let gv = guide_value(rgb.map(unit_or_zero));
-                        for (m, row) in mv.iter_mut().zip(rows) {
-                            *m = row.value(x, gv);
-                        }
-                        split_masks(mv)
-                    }
+                    None => split_masks(scratch.load_masks(rows, x, || rgb.map(unit_or_zero))),
                 };
                 let c = match split {
                     Some(split) if split.soft_count == 0 => {
-                        if let Some(table) = table(split.key) {
+                        if let Some(table) = self.float_table(split.key) {
                             o[..3].copy_from_slice(&table.encoded(rgb));
                         }
                         continue;
@@ -207,7 +185,7 @@ impl RenderPlan {
                     Some(split) => {
                         // Every table is read at the same place of its grid.
                         let at = GridPoint::of(rgb);
-                        blend(&split, |key| match table(key) {
+                        blend(&split, |key| match self.float_table(key) {
                             Some(t) => t.linear_at(&at, rgb),
                             None => rgb.map(srgb_to_linear_fast),
                         })
@@ -245,13 +223,9 @@ impl RenderPlan {
                 .zip(irow.chunks_exact(ch))
                 .enumerate()
             {
-                let mv = &mut scratch.mask_values;
-                if !mv.is_empty() {
-                    let gv = guide_value([px[0].to_unit(), px[1].to_unit(), px[2].to_unit()]);
-                    for (m, row) in mv.iter_mut().zip(rows) {
-                        *m = row.value(x, gv);
-                    }
-                }
+                let mv = scratch.load_masks(rows, x, || {
+                    [px[0].to_unit(), px[1].to_unit(), px[2].to_unit()]
+                });
                 let lin = [decode(px[0]), decode(px[1]), decode(px[2])];
                 let c = match split_masks(mv) {
                     Some(split) => {
@@ -297,6 +271,34 @@ impl RenderPlan {
 struct Scratch {
     mask_values: Vec<f32>,
     cache: PreparedCache,
+}
+
+impl Scratch {
+    /// Each mask's value at column `x` of the row `rows` were loaded for, for a
+    /// pixel whose colour in [0, 1] is `unit()` (not asked without masks).
+    #[inline]
+    fn load_masks(
+        &mut self,
+        rows: &[RowEvaluator],
+        x: usize,
+        unit: impl FnOnce() -> [f32; 3],
+    ) -> &[f32] {
+        if !self.mask_values.is_empty() {
+            let gv = guide_value(unit());
+            for (m, row) in self.mask_values.iter_mut().zip(rows) {
+                *m = row.value(x, gv);
+            }
+        }
+        &self.mask_values
+    }
+}
+
+/// The split of a row on which every mask is constant (wholly inside or outside
+/// each region, as most rows are): one combination, or one blend, for the whole
+/// row; `None` when some mask varies along it.
+fn constant_split(rows: &[RowEvaluator]) -> Option<MaskSplit> {
+    let constant: Option<Vec<f32>> = rows.iter().map(|r| r.constant()).collect();
+    constant.as_deref().and_then(split_masks)
 }
 
 /// 8-bit sRGB to fixed-point linear light, the identity's "table".
