@@ -3,34 +3,23 @@
 //! Run: `cargo bench -p pertouch-core --bench core`. Results and the gegl comparison
 //! are in docs/BENCHMARKS.md.
 
+mod common;
+
+use common::photo_24mp;
 use criterion::{criterion_group, criterion_main, Criterion};
 use pertouch_core::agent::{interpret, preview, Session, PREVIEW_LONG_SIDE};
-use pertouch_core::image_io::{load, raster_from_dynamic, raster_to_dynamic, LoadOptions};
 use pertouch_core::mask::MaskSet;
 use pertouch_core::measure::{measure_regions, LevelTables, RegionWeights};
 use pertouch_core::params::RegionState;
 use pertouch_core::plane::Plane;
-use pertouch_core::raster::Raster;
 use pertouch_core::render::{
     Control, ParametricRenderer, RenderJob, RenderOptions, RenderRequest, Renderer,
 };
 use pertouch_core::segment::{masks_for, BuiltinSegmenter};
 use std::hint::black_box;
-use std::path::PathBuf;
 
 const W: usize = 6000;
 const H: usize = 4000;
-
-fn photo_24mp() -> Raster {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples/dune.jpg");
-    let src = load(&path, &LoadOptions::default()).expect("shared sample photo");
-    let big = raster_to_dynamic(&src.raster).resize_exact(
-        W as u32,
-        H as u32,
-        image::imageops::FilterType::Triangle,
-    );
-    raster_from_dynamic(big)
-}
 
 /// Eight full-resolution soft masks: bands, blocks and a radial falloff.
 fn masks_24mp(n: usize) -> Vec<Plane> {
@@ -131,13 +120,7 @@ fn bench(c: &mut Criterion) {
 /// 12-megapixel photo as `pertouch retouch --say` runs it (find the regions, make the
 /// 1024-pixel preview, render and measure it).
 fn agent(c: &mut Criterion) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples/dune.jpg");
-    let src = load(&path, &LoadOptions::default()).expect("shared sample photo");
-    let photo = raster_from_dynamic(raster_to_dynamic(&src.raster).resize_exact(
-        4243,
-        2828,
-        image::imageops::FilterType::Triangle,
-    ));
+    let photo = common::dune(4243, 2828);
     let text = "make the sky a bit warmer and the grass greener, but keep the water as is";
     let mut g = c.benchmark_group("agent");
     g.sample_size(20);

@@ -6,37 +6,22 @@
 //! Run: `cargo bench -p pertouch-core --bench depths`. Results are in
 //! docs/BENCHMARKS.md.
 
+mod common;
+
+use common::frame_4k;
 use criterion::{criterion_group, criterion_main, Criterion};
 use pertouch_core::config::Config;
 use pertouch_core::host::{Engine, EngineConfig, FrameInputs, FrameKey};
-use pertouch_core::image_io::{load, LoadOptions};
 use pertouch_core::mask::MaskSet;
 use pertouch_core::params::RegionState;
-use pertouch_core::raster::{Depth, Raster, Samples};
+use pertouch_core::raster::Depth;
 use pertouch_core::render::Control;
 use std::hint::black_box;
-use std::path::PathBuf;
 
 /// The OpenFX benchmark's edit: two global attributes and the sky the built-in
 /// segmenter finds.
 const EDIT: &str =
     r#"{"global": {"brightness": 0.1, "contrast": 0.1}, "sky": {"temperature": -0.3}}"#;
-
-fn frame_4k(depth: Depth) -> Raster {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples/storm.jpg");
-    let img = load(&path, &LoadOptions::default()).expect("shared sample photo");
-    let rgb = pertouch_core::render::resample(&img.raster, 3840, 2160);
-    let Samples::U8(s) = rgb.samples() else {
-        panic!("8-bit sample")
-    };
-    let rgba: Vec<u8> = s
-        .chunks_exact(3)
-        .flat_map(|p| [p[0], p[1], p[2], 255])
-        .collect();
-    Raster::new(3840, 2160, 4, Samples::U8(rgba))
-        .expect("4K")
-        .with_depth(depth)
-}
 
 fn bench(c: &mut Criterion) {
     let engine =

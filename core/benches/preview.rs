@@ -4,31 +4,17 @@
 //! Run: `cargo bench -p pertouch-core --bench preview`. Results are in
 //! docs/BENCHMARKS.md.
 
+mod common;
+
+use common::photo_24mp;
 use criterion::{criterion_group, criterion_main, Criterion};
 use pertouch_core::config::Config;
 use pertouch_core::host::{preview_source, Engine, EngineConfig, FrameInputs, FrameKey};
-use pertouch_core::image_io::{load, raster_from_dynamic, raster_to_dynamic, LoadOptions};
 use pertouch_core::mask::MaskSet;
 use pertouch_core::params::RegionState;
 use pertouch_core::plane::Plane;
-use pertouch_core::raster::Raster;
 use pertouch_core::render::Control;
 use std::hint::black_box;
-use std::path::PathBuf;
-
-const W: usize = 6000;
-const H: usize = 4000;
-
-fn photo_24mp() -> Raster {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples/dune.jpg");
-    let src = load(&path, &LoadOptions::default()).expect("shared sample photo");
-    let big = raster_to_dynamic(&src.raster).resize_exact(
-        W as u32,
-        H as u32,
-        image::imageops::FilterType::Triangle,
-    );
-    raster_from_dynamic(big)
-}
 
 /// Three overlapping soft masks at the size mask files are read at (1024 long
 /// side): a sky band, a water band, an ellipse.

@@ -8,11 +8,15 @@
 //! playback of new frames costs) and a frame already solved (render only: what
 //! another tile or a re-render costs).
 
+#[path = "../../core/benches/common/mod.rs"]
+mod common;
+
+use common::frame_4k;
 use criterion::{criterion_group, criterion_main, Criterion};
 use pertouch_core::host::{Engine, EngineConfig, FrameInputs, FrameKey};
 use pertouch_core::mask::MaskSet;
 use pertouch_core::params::RegionState;
-use pertouch_core::raster::{Depth, Raster, Samples};
+use pertouch_core::raster::{Depth, Raster};
 use pertouch_core::render::Control;
 use pertouch_e2e::ofx_host::{self as host, PValue, Plugin, Quirks};
 use pertouch_ofx::abi::OfxRectI;
@@ -21,22 +25,6 @@ use std::time::Duration;
 
 const EDIT: &str =
     r#"{"global": {"brightness": 0.1, "contrast": 0.1}, "sky": {"temperature": -0.3}}"#;
-
-fn frame_4k(depth: Depth) -> Raster {
-    let path = pertouch_e2e::samples_dir().join("storm.jpg");
-    let img = pertouch_core::image_io::load(&path, &Default::default()).expect("sample");
-    let rgb = pertouch_core::render::resample(&img.raster, 3840, 2160);
-    let Samples::U8(s) = rgb.samples() else {
-        panic!("u8")
-    };
-    let rgba: Vec<u8> = s
-        .chunks_exact(3)
-        .flat_map(|p| [p[0], p[1], p[2], 255])
-        .collect();
-    Raster::new(3840, 2160, 4, Samples::U8(rgba))
-        .expect("4K")
-        .with_depth(depth)
-}
 
 /// The core alone: the frame key from the pixels, plan (unless
 /// cached), render, as a host embedding the core would call it.
