@@ -1,16 +1,10 @@
 //! `pertouch chat` driven through its standard input, as a person would type.
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+mod common;
 
-fn sample(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/samples")
-        .join(name)
-        .to_string_lossy()
-        .into_owned()
-}
+use common::sample;
+use std::io::Write;
+use std::process::{Command, Stdio};
 
 #[test]
 fn instructions_undo_and_save() {

@@ -1,34 +1,8 @@
 //! The `pertouch` program end to end: real files in, real files out.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn pertouch(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pertouch"))
-        .args(args)
-        .output()
-        .expect("run pertouch")
-}
-
-fn sample(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/samples")
-        .join(name)
-        .to_string_lossy()
-        .into_owned()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("utf-8 temp path")
-}
+use common::{p, pertouch, sample, text};
 
 #[test]
 fn retouch_writes_the_photo_and_a_report_that_hits_the_target() {

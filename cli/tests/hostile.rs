@@ -2,38 +2,16 @@
 //! that crash decoders, cut-off photos, size bombs, panoramas, killed saves. Each
 //! test names the item it holds and how main failed it.
 
+mod common;
+
+use common::{p, pertouch, sample_path as sample, text};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-
-fn pertouch(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pertouch"))
-        .args(args)
-        .output()
-        .expect("run pertouch")
-}
-
-fn sample(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/samples")
-        .join(name)
-}
 
 fn hostile(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../core/tests/data/hostile")
         .join(name)
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("utf-8 temp path")
 }
 
 /// A failure that is an error, not a crash: exit status 1, the file named, no

@@ -1,6 +1,9 @@
 //! The memory store under real processes: several writers at once, a writer killed
 //! mid-save, a corrupt file; and the --say / --accept / --recall round trip.
 
+mod common;
+
+use common::sample;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -15,14 +18,6 @@ fn pertouch(data: &Path, args: &[&str]) -> Command {
 
 fn run(data: &Path, args: &[&str]) -> Output {
     pertouch(data, args).output().expect("run pertouch")
-}
-
-fn sample(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/samples")
-        .join(name)
-        .to_string_lossy()
-        .into_owned()
 }
 
 /// An export of `n` records whose ids start with `prefix`.

@@ -2,6 +2,9 @@
 //! missing, too old or not a library. Each case runs in its own process because a
 //! process loads ONNX Runtime once.
 
+mod common;
+
+use common::text;
 use std::process::{Command, Output};
 
 fn doctor(env: &[(&str, &str)], args: &[&str]) -> Output {
@@ -11,14 +14,6 @@ fn doctor(env: &[(&str, &str)], args: &[&str]) -> Output {
         c.env(k, v);
     }
     c.output().expect("run pertouch")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// build/test.sh installs the wheel and sets PERTOUCH_REQUIRE_ORT; a developer

@@ -3,15 +3,11 @@
 //! measured result matches the words, the API key reaches the server and nothing
 //! else, and a dead server leaves the offline agent in charge.
 
-use pertouch_test_server::Server;
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
-fn sample(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/samples")
-        .join(name)
-}
+use common::sample_path as sample;
+use pertouch_test_server::Server;
+use std::process::Command;
 
 const KEY: &str = "sk-cli-test-0123456789";
 
