@@ -5,7 +5,8 @@
 //! full-resolution output. Regions and attributes interact (brightening raises
 //! measured contrast and colourfulness; a global edit shows inside named regions),
 //! so each unknown is solved in turn with a bracketed secant (Illinois) search, and
-//! the sweep is repeated until all targets hold together. Levels are read on the
+//! the sweep is repeated until all targets hold together; no proxy render is
+//! repeated for a measurement that still holds (see [`solve`]). Levels are read on the
 //! extended scale (past +-1 beyond the level tables' ends), so a region at an end
 //! can still be moved and measured.
 
@@ -18,6 +19,7 @@ use crate::params::Attribute;
 use crate::plane::Plane;
 use crate::raster::RgbF32;
 use crate::render::Control;
+use parking_lot::Mutex;
 use rayon::prelude::*;
 
 /// Level tolerance the solver aims for.
@@ -61,6 +63,15 @@ pub(crate) struct Proxy<'a> {
     pub tables: &'a LevelTables,
     /// Proxy renders so far (for the debug log).
     pub evaluations: std::sync::atomic::AtomicUsize,
+    /// The last render of the whole proxy, with the strengths it was made with:
+    /// every group can be measured on it while those strengths stand.
+    last_whole: Mutex<Option<WholeRender>>,
+}
+
+struct WholeRender {
+    global: Strength,
+    regions: Vec<RegionStrength>,
+    image: RgbF32,
 }
 
 impl<'a> Proxy<'a> {
@@ -77,6 +88,7 @@ impl<'a> Proxy<'a> {
             masks,
             tables,
             evaluations: Default::default(),
+            last_whole: Mutex::new(None),
         }
     }
 
@@ -142,10 +154,60 @@ impl<'a> Proxy<'a> {
     ) -> Option<f64> {
         let img = self.render(global, regions, weights);
         let w = weights.map_or(RegionWeights::Whole, RegionWeights::Mask);
-        measure(&img, w).map(|m| {
+        let level = measure(&img, w).map(|m| {
             self.tables
                 .level_ext(Attribute::ALL[channel], m.to_array()[channel])
-        })
+        });
+        if weights.is_none() {
+            self.keep_whole(global, regions, img);
+        }
+        level
+    }
+
+    fn keep_whole(&self, global: &Strength, regions: &[RegionStrength], image: RgbF32) {
+        *self.last_whole.lock() = Some(WholeRender {
+            global: *global,
+            regions: regions.to_vec(),
+            image,
+        });
+    }
+
+    /// Residuals of `group` measured on the last whole render, if it was made with
+    /// exactly these strengths.
+    fn residuals_if_rendered(
+        &self,
+        global: &Strength,
+        regions: &[RegionStrength],
+        group: &[&Unknown<'_>],
+    ) -> Option<Vec<f64>> {
+        let last = self.last_whole.lock();
+        let r = last.as_ref()?;
+        (r.global == *global && r.regions == regions).then(|| self.residuals_on(&r.image, group))
+    }
+
+    /// Residuals (level - target) of each of `group` measured on `img`, each on its
+    /// own weights (measured once per distinct weights).
+    fn residuals_on(&self, img: &RgbF32, group: &[&Unknown<'_>]) -> Vec<f64> {
+        let mut measured: Vec<(Option<&Plane>, Option<[f64; 4]>)> = Vec::new();
+        group
+            .iter()
+            .map(|u| {
+                let m = match measured.iter().find(|(w, _)| same_weights(*w, u.weights)) {
+                    Some((_, m)) => *m,
+                    None => {
+                        let w = u.weights.map_or(RegionWeights::Whole, RegionWeights::Mask);
+                        let m = measure(img, w).map(|m| m.to_array());
+                        measured.push((u.weights, m));
+                        m
+                    }
+                };
+                m.map_or(0.0, |m| {
+                    self.tables
+                        .level_ext(Attribute::ALL[u.channel], m[u.channel])
+                        - u.target
+                })
+            })
+            .collect()
     }
 }
 
@@ -174,6 +236,12 @@ fn set(global: &mut Strength, regions: &mut [RegionStrength], u: &Unknown<'_>, v
 }
 
 /// Solves all unknowns jointly by repeated 1-D solves; returns the predicted level of each.
+///
+/// Proxy renders are what the solve costs, so it renders as few as it can: each
+/// group's residuals are kept with the version of the strengths they were measured
+/// at, and a group nothing has moved since (no other group changed a strength after
+/// its last render) is neither measured nor solved again; a multi-attribute group
+/// keeps its Jacobian from one sweep to the next.
 pub(crate) fn solve(
     proxy: &Proxy<'_>,
     global: &mut Strength,
@@ -206,6 +274,19 @@ pub(crate) fn solve(
             _ => groups.push(vec![i]),
         }
     }
+    // Strengths change version by version; each group's residuals as last measured,
+    // with the version they hold for. A re-plan's known start is version 0's.
+    let mut version = 0u64;
+    let mut known: Vec<Option<(u64, Vec<f64>)>> = groups
+        .iter()
+        .map(|g| match g[..] {
+            [i] => unknowns[i]
+                .start
+                .map(|s| (0, vec![s.level - unknowns[i].target])),
+            _ => None,
+        })
+        .collect();
+    let mut jacobians: Vec<Option<Jacobian>> = vec![None; groups.len()];
     let mut converged = false;
     for sweep in 0..MAX_SWEEPS {
         // A sweep in which every unknown already sat near its target (its first
@@ -213,21 +294,65 @@ pub(crate) fn solve(
         let mut all_held = true;
         for (gi, group) in groups.iter().enumerate() {
             ctl.check()?;
-            if let [i] = group[..] {
-                let (s, held) = solve_one(proxy, global, regions, &unknowns[i], &mut slopes[i]);
+            let current = known[gi]
+                .as_ref()
+                .filter(|(v, _)| *v == version)
+                .map(|(_, f)| f.clone());
+            let before: Vec<f32> = group
+                .iter()
+                .map(|&i| strength_of(global, regions, &unknowns[i]))
+                .collect();
+            let residuals = if let [i] = group[..] {
+                let (s, held) = solve_one(
+                    proxy,
+                    global,
+                    regions,
+                    &unknowns[i],
+                    &mut slopes[i],
+                    current.map(|f| f[0]),
+                );
                 solved[i] = Solved {
                     slope: Some(slopes[i]),
                     ..s
                 };
                 all_held &= held || s.at_limit;
+                vec![s.predicted - unknowns[i].target]
             } else {
                 let members: Vec<&Unknown<'_>> = group.iter().map(|&i| &unknowns[i]).collect();
-                let (results, held) = solve_group(proxy, global, regions, &members);
-                for (&i, s) in group.iter().zip(results) {
-                    solved[i] = s;
+                let (results, held) = solve_group(
+                    proxy,
+                    global,
+                    regions,
+                    &members,
+                    current,
+                    &mut jacobians[gi],
+                );
+                for (&i, s) in group.iter().zip(&results) {
+                    solved[i] = *s;
                     all_held &= held || s.at_limit;
                 }
+                group
+                    .iter()
+                    .zip(&results)
+                    .map(|(&i, s)| s.predicted - unknowns[i].target)
+                    .collect()
+            };
+            let moved = group
+                .iter()
+                .zip(&before)
+                .any(|(&i, &b)| strength_of(global, regions, &unknowns[i]) != b);
+            if moved {
+                version += 1;
+                // A whole-proxy render of the strengths now standing (the global
+                // edit's last) measures every other group too.
+                for (gj, other) in groups.iter().enumerate().filter(|(gj, _)| *gj != gi) {
+                    let members: Vec<&Unknown<'_>> = other.iter().map(|&i| &unknowns[i]).collect();
+                    if let Some(f) = proxy.residuals_if_rendered(global, regions, &members) {
+                        known[gj] = Some((version, f));
+                    }
+                }
             }
+            known[gi] = Some((version, residuals));
             ctl.report(
                 "solve",
                 (sweep * groups.len() + gi + 1) as f32 / (MAX_SWEEPS * groups.len()) as f32,
@@ -240,17 +365,27 @@ pub(crate) fn solve(
         }
     }
     // A sweep in which everything held already measured the final state; otherwise
-    // measure it now, with everything in place.
+    // measure what moved since it was measured, with everything in place.
     if !converged {
-        for (i, u) in unknowns.iter().enumerate() {
-            if let Some(l) = proxy.level(global, regions, u.weights, u.channel) {
-                solved[i].predicted = l;
+        for (gi, group) in groups.iter().enumerate() {
+            if known[gi].as_ref().is_some_and(|(v, _)| *v == version) {
+                continue;
+            }
+            for &i in group {
+                let u = &unknowns[i];
+                if let Some(l) = proxy.level(global, regions, u.weights, u.channel) {
+                    solved[i].predicted = l;
+                }
             }
         }
     }
     ctl.report("solve", 1.0);
     Ok(solved)
 }
+
+/// A multi-attribute group's Jacobian: level change of each attribute per unit
+/// strength of each.
+type Jacobian = Vec<Vec<f64>>;
 
 /// Residuals (level - target) of all unknowns of one region after one proxy render.
 /// Each is measured on its own weights: the global attributes of one group can be
@@ -263,42 +398,28 @@ fn group_residuals(
     regions: &[RegionStrength],
     group: &[&Unknown<'_>],
 ) -> Vec<f64> {
-    let same = |a: Option<&Plane>, b: Option<&Plane>| match (a, b) {
+    let shared = group
+        .iter()
+        .all(|u| same_weights(u.weights, group[0].weights));
+    // One render serves every member: where the weights differ, the whole proxy.
+    let weights = if shared { group[0].weights } else { None };
+    let img = proxy.render(global, regions, weights);
+    let residuals = proxy.residuals_on(&img, group);
+    if weights.is_none() {
+        proxy.keep_whole(global, regions, img);
+    }
+    residuals
+}
+
+/// Whether two targets are measured on the same weights. Targets hold their own
+/// copies of a region's mask: equal values are the same weights (pointers alone
+/// made every multi-attribute region render the whole proxy).
+fn same_weights(a: Option<&Plane>, b: Option<&Plane>) -> bool {
+    match (a, b) {
         (None, None) => true,
-        // Targets hold their own copies of a region's mask: equal values are the
-        // same weights (pointers alone made every multi-attribute region render
-        // the whole proxy).
         (Some(a), Some(b)) => std::ptr::eq(a, b) || a == b,
         _ => false,
-    };
-    let shared = group.iter().all(|u| same(u.weights, group[0].weights));
-    // One render serves every member: where the weights differ, the whole proxy.
-    let img = proxy.render(
-        global,
-        regions,
-        if shared { group[0].weights } else { None },
-    );
-    let mut measured: Vec<(Option<&Plane>, Option<[f64; 4]>)> = Vec::new();
-    group
-        .iter()
-        .map(|u| {
-            let m = match measured.iter().find(|(w, _)| same(*w, u.weights)) {
-                Some((_, m)) => *m,
-                None => {
-                    let w = u.weights.map_or(RegionWeights::Whole, RegionWeights::Mask);
-                    let m = measure(&img, w).map(|m| m.to_array());
-                    measured.push((u.weights, m));
-                    m
-                }
-            };
-            m.map_or(0.0, |m| {
-                proxy
-                    .tables
-                    .level_ext(Attribute::ALL[u.channel], m[u.channel])
-                    - u.target
-            })
-        })
-        .collect()
+    }
 }
 
 /// Solves `a x = b` for a small square system (Gaussian elimination with partial
@@ -338,6 +459,8 @@ fn solve_group(
     global: &mut Strength,
     regions: &mut [RegionStrength],
     group: &[&Unknown<'_>],
+    known: Option<Vec<f64>>,
+    learnt: &mut Option<Jacobian>,
 ) -> (Vec<Solved>, bool) {
     const MAX_STEPS: usize = 8;
     const PROBE: f32 = 0.3;
@@ -352,13 +475,15 @@ fn solve_group(
         .iter()
         .map(|u| strength_of(global, regions, u))
         .collect();
-    let mut f = group_residuals(proxy, global, regions, group);
+    let mut f = known.unwrap_or_else(|| group_residuals(proxy, global, regions, group));
     let held = worst(&f) < 2.0 * TOLERANCE;
     let mut best = (x.clone(), f.clone());
     if worst(&f) >= TOLERANCE {
-        // Jacobian by forward differences, probing toward the inside of the limits.
-        let mut jac = vec![vec![0.0; k]; k];
-        for j in 0..k {
+        // Jacobian by forward differences, probing toward the inside of the limits
+        // (or the one an earlier sweep learnt).
+        let probe = learnt.is_none();
+        let mut jac = learnt.take().unwrap_or_else(|| vec![vec![0.0; k]; k]);
+        for j in (0..k).filter(|_| probe) {
             let (lo, hi) = LIMITS[group[j].channel];
             let h = if x[j] + PROBE <= hi { PROBE } else { -PROBE };
             let mut xp = x.clone();
@@ -374,18 +499,22 @@ fn solve_group(
         }
         for _ in 0..MAX_STEPS {
             let neg: Vec<f64> = f.iter().map(|v| -v).collect();
-            // Fall back to each attribute's own slope if the coupled system is singular.
-            let dx = solve_linear(jac.clone(), neg.clone()).unwrap_or_else(|| {
-                (0..k)
-                    .map(|i| {
-                        if jac[i][i].abs() > 1e-6 {
-                            neg[i] / jac[i][i]
-                        } else {
-                            0.0
-                        }
-                    })
-                    .collect()
-            });
+            // Each attribute's own slope: the step when the coupled system is singular,
+            // or nearly so (a Newton step far longer than every attribute's own says
+            // the Jacobian has gone flat along some direction, and leaps off).
+            let own: Vec<f64> = (0..k)
+                .map(|i| {
+                    if jac[i][i].abs() > 1e-6 {
+                        neg[i] / jac[i][i]
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            let dx = match solve_linear(jac.clone(), neg.clone()) {
+                Some(dx) if worst(&dx) <= 3.0 * worst(&own).max(0.1) => dx,
+                _ => own,
+            };
             let x1: Vec<f32> = (0..k)
                 .map(|i| {
                     let (lo, hi) = LIMITS[group[i].channel];
@@ -416,6 +545,7 @@ fn solve_group(
             x = x1;
             f = f1;
         }
+        *learnt = Some(jac);
     }
     set_all(global, regions, &best.0);
     let results = group
@@ -440,6 +570,7 @@ fn solve_one(
     regions: &mut [RegionStrength],
     u: &Unknown<'_>,
     slope: &mut f64,
+    known: Option<f64>,
 ) -> (Solved, bool) {
     let (lo, hi) = LIMITS[u.channel];
     let eval = |x: f32, g: &mut Strength, r: &mut [RegionStrength]| -> f64 {
@@ -449,8 +580,8 @@ fn solve_one(
             .map_or(0.0, |l| l - u.target)
     };
     let x0 = strength_of(global, regions, u);
-    let f0 = match u.start {
-        Some(s) => s.level - u.target,
+    let f0 = match known {
+        Some(f) => f,
         None => eval(x0, global, regions),
     };
     let mut best = (x0, f0);
@@ -554,7 +685,108 @@ fn solve_one(
 
 #[cfg(test)]
 mod tests {
-    use super::solve_linear;
+    use super::*;
+    use crate::color::srgb_to_linear;
+
+    /// A textured proxy: blue sky over green-brown ground, and the two halves' masks.
+    fn proxy_parts() -> (RgbF32, Vec<[f32; 3]>, Vec<Plane>) {
+        let (w, h) = (96, 64);
+        let data: Vec<[f32; 3]> = (0..w * h)
+            .map(|k| {
+                let (x, y) = (k % w, k / w);
+                let n = ((x * 7919 + y * 104_729) % 97) as f32 / 97.0;
+                if y < h / 2 {
+                    [90.0 + 30.0 * n, 140.0 + 25.0 * n, 220.0 + 20.0 * n]
+                } else {
+                    [80.0 + 60.0 * n, 110.0 + 50.0 * n, 40.0 + 30.0 * n]
+                }
+            })
+            .collect();
+        let linear = data
+            .iter()
+            .map(|p| p.map(|v| srgb_to_linear(v / 255.0)))
+            .collect();
+        let half = |top: bool| {
+            Plane::from_vec(
+                w,
+                h,
+                (0..w * h)
+                    .map(|k| if (k / w < h / 2) == top { 1.0 } else { 0.0 })
+                    .collect(),
+            )
+            .unwrap()
+        };
+        (
+            RgbF32 {
+                width: w,
+                height: h,
+                data,
+            },
+            linear,
+            vec![half(true), half(false)],
+        )
+    }
+
+    /// Every target is met; then solving again from the solved strengths renders the
+    /// proxy once per region (the global edit's whole render measures the rest) and
+    /// moves nothing: no sweep measures again what nothing moved.
+    #[test]
+    fn a_solved_state_is_measured_once_more_at_most() {
+        let (rgb, linear, masks) = proxy_parts();
+        let proxy = Proxy::with_linear(&rgb, &linear, &masks, LevelTables::builtin());
+        let mut global = Strength::default();
+        let mut regions = vec![
+            RegionStrength {
+                values: [Some(0.0), None, Some(0.0), None],
+                pivot: 0.6,
+            },
+            RegionStrength {
+                values: [None, None, None, Some(0.0)],
+                pivot: 0.5,
+            },
+        ];
+        // (region, channel): global contrast; sky temperature and colourfulness
+        // (solved jointly); ground brightness.
+        let asked = [
+            (None, 1, -0.1),
+            (Some(0), 2, 0.2),
+            (Some(0), 0, -0.2),
+            (Some(1), 3, -0.15),
+        ];
+        let unknowns: Vec<Unknown<'_>> = asked
+            .iter()
+            .map(|&(region, channel, change)| {
+                let weights = region.map(|i: usize| &masks[i]);
+                let before = proxy.level(&global, &regions, weights, channel).unwrap();
+                Unknown {
+                    region,
+                    channel,
+                    weights,
+                    target: before + change,
+                    start: None,
+                }
+            })
+            .collect();
+        let ctl = Control::default();
+        let first = solve(&proxy, &mut global, &mut regions, &unknowns, &ctl).unwrap();
+        for (s, u) in first.iter().zip(&unknowns) {
+            assert!(
+                (s.predicted - u.target).abs() < 2.0 * TOLERANCE,
+                "{s:?} for {} {:?}",
+                u.target,
+                u.region
+            );
+        }
+        let (g, r) = (global, regions.clone());
+        let count = || proxy.evaluations.load(std::sync::atomic::Ordering::Relaxed);
+        let before = count();
+        let again = solve(&proxy, &mut global, &mut regions, &unknowns, &ctl).unwrap();
+        assert_eq!(count() - before, 3, "one render per region");
+        assert_eq!((global, &regions), (g, &r), "nothing moved");
+        for (a, b) in again.iter().zip(&first) {
+            assert!((a.predicted - b.predicted).abs() < 1e-9);
+        }
+    }
 
     #[test]
     fn small_linear_systems() {
