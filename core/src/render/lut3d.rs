@@ -418,6 +418,27 @@ impl LutSet {
             .as_ref()
     }
 
+    /// The table for `key` as [`LutSet::get`] gives it, baked on the preview grid
+    /// if it is not baked yet (for combinations met only blended with others).
+    pub fn get_coarse(
+        &self,
+        key: usize,
+        prepare: impl FnOnce() -> Option<Prepared>,
+    ) -> Option<&Lut3d> {
+        self.slots[key]
+            .table
+            .get_or_init(|| {
+                prepare().map(|p| {
+                    let grid = self.grid.min(PREVIEW_GRID);
+                    let t = std::time::Instant::now();
+                    let table = Lut3d::bake_grid(&p, grid);
+                    tracing::debug!(key, grid, elapsed = ?t.elapsed(), "baked colour table");
+                    table
+                })
+            })
+            .as_ref()
+    }
+
     /// The float table for `key` (the transform `p`, `None` for the identity) with
     /// its rough cells, made on first use. Preview sets have none (their float
     /// pixels take the exact transform).

@@ -123,24 +123,36 @@ impl ParametricRenderer {
         )
         .expect("sizes match");
         ctl.check()?;
-        let mut masks = Vec::with_capacity(named.len());
-        let mut proxy_masks = Vec::with_capacity(named.len());
-        for (i, (name, _)) in named.iter().enumerate() {
-            let rough = job.masks.get(name).expect("checked above");
-            let refined = match &self.options.refine {
-                Some(o) => RefinedMask::refine(rough, &guide, o),
-                None => RefinedMask::unrefined(rough, &RefineOptions::default()),
-            };
-            proxy_masks.push(refined.to_plane(&guide));
-            masks.push(refined);
-            ctl.check()?;
-            ctl.report("refine masks", (i + 1) as f32 / named.len() as f32);
-        }
-        let linear: Vec<[f32; 3]> = proxy_rgb
-            .data
-            .par_iter()
-            .map(|p| p.map(|v| srgb_to_linear(v / 255.0)))
-            .collect();
+        // Masks are refined in parallel with one another and with the proxy's
+        // linear-light copy.
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let (refined, linear): (Vec<(RefinedMask, Plane)>, Vec<[f32; 3]>) = rayon::join(
+            || {
+                named
+                    .par_iter()
+                    .map(|(name, _)| {
+                        let rough = job.masks.get(name).expect("checked above");
+                        let refined = match &self.options.refine {
+                            Some(o) => RefinedMask::refine(rough, &guide, o),
+                            None => RefinedMask::unrefined(rough, &RefineOptions::default()),
+                        };
+                        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                        ctl.report("refine masks", n as f32 / named.len() as f32);
+                        let proxy_mask = refined.to_plane(&guide);
+                        (refined, proxy_mask)
+                    })
+                    .collect()
+            },
+            || {
+                proxy_rgb
+                    .data
+                    .par_iter()
+                    .map(|p| p.map(|v| srgb_to_linear(v / 255.0)))
+                    .collect()
+            },
+        );
+        ctl.check()?;
+        let (masks, proxy_masks): (Vec<RefinedMask>, Vec<Plane>) = refined.into_iter().unzip();
         let analysis = Arc::new(Analysis {
             global_pivot: mean_lightness(&linear, None),
             proxy_rgb,
@@ -487,7 +499,11 @@ impl RenderPlan {
 
     /// Bakes, all at once and in parallel, the colour tables (8-bit or `float`)
     /// of the region combinations the proxy's masks show; any that only full
-    /// resolution reaches are baked when first met.
+    /// resolution reaches are baked when first met. An 8-bit combination the proxy
+    /// shows only blended across soft edges, never alone (both of two regions
+    /// that meet, neither of them), is baked on the preview grid: an eighth of the
+    /// baking and a table that stays in cache, while its share of a blended pixel
+    /// carries a fraction of that grid's error (within 1/255 alone).
     fn bake_tables(&self, float: bool) {
         let t = std::time::Instant::now();
         let proxy_masks: Vec<&Plane> = self
@@ -498,7 +514,7 @@ impl RenderPlan {
                 self.analysis.proxy_masks.get(i)
             })
             .collect();
-        let mut used = 0u64;
+        let (mut used, mut alone) = (0u64, 0u64);
         let mut mv = vec![0f32; proxy_masks.len()];
         let n = proxy_masks.first().map_or(1, |m| m.data().len());
         for k in 0..n {
@@ -506,7 +522,12 @@ impl RenderPlan {
                 *v = m.data()[k];
             }
             match split_masks(&mv) {
-                Some(split) => used |= split.combinations(),
+                Some(split) => {
+                    used |= split.combinations();
+                    if split.soft_count == 0 {
+                        alone |= 1 << split.key;
+                    }
+                }
                 None => return,
             }
         }
@@ -514,10 +535,13 @@ impl RenderPlan {
             .filter(|&k| used >> k & 1 == 1 && self.combos.get(k).is_some())
             .collect();
         keys.par_iter().for_each(|&k| {
+            let prepare = || self.combos.get(k).copied();
             if float {
                 self.luts.get_float(k, self.combos.get(k));
+            } else if alone >> k & 1 == 1 {
+                self.luts.get(k, prepare);
             } else {
-                self.luts.get(k, || self.combos.get(k).copied());
+                self.luts.get_coarse(k, prepare);
             }
         });
         tracing::debug!(tables = keys.len(), elapsed = ?t.elapsed(), "baked colour tables");
