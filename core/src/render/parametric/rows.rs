@@ -82,8 +82,21 @@ impl RenderPlan {
             if let Some(split) = constant_split(rows) {
                 if split.soft_count == 0 {
                     if let Some(table) = self.table(split.key) {
+                        // Neighbours often share a colour (smooth skies, clipped
+                        // highlights, a third to a half of many photos' pixels):
+                        // the last lookup is kept.
+                        let mut last: Option<([u8; 3], [u8; 3])> = None;
                         for (o, p) in orow.chunks_exact_mut(ch).zip(irow.chunks_exact(ch)) {
-                            o[..3].copy_from_slice(&table.lookup_u8([p[0], p[1], p[2]], encode));
+                            let rgb = [p[0], p[1], p[2]];
+                            let out = match last {
+                                Some((seen, out)) if seen == rgb => out,
+                                _ => {
+                                    let out = table.lookup_u8(rgb, encode);
+                                    last = Some((rgb, out));
+                                    out
+                                }
+                            };
+                            o[..3].copy_from_slice(&out);
                         }
                     }
                     return; // or the identity: the row stays as copied
