@@ -10,12 +10,14 @@ use crate::atomic_file;
 use crate::error::{Cause, Error, Result};
 use crate::raster::{Raster, Samples};
 use image::{DynamicImage, ImageEncoder};
+use rayon::prelude::*;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
 mod bands;
 pub mod decode;
 pub mod jpeg_end;
+mod jpeg_strips;
 mod panic_guard;
 pub use bands::save_bands;
 pub use decode::{decode_bytes, load, MAX_SIDE};
@@ -321,35 +323,33 @@ fn encode<W: Write + std::io::Seek>(
 }
 
 /// JPEG through `jpeg-encoder` (SIMD, several times faster than the `image`
-/// crate's encoder on large photos), with the ICC profile and EXIF block.
+/// crate's encoder on large photos), with the ICC profile and EXIF block, its
+/// strips encoded in parallel ([`jpeg_strips`]).
 fn encode_jpeg<W: Write>(
     out: &mut W,
     raster: &Raster,
     metadata: &Metadata,
     quality: u8,
 ) -> std::result::Result<(), Cause> {
-    let (w, h) = (raster.width(), raster.height());
-    let (w16, h16) = match (u16::try_from(w), u16::try_from(h)) {
-        (Ok(a), Ok(b)) => (a, b),
-        _ => {
-            return Err(format!(
-                "{w} x {h} is larger than JPEG allows (65535 per side); save as PNG or TIFF"
-            )
-            .into())
-        }
-    };
-    let enc = jpeg_encoder_for(out, metadata, quality)?;
     let converted;
-    let (data, colour): (&[u8], _) = match (raster.samples(), raster.has_alpha()) {
-        (Samples::U8(v), false) => (v, jpeg_encoder::ColorType::Rgb),
+    let (data, channels): (&[u8], usize) = match raster.samples() {
         // JPEG has no alpha: the encoder drops the fourth channel itself.
-        (Samples::U8(v), true) => (v, jpeg_encoder::ColorType::Rgba),
+        Samples::U8(v) => (v, raster.channels()),
         _ => {
             converted = raster_to_dynamic(raster).to_rgb8();
-            (converted.as_raw(), jpeg_encoder::ColorType::Rgb)
+            (converted.as_raw(), 3)
         }
     };
-    enc.encode(data, w16, h16, colour).map_err(Cause::from)
+    let strips = jpeg_strips::Strips::new(raster.width(), raster.height(), channels, quality)?;
+    let row = raster.width() * channels;
+    let encoded = (0..strips.count())
+        .into_par_iter()
+        .map(|j| {
+            let r = strips.rows(j);
+            strips.encode(j, &data[r.start * row..r.end * row], metadata)
+        })
+        .collect::<std::result::Result<Vec<_>, Cause>>()?;
+    strips.write(out, &encoded)
 }
 
 /// A JPEG encoder at `quality` that writes `metadata`'s EXIF block and ICC profile.
