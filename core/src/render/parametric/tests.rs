@@ -39,6 +39,18 @@ pub(crate) fn sky_mask(w: usize, h: usize) -> MaskSet {
     m
 }
 
+/// The default renderer's plan of `state` on `img` with `masks`.
+fn plan_of(img: &Raster, masks: &MaskSet, state: &RegionState) -> RenderPlan {
+    let job = RenderJob {
+        source: img,
+        masks,
+        state,
+    };
+    ParametricRenderer::default()
+        .plan(&job, &Control::default())
+        .unwrap()
+}
+
 fn u8s(r: &Raster) -> &[u8] {
     match r.samples() {
         Samples::U8(v) => v,
@@ -141,14 +153,7 @@ fn tiles_match_the_full_frame_exactly() {
     let state =
         RegionState::from_json(r#"{"sky": {"colorfulness": 0.3}, "global": {"brightness": -0.2}}"#)
             .unwrap();
-    let job = RenderJob {
-        source: &img,
-        masks: &masks,
-        state: &state,
-    };
-    let plan = ParametricRenderer::default()
-        .plan(&job, &Control::default())
-        .unwrap();
+    let plan = plan_of(&img, &masks, &state);
     let full = plan
         .render_tile(&img, 0, 0, w, h, &Control::default())
         .unwrap();
@@ -430,13 +435,8 @@ fn float_render_is_within_1e3_of_the_exact_path() {
         r#"{"global": {"contrast": 0.2}, "sky": {"temperature": -0.4, "colorfulness": 0.3}, "water": {"brightness": 0.25}, "dune": {"colorfulness": 0.4, "temperature": 0.3}}"#,
     )
     .unwrap();
-    let job = RenderJob {
-        source: &img,
-        masks: &masks,
-        state: &state,
-    };
     let ctl = Control::default();
-    let plan = ParametricRenderer::default().plan(&job, &ctl).unwrap();
+    let plan = plan_of(&img, &masks, &state);
     let fast = plan.render_tile(&img, 0, 0, w, h, &ctl).unwrap();
     let mut exact = img.clone();
     let geom = rows::Geometry {
@@ -488,13 +488,8 @@ fn a_preview_replan_solves_only_what_changed() {
     let before =
         RegionState::from_json(r#"{"global": {"contrast": 0.1}, "sky": {"temperature": -0.2}}"#)
             .unwrap();
-    let job = RenderJob {
-        source: &img,
-        masks: &masks,
-        state: &before,
-    };
     let ctl = Control::default();
-    let plan = ParametricRenderer::default().plan(&job, &ctl).unwrap();
+    let plan = plan_of(&img, &masks, &before);
     let moved =
         RegionState::from_json(r#"{"global": {"contrast": 0.1}, "sky": {"temperature": -0.35}}"#)
             .unwrap();
