@@ -152,24 +152,34 @@ impl<'a> Proxy<'a> {
         weights: Option<&Plane>,
         channel: usize,
     ) -> Option<f64> {
-        let img = self.render(global, regions, weights);
-        let w = weights.map_or(RegionWeights::Whole, RegionWeights::Mask);
-        let level = measure(&img, w).map(|m| {
-            self.tables
-                .level_ext(Attribute::ALL[channel], m.to_array()[channel])
-        });
-        if weights.is_none() {
-            self.keep_whole(global, regions, img);
-        }
-        level
+        self.render_then(global, regions, weights, |img| {
+            let w = weights.map_or(RegionWeights::Whole, RegionWeights::Mask);
+            measure(img, w).map(|m| {
+                self.tables
+                    .level_ext(Attribute::ALL[channel], m.to_array()[channel])
+            })
+        })
     }
 
-    fn keep_whole(&self, global: &Strength, regions: &[RegionStrength], image: RgbF32) {
-        *self.last_whole.lock() = Some(WholeRender {
-            global: *global,
-            regions: regions.to_vec(),
-            image,
-        });
+    /// Renders (see [`Proxy::render`]) and reads the render with `read`; a render
+    /// of the whole proxy is kept for [`Proxy::residuals_if_rendered`].
+    fn render_then<T>(
+        &self,
+        global: &Strength,
+        regions: &[RegionStrength],
+        weights: Option<&Plane>,
+        read: impl FnOnce(&RgbF32) -> T,
+    ) -> T {
+        let image = self.render(global, regions, weights);
+        let value = read(&image);
+        if weights.is_none() {
+            *self.last_whole.lock() = Some(WholeRender {
+                global: *global,
+                regions: regions.to_vec(),
+                image,
+            });
+        }
+        value
     }
 
     /// Residuals of `group` measured on the last whole render, if it was made with
@@ -240,8 +250,9 @@ fn set(global: &mut Strength, regions: &mut [RegionStrength], u: &Unknown<'_>, v
 /// Proxy renders are what the solve costs, so it renders as few as it can: each
 /// group's residuals are kept with the version of the strengths they were measured
 /// at, and a group nothing has moved since (no other group changed a strength after
-/// its last render) is neither measured nor solved again; a multi-attribute group
-/// keeps its Jacobian from one sweep to the next.
+/// its last render) is neither measured nor solved again; a render of the whole
+/// proxy standing after a group moved measures every other group; a
+/// multi-attribute group keeps its Jacobian from one sweep to the next.
 pub(crate) fn solve(
     proxy: &Proxy<'_>,
     global: &mut Strength,
@@ -403,12 +414,9 @@ fn group_residuals(
         .all(|u| same_weights(u.weights, group[0].weights));
     // One render serves every member: where the weights differ, the whole proxy.
     let weights = if shared { group[0].weights } else { None };
-    let img = proxy.render(global, regions, weights);
-    let residuals = proxy.residuals_on(&img, group);
-    if weights.is_none() {
-        proxy.keep_whole(global, regions, img);
-    }
-    residuals
+    proxy.render_then(global, regions, weights, |img| {
+        proxy.residuals_on(img, group)
+    })
 }
 
 /// Whether two targets are measured on the same weights. Targets hold their own
