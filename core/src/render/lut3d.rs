@@ -243,6 +243,7 @@ impl Lut3d {
     /// table's grid.
     #[inline(always)]
     pub(crate) fn interpolate_u8_at(&self, at: &U8Point) -> [u32; 3] {
+        debug_assert_eq!(at.grid, self.n);
         let [c000, p1, p2, c111] = self.tetrahedron_values(at.base, at.offsets);
         let [a, b, c, d] = at.weights;
         std::array::from_fn(|k| {
@@ -405,17 +406,7 @@ impl LutSet {
     /// The table for `key`, baked on first use from `prepare()`; `None` for the
     /// identity.
     pub fn get(&self, key: usize, prepare: impl FnOnce() -> Option<Prepared>) -> Option<&Lut3d> {
-        self.slots[key]
-            .table
-            .get_or_init(|| {
-                prepare().map(|p| {
-                    let t = std::time::Instant::now();
-                    let table = Lut3d::bake_grid(&p, self.grid);
-                    tracing::debug!(key, grid = self.grid, elapsed = ?t.elapsed(), "baked colour table");
-                    table
-                })
-            })
-            .as_ref()
+        self.get_on(key, self.grid, prepare)
     }
 
     /// The table for `key` as [`LutSet::get`] gives it, baked on the preview grid
@@ -425,11 +416,20 @@ impl LutSet {
         key: usize,
         prepare: impl FnOnce() -> Option<Prepared>,
     ) -> Option<&Lut3d> {
+        self.get_on(key, self.grid.min(PREVIEW_GRID), prepare)
+    }
+
+    /// The table for `key`, baked on a grid of `grid` points if not baked yet.
+    fn get_on(
+        &self,
+        key: usize,
+        grid: usize,
+        prepare: impl FnOnce() -> Option<Prepared>,
+    ) -> Option<&Lut3d> {
         self.slots[key]
             .table
             .get_or_init(|| {
                 prepare().map(|p| {
-                    let grid = self.grid.min(PREVIEW_GRID);
                     let t = std::time::Instant::now();
                     let table = Lut3d::bake_grid(&p, grid);
                     tracing::debug!(key, grid, elapsed = ?t.elapsed(), "baked colour table");

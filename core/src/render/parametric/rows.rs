@@ -10,7 +10,9 @@ use crate::color::{
 use crate::error::Result;
 use crate::raster::Sample;
 use crate::render::blend::{blend, pixel_strength, split_masks, MaskSplit};
-use crate::render::lut3d::{fixed_to_index, FloatTable, GridPoint, Lut3d, U8Point, FIXED_ONE};
+use crate::render::lut3d::{
+    fixed_to_index, FloatTable, GridPoint, Lut3d, U8Point, FIXED_ONE, FULL_GRID,
+};
 use crate::render::ops::PreparedCache;
 use crate::render::refine::{guide_value, RowEvaluator};
 use crate::render::Control;
@@ -116,16 +118,16 @@ impl RenderPlan {
                         }
                     }
                     Some(split) => {
-                        // Tables on one grid are all read at the same point.
-                        let mut at: Option<U8Point> = None;
+                        // Tables on one grid are all read at the same point: the
+                        // pixel is located once on the full grid and once on the
+                        // coarse one (blend-only combinations), whatever the order.
+                        let mut at: [Option<U8Point>; 2] = [None, None];
                         put(
                             o,
                             blend_fixed(&split, |key| match self.table(key) {
                                 Some(t) => {
-                                    let p = match at {
-                                        Some(p) if p.grid == t.grid() => p,
-                                        _ => *at.insert(t.locate_u8(rgb)),
-                                    };
+                                    let slot = &mut at[usize::from(t.grid() != FULL_GRID)];
+                                    let p = *slot.get_or_insert_with(|| t.locate_u8(rgb));
                                     t.interpolate_u8_at(&p)
                                 }
                                 None => {
