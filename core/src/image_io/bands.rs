@@ -1,7 +1,7 @@
 //! Saving an image whose rows arrive band by band while later bands are still being
 //! rendered, so that encoding overlaps rendering instead of following it.
 
-use super::jpeg_strips::{EncodedStrip, Strips};
+use super::jpeg_strips::{EncodedStrip, Strips, STRIP_ROWS};
 use super::{write_atomically, OutputFormat, SaveOptions};
 use crate::error::{Cause, Error, Result};
 use crate::image_io::Metadata;
@@ -53,16 +53,11 @@ pub fn save_bands(
     let row = width * channels;
     let mut failed = None;
     rayon::in_place_scope(|scope| {
-        // Strip `j`'s rows fill `chunk`; when full it is handed to an encoding job.
-        let mut rest: &mut [u8] = &mut pixels;
-        let mut j = 0;
+        // The strips' rows, in order: the current one fills from the bands and,
+        // once full, is handed to an encoding job.
+        let mut chunks = pixels.chunks_mut(STRIP_ROWS * row).enumerate();
+        let mut current = chunks.next();
         let mut filled = 0;
-        let mut chunk: &mut [u8] = {
-            let len = strips.rows(0).len() * row;
-            let (c, r) = std::mem::take(&mut rest).split_at_mut(len);
-            rest = r;
-            c
-        };
         for band in bands {
             let band = match band {
                 Ok(b) => b,
@@ -79,36 +74,30 @@ pub fn save_bands(
                 }
             };
             while !src.is_empty() {
-                if j == strips.count() {
+                let Some((_, chunk)) = current.as_mut() else {
                     failed = Some(Error::InvalidRequest(format!(
                         "more than the {height} rows of the image"
                     )));
                     return;
-                }
+                };
                 let n = (chunk.len() - filled).min(src.len());
                 chunk[filled..filled + n].copy_from_slice(&src[..n]);
                 filled += n;
                 src = &src[n..];
                 if filled == chunk.len() {
-                    let full: &mut [u8] = std::mem::take(&mut chunk);
-                    let done: &[u8] = full;
-                    let (slot, strips) = (&encoded[j], &strips);
-                    let index = j;
-                    scope.spawn(move |_| {
-                        let _ = slot.set(strips.encode(index, done, metadata));
-                    });
-                    j += 1;
-                    filled = 0;
-                    if j < strips.count() {
-                        let len = strips.rows(j).len() * row;
-                        let (c, r) = std::mem::take(&mut rest).split_at_mut(len);
-                        rest = r;
-                        chunk = c;
+                    if let Some((j, full)) = current.take() {
+                        let done: &[u8] = full;
+                        let (slot, strips) = (&encoded[j], &strips);
+                        scope.spawn(move |_| {
+                            let _ = slot.set(strips.encode(j, done, metadata));
+                        });
                     }
+                    current = chunks.next();
+                    filled = 0;
                 }
             }
         }
-        if j < strips.count() {
+        if let Some((j, _)) = current {
             failed = Some(Error::InvalidRequest(format!(
                 "the image ended after {} of {height} rows",
                 strips.rows(j).start + filled / row

@@ -23,6 +23,8 @@ pub(crate) struct Strips {
     height: u16,
     channels: usize,
     quality: u8,
+    /// The encoder's luma sampling at that quality (horizontal, vertical).
+    sampling: (u8, u8),
 }
 
 /// One strip's encoding: the encoder's whole file for those rows, and where its
@@ -42,6 +44,7 @@ impl Strips {
                 height: h,
                 channels,
                 quality,
+                sampling: sampling(&jpeg_encoder::Encoder::new(Vec::new(), quality)),
             }),
             (Ok(_), Ok(_)) => Err(format!("cannot encode a {width} x {height} image of {channels} channels as JPEG").into()),
             _ => Err(format!(
@@ -82,8 +85,7 @@ impl Strips {
             if j == 0 { metadata } else { &none },
             self.quality,
         )?;
-        let (h, _) = sampling(&enc);
-        enc.set_restart_interval(self.width.div_ceil(8 * h as u16));
+        enc.set_restart_interval(self.width.div_ceil(8 * self.sampling.0 as u16));
         let colour = match self.channels {
             3 => jpeg_encoder::ColorType::Rgb,
             _ => jpeg_encoder::ColorType::Rgba,
@@ -105,7 +107,7 @@ impl Strips {
         let mut header = first.bytes[..first.scan].to_vec();
         set_height(&mut header, self.height).ok_or("the encoder wrote no frame header")?;
         out.write_all(&header)?;
-        let mcu_rows = STRIP_ROWS / (8 * mcu_height_blocks(&header));
+        let mcu_rows = STRIP_ROWS / (8 * self.sampling.1 as usize);
         for (j, s) in strips.iter().enumerate() {
             if j > 0 {
                 // The marker before MCU row i is RST((i - 1) mod 8).
@@ -163,22 +165,6 @@ fn set_height(header: &mut [u8], height: u16) -> Option<()> {
         .get_mut(at..at + 2)?
         .copy_from_slice(&height.to_be_bytes());
     Some(())
-}
-
-/// Largest vertical sampling in the frame header: an MCU is 8 times that in rows.
-fn mcu_height_blocks(header: &[u8]) -> usize {
-    let mut v = 1;
-    walk(header, |m, at| {
-        if (0xC0..=0xC2).contains(&m) {
-            let components = header.get(at + 9).copied().unwrap_or(0) as usize;
-            for c in 0..components {
-                if let Some(&f) = header.get(at + 10 + 3 * c + 1) {
-                    v = v.max((f & 0x0F) as usize);
-                }
-            }
-        }
-    });
-    v
 }
 
 #[cfg(test)]
