@@ -1,7 +1,9 @@
 //! One 4K frame rendered at each sample depth, the plan already made (a re-render
 //! or a compositor's next request of the same frame): 8-bit through baked tables,
 //! float through its float tables (exact transforms in rough cells), 16-bit
-//! exactly. Also the plan of a new float frame, which bakes the float tables.
+//! exactly; into a new raster each time, and (8-bit and float) into one output
+//! raster reused from frame to frame, as a host's own output memory is. Also the
+//! plan of a new float frame, which bakes the float tables.
 //!
 //! Run: `cargo bench -p pertouch-core --bench depths`. Results are in
 //! docs/BENCHMARKS.md.
@@ -57,15 +59,31 @@ fn bench(c: &mut Criterion) {
             });
         }
         let frame = plan();
+        let whole = (img.width(), img.height());
         g.bench_function(format!("solved_frame_{name}"), |b| {
             b.iter(|| {
                 black_box(
                     frame
-                        .render_tile(&img, (0, 0), (img.width(), img.height()), &ctl)
+                        .render_tile(&img, (0, 0), whole, &ctl)
                         .expect("renders"),
                 )
             })
         });
+        if depth != Depth::U16 {
+            // A host rendering frame after frame into the same output memory (a
+            // compositor's image cache, a GIMP shadow buffer).
+            let mut out = frame
+                .render_tile(&img, (0, 0), whole, &ctl)
+                .expect("renders");
+            g.bench_function(format!("solved_frame_into_{name}"), |b| {
+                b.iter(|| {
+                    frame
+                        .render_tile_into(&img, (0, 0), whole, &mut out, &ctl)
+                        .expect("renders");
+                    black_box(&out);
+                })
+            });
+        }
     }
     g.finish();
 }

@@ -19,6 +19,17 @@ pub enum Depth {
     F32,
 }
 
+impl Depth {
+    /// Bytes per sample.
+    pub fn bytes(self) -> usize {
+        match self {
+            Depth::U8 => 1,
+            Depth::U16 => 2,
+            Depth::F32 => 4,
+        }
+    }
+}
+
 /// An interleaved RGB (3 channels) or RGBA (4 channels) image.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Raster {
@@ -90,6 +101,59 @@ impl Raster {
                 channels,
                 samples,
             })
+    }
+
+    /// Makes this raster `width` x `height` x `channels` samples of `depth`,
+    /// keeping its sample memory when the depth is the same (a buffer reused from
+    /// tile to tile: no new pages to fault in). Sample values are left as they
+    /// were (new ones zero): callers overwrite them. `false` (and unchanged) for a
+    /// layout [`Raster::new`] refuses.
+    pub fn reshape(&mut self, width: usize, height: usize, channels: usize, depth: Depth) -> bool {
+        if !(channels == 3 || channels == 4) || width == 0 || height == 0 {
+            return false;
+        }
+        let Some(len) = width
+            .checked_mul(height)
+            .and_then(|n| n.checked_mul(channels))
+        else {
+            return false;
+        };
+        match (&mut self.samples, depth) {
+            (Samples::U8(v), Depth::U8) => v.resize(len, 0),
+            (Samples::U16(v), Depth::U16) => v.resize(len, 0),
+            (Samples::F32(v), Depth::F32) => v.resize(len, 0.0),
+            (s, Depth::U8) => *s = Samples::U8(vec![0; len]),
+            (s, Depth::U16) => *s = Samples::U16(vec![0; len]),
+            (s, Depth::F32) => *s = Samples::F32(vec![0.0; len]),
+        }
+        (self.width, self.height, self.channels) = (width, height, channels);
+        true
+    }
+
+    /// A raster of zero samples (memory the system hands out zeroed, touched only
+    /// when written); `None` for a layout [`Raster::new`] refuses.
+    pub fn zeroed(width: usize, height: usize, channels: usize, depth: Depth) -> Option<Self> {
+        let len = width.checked_mul(height)?.checked_mul(channels)?;
+        let samples = match depth {
+            Depth::U8 => Samples::U8(vec![0; len]),
+            Depth::U16 => Samples::U16(vec![0; len]),
+            Depth::F32 => Samples::F32(vec![0.0; len]),
+        };
+        Raster::new(width, height, channels, samples)
+    }
+
+    /// Makes this raster a copy of `src`, keeping its memory where it can
+    /// ([`Raster::reshape`]).
+    pub fn copy_from(&mut self, src: &Raster) {
+        if !self.reshape(src.width, src.height, src.channels, src.depth()) {
+            unreachable!("a raster's own layout is valid");
+        }
+        match (&mut self.samples, &src.samples) {
+            (Samples::U8(d), Samples::U8(s)) => d.copy_from_slice(s),
+            (Samples::U16(d), Samples::U16(s)) => d.copy_from_slice(s),
+            (Samples::F32(d), Samples::F32(s)) => d.copy_from_slice(s),
+            _ => unreachable!("reshaped to the source's depth"),
+        }
     }
 
     /// Width in pixels.
@@ -278,5 +342,45 @@ impl RgbF32 {
                 .map(|p| [p[0] as f32, p[1] as f32, p[2] as f32])
                 .collect(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reshape to the same depth keeps the memory (no new pages for a reused
+    /// band buffer); another depth replaces it; an impossible layout is refused.
+    #[test]
+    fn reshaping_keeps_memory_of_the_same_depth() {
+        let mut r = Raster::zeroed(64, 32, 4, Depth::F32).unwrap();
+        let Samples::F32(v) = r.samples() else {
+            panic!("float samples")
+        };
+        let at = v.as_ptr();
+        assert!(r.reshape(32, 16, 3, Depth::F32));
+        assert!(r.reshape(64, 32, 4, Depth::F32));
+        let Samples::F32(v) = r.samples() else {
+            panic!("float samples")
+        };
+        assert_eq!((v.as_ptr(), v.len()), (at, 64 * 32 * 4));
+        assert!(r.reshape(2, 3, 3, Depth::U16));
+        assert_eq!(
+            (r.width(), r.height(), r.channels(), r.depth()),
+            (2, 3, 3, Depth::U16)
+        );
+        for (w, h, c) in [(0, 3, 3), (2, 0, 3), (2, 3, 2), (usize::MAX, 3, 3)] {
+            assert!(!r.reshape(w, h, c, Depth::U8), "{w} x {h} x {c}");
+        }
+        assert_eq!((r.width(), r.height(), r.depth()), (2, 3, Depth::U16));
+    }
+
+    /// A copy into a raster of another layout is the source.
+    #[test]
+    fn copying_into_any_raster_gives_the_source() {
+        let src = Raster::new(3, 2, 3, Samples::U16((0..18).collect())).unwrap();
+        let mut dst = Raster::zeroed(9, 9, 4, Depth::F32).unwrap();
+        dst.copy_from(&src);
+        assert_eq!(dst, src);
     }
 }

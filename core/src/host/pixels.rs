@@ -72,11 +72,7 @@ unsafe impl Send for PixelView<'_> {}
 unsafe impl Sync for PixelView<'_> {}
 
 fn sample_bytes(depth: Depth) -> usize {
-    match depth {
-        Depth::U8 => 1,
-        Depth::U16 => 2,
-        Depth::F32 => 4,
-    }
+    depth.bytes()
 }
 
 impl<'a> PixelView<'a> {
@@ -297,6 +293,48 @@ impl<'a> PixelView<'a> {
         Raster::new(w, h, self.channels, samples).ok_or_else(|| "raster sizes".to_string())
     }
 
+    /// [`PixelView::read_rect`] into `out` on the calling thread, keeping `out`'s
+    /// memory where it has the rectangle's layout already ([`Raster::reshape`]):
+    /// for band buffers a renderer reuses from band to band.
+    pub fn read_rect_into(
+        &self,
+        (x0, y0): (usize, usize),
+        (w, h): (usize, usize),
+        out: &mut Raster,
+    ) -> Result<(), String> {
+        if self.channels < 3 {
+            return Err(format!(
+                "{} channels: an image needs RGB or RGBA",
+                self.channels
+            ));
+        }
+        self.check_rect(x0, y0, w, h)?;
+        if !out.reshape(w, h, self.channels, self.depth) {
+            return Err("raster sizes".to_string());
+        }
+        let n = w * self.channels;
+        match out.samples_mut() {
+            Samples::U8(v) => {
+                for (y, row) in v.chunks_exact_mut(n).enumerate() {
+                    row.copy_from_slice(self.row::<u8>(y0 + y, x0, w));
+                }
+            }
+            Samples::U16(v) => {
+                for (y, row) in v.chunks_exact_mut(n).enumerate() {
+                    row.copy_from_slice(self.row::<u16>(y0 + y, x0, w));
+                }
+            }
+            Samples::F32(v) => {
+                for (y, row) in v.chunks_exact_mut(n).enumerate() {
+                    for (o, &f) in row.iter_mut().zip(self.row::<f32>(y0 + y, x0, w)) {
+                        *o = if f.is_finite() { f } else { 0.0 };
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Rows of the rectangle copied into one buffer on the core's threads (a 4K
     /// float frame is 130 MB), each row then passed to `fix`.
     fn copy_rows<T: Copy + Default + Send + Sync>(
@@ -474,6 +512,36 @@ mod tests {
         v.write_rect(1, 1, &tile).unwrap();
         assert_eq!(v.content_hash(), h);
         assert!(v.write_rect(1, 2, &tile).is_err());
+    }
+
+    /// Reading into a reused raster (of another size and depth at first) gives
+    /// what a new read gives, non-finite floats cleaned the same way.
+    #[test]
+    fn reading_into_a_reused_raster_matches_a_new_read() {
+        let (w, h, ch) = (5usize, 4usize, 4usize);
+        let stride = w * ch + 3;
+        let mut mem: Vec<f32> = (0..stride * h).map(|i| i as f32 / 100.0).collect();
+        mem[stride + 2] = f32::NAN;
+        mem[2 * stride + 7] = f32::INFINITY;
+        let top = mem.as_mut_ptr().wrapping_add((h - 1) * stride).cast::<u8>();
+        // SAFETY: `top` is the last memory row; h rows stepping back by `stride`
+        // floats stay inside `mem`, which outlives the view.
+        let v =
+            unsafe { PixelView::new(top, w, h, -((stride * 4) as isize), ch, Depth::F32) }.unwrap();
+        let mut out = Raster::zeroed(7, 9, 3, Depth::U8).unwrap();
+        for (x0, y0, rw, rh) in [(0, 0, w, h), (1, 1, 3, 2), (4, 3, 1, 1)] {
+            v.read_rect_into((x0, y0), (rw, rh), &mut out).unwrap();
+            assert_eq!(
+                out,
+                v.read_rect(x0, y0, rw, rh).unwrap(),
+                "{rw} x {rh} at ({x0}, {y0})"
+            );
+        }
+        let Samples::F32(s) = out.samples() else {
+            panic!("float samples")
+        };
+        assert!(s.iter().all(|f| f.is_finite()));
+        assert!(v.read_rect_into((3, 0), (3, 1), &mut out).is_err());
     }
 
     #[test]

@@ -6,6 +6,7 @@ use super::{write_atomically, OutputFormat, SaveOptions};
 use crate::error::{Cause, Error, Result};
 use crate::image_io::Metadata;
 use crate::raster::{Raster, Samples};
+use std::borrow::Borrow;
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -22,20 +23,22 @@ pub fn save_bands(
     height: usize,
     metadata: &Metadata,
     opts: &SaveOptions,
-    bands: impl Iterator<Item = Result<Raster>>,
+    bands: impl Iterator<Item = Result<impl Borrow<Raster>>>,
 ) -> Result<Raster> {
     let format = OutputFormat::from_path(path)?;
     let mut bands = bands.peekable();
     let channels = match bands.peek() {
-        Some(Ok(b)) if format == OutputFormat::Jpeg && matches!(b.samples(), Samples::U8(_)) => {
-            Some(b.channels())
+        Some(Ok(b))
+            if format == OutputFormat::Jpeg && matches!(b.borrow().samples(), Samples::U8(_)) =>
+        {
+            Some(b.borrow().channels())
         }
         _ => None,
     };
     let Some(channels) = channels else {
         let mut rows = Assembler::new(width, height);
         for band in bands {
-            rows.push(band?)?;
+            rows.push(band?.borrow())?;
         }
         let image = rows.finish()?;
         super::save(path, &image, metadata, opts)?;
@@ -66,7 +69,7 @@ pub fn save_bands(
                     return;
                 }
             };
-            let mut src: &[u8] = match band_samples(&band, width, channels) {
+            let mut src: &[u8] = match band_samples(band.borrow(), width, channels) {
                 Ok(v) => v,
                 Err(e) => {
                     failed = Some(e);
@@ -158,7 +161,7 @@ impl Assembler {
         }
     }
 
-    fn push(&mut self, band: Raster) -> Result<()> {
+    fn push(&mut self, band: &Raster) -> Result<()> {
         let mismatch = |what: String| Err(Error::InvalidRequest(what));
         if band.width() != self.width {
             return mismatch(format!(

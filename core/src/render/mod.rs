@@ -16,8 +16,8 @@ pub(crate) mod targets;
 
 pub use parametric::{ParametricRenderer, RenderOptions, RenderPlan};
 pub use report::{RegionReport, RenderReport};
-pub use resize::{crop, resample};
-pub use stream::{render_bands, BAND_ROWS};
+pub use resize::{crop, crop_into, resample};
+pub use stream::{render_bands, Band, BAND_ROWS};
 
 use crate::error::{Error, Result};
 use crate::mask::MaskSet;
@@ -217,6 +217,23 @@ pub trait FramePlan: Send + Sync {
         frame_height: usize,
         ctl: &Control<'_>,
     ) -> Result<Raster>;
+
+    /// [`FramePlan::render_tile`] into `out`, which is made the tile's size,
+    /// channels and depth, keeping its memory where it has them already: a host
+    /// that renders frame after frame (a compositor's output image, a band buffer
+    /// of its own) pays for no new pages. Renderers that cannot render in place
+    /// render a new raster and move it in.
+    fn render_tile_into(
+        &self,
+        tile: &Raster,
+        (x0, y0): (usize, usize),
+        (frame_width, frame_height): (usize, usize),
+        out: &mut Raster,
+        ctl: &Control<'_>,
+    ) -> Result<()> {
+        *out = self.render_tile(tile, x0, y0, frame_width, frame_height, ctl)?;
+        Ok(())
+    }
 
     /// Measures `output`, the whole frame rendered from this plan at full
     /// resolution, and records the achieved levels in the report.

@@ -612,35 +612,48 @@ impl FramePlan for RenderPlan {
         if self.is_identity() {
             return Ok(tile.clone());
         }
-        // Float rows are copied band by band as they render (while in cache): a
+        // Rows are copied band by band as they render (while in cache): a
         // whole-tile copy first would read and write the largest tiles twice.
-        let mut out = match tile.samples() {
-            Samples::F32(s) => Raster::new(
-                tile.width(),
-                tile.height(),
-                tile.channels(),
-                Samples::F32(vec![0.0; s.len()]),
-            )
-            .expect("the tile's own layout"),
-            _ => tile.clone(),
-        };
+        let mut out = Raster::zeroed(tile.width(), tile.height(), tile.channels(), tile.depth())
+            .expect("the tile's own layout");
+        self.render_tile_into(tile, (x0, y0), (frame_width, frame_height), &mut out, ctl)?;
+        Ok(out)
+    }
+
+    fn render_tile_into(
+        &self,
+        tile: &Raster,
+        (x0, y0): (usize, usize),
+        (frame_width, frame_height): (usize, usize),
+        out: &mut Raster,
+        ctl: &Control<'_>,
+    ) -> Result<()> {
+        super::check_tile(tile, (x0, y0), (frame_width, frame_height))?;
+        let (w, h, ch) = (tile.width(), tile.height(), tile.channels());
+        if !out.reshape(w, h, ch, tile.depth()) {
+            unreachable!("the tile's own layout");
+        }
         let geom = Geometry {
             x0,
             y0,
             fw: frame_width as f32,
             fh: frame_height as f32,
-            width: tile.width(),
-            channels: tile.channels(),
+            width: w,
+            channels: ch,
         };
+        if self.is_identity() {
+            out.copy_from(tile);
+            return Ok(());
+        }
         match (tile.samples(), out.samples_mut()) {
             (Samples::U8(s), Samples::U8(d)) => self.render_rows_u8(s, d, &geom, ctl)?,
             (Samples::U16(s), Samples::U16(d)) => {
                 self.render_rows_exact(s, d, &geom, |v: u16| decode_lut_u16()[v as usize], ctl)?
             }
             (Samples::F32(s), Samples::F32(d)) => self.render_rows_f32(s, d, &geom, ctl)?,
-            _ => unreachable!("clone has the same sample type"),
+            _ => unreachable!("reshaped to the tile's depth"),
         }
-        Ok(out)
+        Ok(())
     }
 
     fn verify_output(&mut self, output: &Raster) {

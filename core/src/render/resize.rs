@@ -22,6 +22,14 @@ pub fn resample(src: &Raster, width: usize, height: usize) -> Raster {
 
 /// Copies a rectangle out of a raster.
 pub fn crop(src: &Raster, r: Rect) -> Result<Raster> {
+    let mut out = Raster::zeroed(1, 1, src.channels(), src.depth()).expect("one pixel");
+    crop_into(src, r, &mut out)?;
+    Ok(out)
+}
+
+/// [`crop`] into `out`, keeping its memory where it has the rectangle's layout
+/// already (a band buffer reused from band to band).
+pub fn crop_into(src: &Raster, r: Rect, out: &mut Raster) -> Result<()> {
     if r.width == 0 || r.height == 0 || r.x + r.width > src.width() || r.y + r.height > src.height()
     {
         return Err(Error::InvalidRequest(format!(
@@ -35,17 +43,66 @@ pub fn crop(src: &Raster, r: Rect) -> Result<Raster> {
         )));
     }
     let ch = src.channels();
-    fn cut<T: Copy>(v: &[T], w: usize, ch: usize, r: Rect) -> Vec<T> {
-        let mut out = Vec::with_capacity(r.width * r.height * ch);
-        for y in r.y..r.y + r.height {
-            out.extend_from_slice(&v[(y * w + r.x) * ch..(y * w + r.x + r.width) * ch]);
-        }
-        out
+    if !out.reshape(r.width, r.height, ch, src.depth()) {
+        unreachable!("a rectangle inside a raster has a raster's layout");
     }
-    let samples = match src.samples() {
-        Samples::U8(v) => Samples::U8(cut(v, src.width(), ch, r)),
-        Samples::U16(v) => Samples::U16(cut(v, src.width(), ch, r)),
-        Samples::F32(v) => Samples::F32(cut(v, src.width(), ch, r)),
-    };
-    Ok(Raster::new(r.width, r.height, ch, samples).expect("crop keeps invariants"))
+    fn cut<T: Copy>(v: &[T], w: usize, ch: usize, r: Rect, out: &mut [T]) {
+        let n = r.width * ch;
+        for (row, y) in out.chunks_exact_mut(n).zip(r.y..) {
+            row.copy_from_slice(&v[(y * w + r.x) * ch..(y * w + r.x) * ch + n]);
+        }
+    }
+    let w = src.width();
+    match (src.samples(), out.samples_mut()) {
+        (Samples::U8(v), Samples::U8(o)) => cut(v, w, ch, r, o),
+        (Samples::U16(v), Samples::U16(o)) => cut(v, w, ch, r, o),
+        (Samples::F32(v), Samples::F32(o)) => cut(v, w, ch, r, o),
+        _ => unreachable!("reshaped to the source's depth"),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raster::Depth;
+
+    /// Cropping into one reused raster gives each crop, whatever it held before.
+    #[test]
+    fn crops_into_a_reused_raster_are_the_crops() {
+        let src = Raster::new(7, 5, 3, Samples::U8((0..105).map(|v| v as u8).collect())).unwrap();
+        let mut out = Raster::zeroed(2, 2, 4, Depth::F32).unwrap();
+        for (x, y, width, height) in [(0, 0, 7, 5), (2, 1, 3, 3), (6, 4, 1, 1), (0, 2, 7, 2)] {
+            let r = Rect {
+                x,
+                y,
+                width,
+                height,
+            };
+            crop_into(&src, r, &mut out).unwrap();
+            assert_eq!(out, crop(&src, r).unwrap(), "{r:?}");
+        }
+        let Samples::U8(v) = crop(
+            &src,
+            Rect {
+                x: 2,
+                y: 1,
+                width: 2,
+                height: 2,
+            },
+        )
+        .unwrap()
+        .samples()
+        .clone() else {
+            panic!("8-bit")
+        };
+        assert_eq!(v, [27, 28, 29, 30, 31, 32, 48, 49, 50, 51, 52, 53]);
+        let outside = Rect {
+            x: 6,
+            y: 0,
+            width: 2,
+            height: 1,
+        };
+        assert!(crop_into(&src, outside, &mut out).is_err());
+    }
 }

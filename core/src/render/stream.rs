@@ -1,10 +1,14 @@
 //! Rendering the full frame band by band on a worker thread while the caller
-//! consumes finished bands (encodes them, say), so the two overlap.
+//! consumes finished bands (encodes them, say), so the two overlap. A band's
+//! memory goes back to the worker once the caller drops it: a frame renders
+//! through a few band buffers, not one new buffer per band (fresh pages cost
+//! more to fault in than the copies into them).
 
-use super::{crop, Control, FramePlan, Rect};
+use super::resize::crop_into;
+use super::{Control, FramePlan, Rect};
 use crate::error::Result;
-use crate::raster::Raster;
-use std::sync::mpsc::sync_channel;
+use crate::raster::{Depth, Raster};
+use std::sync::mpsc::{channel, sync_channel, Sender};
 
 /// Rows per band: large enough that each band keeps every core busy, small enough
 /// that encoding can start early.
@@ -12,6 +16,39 @@ pub const BAND_ROWS: usize = 256;
 
 /// Bands rendered ahead of the consumer.
 const AHEAD: usize = 2;
+
+/// A rendered band of rows: a [`Raster`] (through `Deref`) whose memory is handed
+/// back to [`render_bands`] for a later band when it is dropped.
+pub struct Band {
+    raster: Raster,
+    back: Sender<Raster>,
+}
+
+impl std::ops::Deref for Band {
+    type Target = Raster;
+    fn deref(&self) -> &Raster {
+        &self.raster
+    }
+}
+
+impl std::borrow::Borrow<Raster> for Band {
+    fn borrow(&self) -> &Raster {
+        &self.raster
+    }
+}
+
+impl Drop for Band {
+    fn drop(&mut self) {
+        let raster = std::mem::replace(&mut self.raster, placeholder());
+        // The renderer may be done already: the memory is then simply freed.
+        let _ = self.back.send(raster);
+    }
+}
+
+/// A raster to reshape into whatever a band needs.
+fn placeholder() -> Raster {
+    Raster::zeroed(1, 1, 3, Depth::U8).expect("one pixel")
+}
 
 /// Renders the full frame `src` at scale 1 from `plan` in bands of `rows` rows on a
 /// worker thread, handing them to `consume` top to bottom as they finish. If
@@ -22,14 +59,16 @@ pub fn render_bands<R>(
     src: &Raster,
     rows: usize,
     ctl: &Control<'_>,
-    consume: impl FnOnce(&mut dyn Iterator<Item = Result<Raster>>) -> R,
+    consume: impl FnOnce(&mut dyn Iterator<Item = Result<Band>>) -> R,
 ) -> R {
     let (w, h) = (src.width(), src.height());
     let rows = rows.max(1);
     let count = h.div_ceil(rows);
-    let (tx, rx) = sync_channel::<Result<Raster>>(AHEAD);
+    let (tx, rx) = sync_channel::<Result<Band>>(AHEAD);
+    let (back, spare) = channel::<Raster>();
     std::thread::scope(|scope| {
         scope.spawn(move || {
+            let mut tile = placeholder();
             for i in 0..count {
                 let y = i * rows;
                 let progress = |stage: &str, f: f32| {
@@ -45,8 +84,15 @@ pub fn render_bands<R>(
                     width: w,
                     height: rows.min(h - y),
                 };
-                let band =
-                    crop(src, rect).and_then(|tile| plan.render_tile(&tile, 0, y, w, h, &band_ctl));
+                let mut out = spare.try_recv().unwrap_or_else(|_| placeholder());
+                let band = crop_into(src, rect, &mut tile)
+                    .and_then(|()| {
+                        plan.render_tile_into(&tile, (0, y), (w, h), &mut out, &band_ctl)
+                    })
+                    .map(|()| Band {
+                        raster: out,
+                        back: back.clone(),
+                    });
                 let failed = band.is_err();
                 // A closed channel means the consumer stopped: so do we.
                 if tx.send(band).is_err() || failed {
@@ -89,7 +135,7 @@ mod tests {
             .render_tile(&img, 0, 0, w, h, &Control::default())
             .unwrap();
         for rows in [1, 7, 32, 61, 500] {
-            let bands: Vec<Raster> = render_bands(&plan, &img, rows, &Control::default(), |b| {
+            let bands: Vec<Band> = render_bands(&plan, &img, rows, &Control::default(), |b| {
                 b.collect::<Result<Vec<_>>>().unwrap()
             });
             assert_eq!(bands.len(), h.div_ceil(rows));
@@ -106,6 +152,35 @@ mod tests {
                 "{rows} rows per band"
             );
         }
+    }
+
+    /// A frame renders through a few band buffers, handed back as the consumer
+    /// drops each band: not one new buffer per band.
+    #[test]
+    fn band_memory_is_reused() {
+        let (w, h) = (50, 400);
+        let (img, masks, state) = (photo(w, h), sky_mask(w, h), state());
+        let job = RenderJob {
+            source: &img,
+            masks: &masks,
+            state: &state,
+        };
+        let plan = ParametricRenderer::default()
+            .plan(&job, &Control::default())
+            .unwrap();
+        let buffers = render_bands(&plan, &img, 10, &Control::default(), |bands| {
+            let mut seen = std::collections::HashSet::new();
+            for band in bands {
+                let band = band.unwrap();
+                if let crate::raster::Samples::U8(v) = band.samples() {
+                    seen.insert(v.as_ptr() as usize);
+                }
+            }
+            seen.len()
+        });
+        // At most: the bands waiting in the channel, the one the consumer holds
+        // and the one being rendered.
+        assert!(buffers <= AHEAD + 2, "{buffers} buffers for 40 bands");
     }
 
     /// A consumer that stops early stops the rendering (no hang, no panic).

@@ -22,7 +22,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 impl RenderPlan {
     /// Runs `row` on every row of `dst` (a tile of `g`'s geometry), in parallel bands,
     /// with each mask's coefficients loaded for that row; checks for cancellation and
-    /// reports progress per band.
+    /// reports progress per band. `dst` need not hold anything: each kernel copies
+    /// the source row in (alpha, pixels the edit leaves alone) before it renders
+    /// it, while the row is in cache.
     fn for_each_row<T: Send>(
         &self,
         dst: &mut [T],
@@ -81,6 +83,7 @@ impl RenderPlan {
         };
         self.for_each_row(dst, g, ctl, |y, orow, rows, scratch| {
             let irow = &src[y * row_len..(y + 1) * row_len];
+            orow.copy_from_slice(irow);
             if let Some(split) = constant_split(rows) {
                 if split.soft_count == 0 {
                     if let Some(table) = self.table(split.key) {
@@ -156,8 +159,7 @@ impl RenderPlan {
     /// as is where a pixel is fully inside one combination), blended in linear
     /// light where masks are soft; the exact per-pixel transform only in a table's
     /// rough cells and where three or more masks are soft. Within 1e-3 of
-    /// [`RenderPlan::render_rows_exact`] in linear light (tested). `dst` need not
-    /// hold the source: each row is copied in before it renders.
+    /// [`RenderPlan::render_rows_exact`] in linear light (tested).
     pub(super) fn render_rows_f32(
         &self,
         src: &[f32],
@@ -233,6 +235,7 @@ impl RenderPlan {
         let row_len = g.width * ch;
         self.for_each_row(dst, g, ctl, |y, orow, rows, scratch| {
             let irow = &src[y * row_len..(y + 1) * row_len];
+            orow.copy_from_slice(irow);
             for (x, (o, px)) in orow
                 .chunks_exact_mut(ch)
                 .zip(irow.chunks_exact(ch))

@@ -19,8 +19,8 @@ use pertouch_core::measure::LevelTables;
 use pertouch_core::memory::{self, Record, Store};
 use pertouch_core::params::RegionState;
 use pertouch_core::plane::{fit_long_side, Plane};
-use pertouch_core::raster::{Raster, Samples};
-use pertouch_core::render::Control;
+use pertouch_core::raster::{Depth, Raster, Samples};
+use pertouch_core::render::{crop_into, Control, Rect};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -168,18 +168,6 @@ pub fn solve(
 }
 
 /// Rows `y0..y0 + n` of `r`.
-fn rows(r: &Raster, y0: usize, n: usize) -> Raster {
-    let row = r.width() * r.channels();
-    let range = y0 * row..(y0 + n) * row;
-    let samples = match r.samples() {
-        Samples::U8(v) => Samples::U8(v[range].to_vec()),
-        Samples::U16(v) => Samples::U16(v[range].to_vec()),
-        Samples::F32(v) => Samples::F32(v[range].to_vec()),
-    };
-    // Same width and channels, fewer rows: always a valid raster.
-    Raster::new(r.width(), n, r.channels(), samples).unwrap_or_else(|| r.clone())
-}
-
 /// Puts the source back where the selection is 0 (`out` and `src` are rows
 /// `y0..` of the frame).
 fn keep_unselected(out: &mut Raster, src: &Raster, sel: &Selection, y0: usize) {
@@ -248,16 +236,28 @@ pub fn render_bands(
         Samples::U8(_) => 8,
         _ => 16,
     };
+    // Each worker reuses one source band and one render band (fresh buffers
+    // cost more to fault in than the copies into them).
+    let buffers = || {
+        let empty = || Raster::zeroed(1, 1, 4, Depth::U8).expect("one pixel");
+        (empty(), empty())
+    };
     (0..n)
         .into_par_iter()
-        .map(|b| {
+        .map_init(buffers, |(tile, out), b| {
             ctl.check()?;
             let y0 = b * rows_per_band;
             let count = rows_per_band.min(h - y0);
-            let tile = rows(source, y0, count);
-            let mut out = frame.render_tile(&tile, (0, y0), (w, h), &inner)?;
+            let rect = Rect {
+                x: 0,
+                y: y0,
+                width: w,
+                height: count,
+            };
+            crop_into(source, rect, tile)?;
+            frame.render_tile_into(tile, (0, y0), (w, h), out, &inner)?;
             if let Some(sel) = selection {
-                keep_unselected(&mut out, &tile, sel, y0);
+                keep_unselected(out, tile, sel, y0);
             }
             let header = BandHeader {
                 kind: BandKind::Result,
@@ -269,7 +269,7 @@ pub fn render_bands(
                 components: source.channels() as u8,
                 bits,
             };
-            let msg = band_message(&header, &out);
+            let msg = band_message(&header, out);
             let k = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             ctl.report("render", k as f32 / n as f32);
             Ok(Bytes::from(msg))
