@@ -268,14 +268,31 @@ fn tiles_and_render_scales_equal_the_full_frame_render() {
     plugin.unload();
 }
 
+/// `r` with its rows in reverse order (another picture of the same layout).
+fn upside_down(r: &Raster) -> Raster {
+    fn flip<T: Clone>(v: &[T], row: usize) -> Vec<T> {
+        v.chunks_exact(row).rev().flatten().cloned().collect()
+    }
+    let row = r.width() * r.channels();
+    let samples = match r.samples() {
+        Samples::U8(v) => Samples::U8(flip(v, row)),
+        Samples::U16(v) => Samples::U16(flip(v, row)),
+        Samples::F32(v) => Samples::F32(flip(v, row)),
+    };
+    Raster::new(r.width(), r.height(), r.channels(), samples).unwrap()
+}
+
 #[test]
 fn every_pixel_depth_and_row_order_renders_what_the_core_renders() {
     let _serial = host::serial();
     let rgb = photo("garden.jpg", 320);
     let rgba = with_alpha(&rgb);
-    for top_down in [false, true] {
+    // A host that pools output memory hands the plug-in an image still holding
+    // another picture: every sample must be written all the same.
+    for (top_down, pooled_outputs) in [(false, false), (true, false), (false, true)] {
         let plugin = load(Quirks {
             top_down,
+            pooled_outputs,
             ..Quirks::default()
         });
         let inst = plugin.instance("OfxImageEffectContextFilter").unwrap();
@@ -284,6 +301,12 @@ fn every_pixel_depth_and_row_order_renders_what_the_core_renders() {
             for depth in [Depth::U8, Depth::U16, Depth::F32] {
                 let src = base.with_depth(depth);
                 let time = (k * 3 + depth as usize) as f64;
+                if pooled_outputs {
+                    let other = time + 100.0;
+                    inst.set_source(other, upside_down(&src));
+                    let window = whole(src.width(), src.height(), 1.0);
+                    assert_eq!(inst.render_action(other, 1.0, window), 0);
+                }
                 inst.set_source(time, src.clone());
                 let out = inst
                     .render(time, 1.0, whole(src.width(), src.height(), 1.0))

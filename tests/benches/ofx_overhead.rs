@@ -6,7 +6,9 @@
 //!
 //! Two cases each: a frame not solved yet (segment, plan and render: what
 //! playback of new frames costs) and a frame already solved (render only: what
-//! another tile or a re-render costs).
+//! another tile or a re-render costs); the solved frame also through a host that
+//! reuses its output images' memory (`pooled`) rather than zeroing a new image
+//! for every render.
 
 #[path = "../../core/benches/common/mod.rs"]
 mod common;
@@ -88,6 +90,16 @@ fn bench(c: &mut Criterion) {
         group.bench_function(format!("plugin_solved_frame_{name}"), |b| {
             b.iter(|| assert_eq!(inst.render_action(0.0, 1.0, window), 0))
         });
+        // The same through a host that reuses output image memory (MLT's pool,
+        // an image cache) instead of zeroing a new image for every render.
+        host::set_quirks(Quirks {
+            pooled_outputs: true,
+            ..Quirks::default()
+        });
+        group.bench_function(format!("plugin_solved_frame_pooled_{name}"), |b| {
+            b.iter(|| assert_eq!(inst.render_action(0.0, 1.0, window), 0))
+        });
+        host::set_quirks(Quirks::default());
         group.bench_function(format!("core_solved_frame_{name}"), |b| {
             b.iter(|| core_render(&engine, &frame, &state))
         });

@@ -167,10 +167,30 @@ fn stride_for(row_len: usize) -> usize {
     (row_len + 16).div_ceil(8) * 8
 }
 
-/// Zeroed memory for `h` rows of `row_len` bytes (an output image).
+/// Output image memory the host is done with ([`Quirks::pooled_outputs`]).
+static POOL: Mutex<Vec<Vec<u64>>> = Mutex::new(Vec::new());
+
+/// Gives an output image's memory back to the pool when the host pools its
+/// outputs and nothing else holds it.
+pub fn recycle(pixels: Pixels) {
+    if quirks().pooled_outputs {
+        if let Ok(buf) = Arc::try_unwrap(pixels.buf) {
+            POOL.lock().push(buf);
+        }
+    }
+}
+
+/// Memory for `h` rows of `row_len` bytes (an output image): zeroed, or pooled
+/// memory of that size as the last image left it ([`Quirks::pooled_outputs`]).
 fn zeroed(row_len: usize, h: usize) -> Layout {
     let stride = stride_for(row_len);
-    let mut buf = vec![0u64; (stride * h).div_ceil(8).max(1)];
+    let len = (stride * h).div_ceil(8).max(1);
+    let pooled = quirks().pooled_outputs.then(|| {
+        let mut pool = POOL.lock();
+        let at = pool.iter().position(|b| b.len() == len)?;
+        Some(pool.swap_remove(at))
+    });
+    let mut buf = pooled.flatten().unwrap_or_else(|| vec![0u64; len]);
     let base = buf.as_mut_ptr() as usize;
     Layout {
         buf: Arc::new(buf),

@@ -62,6 +62,10 @@ pub struct Quirks {
     /// Parameter changes are not announced (no kOfxActionInstanceChanged) and
     /// push buttons cannot be pressed (the host does not show them).
     pub no_instance_changed: bool,
+    /// Output images come from memory the host reuses (MLT's `mlt_pool`, an
+    /// image cache): an output the host is done with goes back to a pool, and
+    /// the next output of the same size gets that memory, pixels as left.
+    pub pooled_outputs: bool,
 }
 
 impl Quirks {
@@ -917,8 +921,9 @@ impl Instance<'_> {
     /// host's own readback is not the plug-in's cost).
     pub fn render_action(&self, time: f64, scale: f64, window: OfxRectI) -> OfxStatus {
         match self.render_inner(time, scale, window, &[]) {
-            Ok((p, _)) => {
+            Ok((p, pixels)) => {
                 effect::drop_output(p);
+                effect::recycle(pixels);
                 kOfxStatOK
             }
             Err(s) => s,
