@@ -142,6 +142,17 @@ impl Raster {
         Raster::new(width, height, channels, samples)
     }
 
+    /// A one-pixel raster for a buffer that is reshaped ([`Raster::reshape`])
+    /// before each use: a band or tile buffer reused from band to band.
+    pub fn scratch() -> Self {
+        Raster {
+            width: 1,
+            height: 1,
+            channels: 3,
+            samples: Samples::U8(vec![0; 3]),
+        }
+    }
+
     /// Makes this raster a copy of `src`, keeping its memory where it can
     /// ([`Raster::reshape`]).
     pub fn copy_from(&mut self, src: &Raster) {

@@ -21,7 +21,7 @@ use crate::image_io::{Metadata, SaveOptions};
 use crate::mask::MaskSet;
 use crate::measure::LevelTables;
 use crate::params::{ParamMap, RegionState, GLOBAL};
-use crate::raster::{Depth, Raster};
+use crate::raster::Raster;
 use crate::render::{
     Control, FramePlan, ParametricRenderer, RenderJob, RenderOptions, RenderReport, Renderer,
 };
@@ -563,12 +563,8 @@ impl Frame {
             cancel: ctl.cancel,
             progress: None,
         };
-        let buffers = || {
-            let empty = || Raster::zeroed(1, 1, 4, Depth::U8).expect("a one-pixel raster");
-            (empty(), empty())
-        };
         bands.into_par_iter().enumerate().try_for_each_init(
-            buffers,
+            || (Raster::scratch(), Raster::scratch()),
             |(tile, out), (i, mut band)| -> Result<()> {
                 ctl.check()?;
                 let y = i * band_rows;

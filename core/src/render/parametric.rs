@@ -608,10 +608,6 @@ impl FramePlan for RenderPlan {
         frame_height: usize,
         ctl: &Control<'_>,
     ) -> Result<Raster> {
-        super::check_tile(tile, (x0, y0), (frame_width, frame_height))?;
-        if self.is_identity() {
-            return Ok(tile.clone());
-        }
         // Rows are copied band by band as they render (while in cache): a
         // whole-tile copy first would read and write the largest tiles twice.
         let mut out = Raster::zeroed(tile.width(), tile.height(), tile.channels(), tile.depth())

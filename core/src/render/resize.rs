@@ -22,14 +22,16 @@ pub fn resample(src: &Raster, width: usize, height: usize) -> Raster {
 
 /// Copies a rectangle out of a raster.
 pub fn crop(src: &Raster, r: Rect) -> Result<Raster> {
-    let mut out = Raster::zeroed(1, 1, src.channels(), src.depth()).expect("one pixel");
+    inside(src, r)?;
+    // Sized up front (zeroed lazily by the system): no fill before the copy.
+    let mut out = Raster::zeroed(r.width, r.height, src.channels(), src.depth())
+        .expect("a rectangle inside a raster has a raster's layout");
     crop_into(src, r, &mut out)?;
     Ok(out)
 }
 
-/// [`crop`] into `out`, keeping its memory where it has the rectangle's layout
-/// already (a band buffer reused from band to band).
-pub fn crop_into(src: &Raster, r: Rect, out: &mut Raster) -> Result<()> {
+/// An error unless `r` is a non-empty rectangle inside `src`.
+fn inside(src: &Raster, r: Rect) -> Result<()> {
     if r.width == 0 || r.height == 0 || r.x + r.width > src.width() || r.y + r.height > src.height()
     {
         return Err(Error::InvalidRequest(format!(
@@ -42,6 +44,13 @@ pub fn crop_into(src: &Raster, r: Rect, out: &mut Raster) -> Result<()> {
             src.height()
         )));
     }
+    Ok(())
+}
+
+/// [`crop`] into `out`, keeping its memory where it has the rectangle's layout
+/// already (a band buffer reused from band to band).
+pub fn crop_into(src: &Raster, r: Rect, out: &mut Raster) -> Result<()> {
+    inside(src, r)?;
     let ch = src.channels();
     if !out.reshape(r.width, r.height, ch, src.depth()) {
         unreachable!("a rectangle inside a raster has a raster's layout");

@@ -7,7 +7,7 @@
 use super::resize::crop_into;
 use super::{Control, FramePlan, Rect};
 use crate::error::Result;
-use crate::raster::{Depth, Raster};
+use crate::raster::Raster;
 use std::sync::mpsc::{channel, sync_channel, Sender};
 
 /// Rows per band: large enough that each band keeps every core busy, small enough
@@ -39,15 +39,10 @@ impl std::borrow::Borrow<Raster> for Band {
 
 impl Drop for Band {
     fn drop(&mut self) {
-        let raster = std::mem::replace(&mut self.raster, placeholder());
+        let raster = std::mem::replace(&mut self.raster, Raster::scratch());
         // The renderer may be done already: the memory is then simply freed.
         let _ = self.back.send(raster);
     }
-}
-
-/// A raster to reshape into whatever a band needs.
-fn placeholder() -> Raster {
-    Raster::zeroed(1, 1, 3, Depth::U8).expect("one pixel")
 }
 
 /// Renders the full frame `src` at scale 1 from `plan` in bands of `rows` rows on a
@@ -68,7 +63,7 @@ pub fn render_bands<R>(
     let (back, spare) = channel::<Raster>();
     std::thread::scope(|scope| {
         scope.spawn(move || {
-            let mut tile = placeholder();
+            let mut tile = Raster::scratch();
             for i in 0..count {
                 let y = i * rows;
                 let progress = |stage: &str, f: f32| {
@@ -84,7 +79,7 @@ pub fn render_bands<R>(
                     width: w,
                     height: rows.min(h - y),
                 };
-                let mut out = spare.try_recv().unwrap_or_else(|_| placeholder());
+                let mut out = spare.try_recv().unwrap_or_else(|_| Raster::scratch());
                 let band = crop_into(src, rect, &mut tile)
                     .and_then(|()| {
                         plan.render_tile_into(&tile, (0, y), (w, h), &mut out, &band_ctl)
@@ -109,7 +104,7 @@ mod tests {
     use super::*;
     use crate::image_io::{self, Metadata, SaveOptions};
     use crate::params::RegionState;
-    use crate::render::parametric::tests::{photo, sky_mask};
+    use crate::render::parametric::tests::{photo, plan_of, sky_mask};
     use crate::render::{CancelToken, FramePlan, ParametricRenderer, RenderJob, Renderer};
     use crate::Error;
 
@@ -122,15 +117,8 @@ mod tests {
     #[test]
     fn bands_assemble_into_the_full_frame() {
         let (w, h) = (80, 61);
-        let (img, masks, state) = (photo(w, h), sky_mask(w, h), state());
-        let job = RenderJob {
-            source: &img,
-            masks: &masks,
-            state: &state,
-        };
-        let plan = ParametricRenderer::default()
-            .plan(&job, &Control::default())
-            .unwrap();
+        let img = photo(w, h);
+        let plan = plan_of(&img, &sky_mask(w, h), &state());
         let full = plan
             .render_tile(&img, 0, 0, w, h, &Control::default())
             .unwrap();
@@ -159,15 +147,8 @@ mod tests {
     #[test]
     fn band_memory_is_reused() {
         let (w, h) = (50, 400);
-        let (img, masks, state) = (photo(w, h), sky_mask(w, h), state());
-        let job = RenderJob {
-            source: &img,
-            masks: &masks,
-            state: &state,
-        };
-        let plan = ParametricRenderer::default()
-            .plan(&job, &Control::default())
-            .unwrap();
+        let img = photo(w, h);
+        let plan = plan_of(&img, &sky_mask(w, h), &state());
         let buffers = render_bands(&plan, &img, 10, &Control::default(), |bands| {
             let mut seen = std::collections::HashSet::new();
             for band in bands {
@@ -187,15 +168,8 @@ mod tests {
     #[test]
     fn a_consumer_may_stop_early() {
         let (w, h) = (40, 300);
-        let (img, masks, state) = (photo(w, h), sky_mask(w, h), state());
-        let job = RenderJob {
-            source: &img,
-            masks: &masks,
-            state: &state,
-        };
-        let plan = ParametricRenderer::default()
-            .plan(&job, &Control::default())
-            .unwrap();
+        let img = photo(w, h);
+        let plan = plan_of(&img, &sky_mask(w, h), &state());
         let first = render_bands(&plan, &img, 10, &Control::default(), |b| b.next());
         assert_eq!(first.unwrap().unwrap().height(), 10);
     }

@@ -40,7 +40,7 @@ pub(crate) fn sky_mask(w: usize, h: usize) -> MaskSet {
 }
 
 /// The default renderer's plan of `state` on `img` with `masks`.
-fn plan_of(img: &Raster, masks: &MaskSet, state: &RegionState) -> RenderPlan {
+pub(crate) fn plan_of(img: &Raster, masks: &MaskSet, state: &RegionState) -> RenderPlan {
     let job = RenderJob {
         source: img,
         masks,

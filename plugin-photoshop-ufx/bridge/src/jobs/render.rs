@@ -19,7 +19,7 @@ use pertouch_core::measure::LevelTables;
 use pertouch_core::memory::{self, Record, Store};
 use pertouch_core::params::RegionState;
 use pertouch_core::plane::{fit_long_side, Plane};
-use pertouch_core::raster::{Depth, Raster, Samples};
+use pertouch_core::raster::{Raster, Samples};
 use pertouch_core::render::{crop_into, Control, Rect};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -238,42 +238,41 @@ pub fn render_bands(
     };
     // Each worker reuses one source band and one render band (fresh buffers
     // cost more to fault in than the copies into them).
-    let buffers = || {
-        let empty = || Raster::zeroed(1, 1, 4, Depth::U8).expect("one pixel");
-        (empty(), empty())
-    };
     (0..n)
         .into_par_iter()
-        .map_init(buffers, |(tile, out), b| {
-            ctl.check()?;
-            let y0 = b * rows_per_band;
-            let count = rows_per_band.min(h - y0);
-            let rect = Rect {
-                x: 0,
-                y: y0,
-                width: w,
-                height: count,
-            };
-            crop_into(source, rect, tile)?;
-            frame.render_tile_into(tile, (0, y0), (w, h), out, &inner)?;
-            if let Some(sel) = selection {
-                keep_unselected(out, tile, sel, y0);
-            }
-            let header = BandHeader {
-                kind: BandKind::Result,
-                job,
-                band: b as u32,
-                y0: y0 as u32,
-                rows: count as u32,
-                width: w as u32,
-                components: source.channels() as u8,
-                bits,
-            };
-            let msg = band_message(&header, out);
-            let k = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            ctl.report("render", k as f32 / n as f32);
-            Ok(Bytes::from(msg))
-        })
+        .map_init(
+            || (Raster::scratch(), Raster::scratch()),
+            |(tile, out), b| {
+                ctl.check()?;
+                let y0 = b * rows_per_band;
+                let count = rows_per_band.min(h - y0);
+                let rect = Rect {
+                    x: 0,
+                    y: y0,
+                    width: w,
+                    height: count,
+                };
+                crop_into(source, rect, tile)?;
+                frame.render_tile_into(tile, (0, y0), (w, h), out, &inner)?;
+                if let Some(sel) = selection {
+                    keep_unselected(out, tile, sel, y0);
+                }
+                let header = BandHeader {
+                    kind: BandKind::Result,
+                    job,
+                    band: b as u32,
+                    y0: y0 as u32,
+                    rows: count as u32,
+                    width: w as u32,
+                    components: source.channels() as u8,
+                    bits,
+                };
+                let msg = band_message(&header, out);
+                let k = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                ctl.report("render", k as f32 / n as f32);
+                Ok(Bytes::from(msg))
+            },
+        )
         .collect()
 }
 
